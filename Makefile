@@ -1,0 +1,34 @@
+# trialsynth: two commands on a fresh clone (`make report`, `make test`).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install report test lab bench validate clean
+
+# (Re)install when pyproject.toml changes; the stamp records the last install.
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[all]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+validate: $(STAMP)
+	$(PY) -m trialsynth validate data/trials.csv
+
+report: $(STAMP)
+	$(PY) -m trialsynth report --data data/trials.csv --out reports
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf reports build .pytest_cache

@@ -1,0 +1,63 @@
+"""trialsynth: evidence synthesis for clinical trials in notebooks.
+
+The package is organised by stage, dependencies pointing one way::
+
+    data -> effects -> pooling -> diagnostics -> plots, claims, grade, report -> cli
+
+Public names are re-exported here and imported lazily, so that
+``import trialsynth`` (and the command line) stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from trialsynth._version import __version__
+
+# public name -> module that defines it
+_API: dict[str, str] = {
+    # data
+    "load_trials": "trialsynth.data.loading",
+    "TrialDataError": "trialsynth.errors",
+    "TrialsynthError": "trialsynth.errors",
+    "DEFAULT_WINDOWS": "trialsynth.data.windows",
+    "assign_windows": "trialsynth.data.windows",
+    "select_per_window": "trialsynth.data.windows",
+    # effects
+    "effect_sizes": "trialsynth.effects.measures",
+    # pooling
+    "pool": "trialsynth.pooling.fit",
+    "MetaResult": "trialsynth.pooling.results",
+    "pool_batch": "trialsynth.pooling.batch",
+    "pool_mh": "trialsynth.pooling.mantel_haenszel",
+    "pool_peto": "trialsynth.pooling.mantel_haenszel",
+    "meta_regression": "trialsynth.pooling.regression",
+    "subgroups": "trialsynth.pooling.subgroups",
+    "PROFILES": "trialsynth.pooling.profiles",
+    "get_profile": "trialsynth.pooling.profiles",
+    # diagnostics
+    "leave_one_out": "trialsynth.diagnostics.sensitivity",
+    "influence": "trialsynth.diagnostics.sensitivity",
+    "cumulative": "trialsynth.diagnostics.sensitivity",
+    "gosh": "trialsynth.diagnostics.sensitivity",
+    "egger_test": "trialsynth.diagnostics.small_study",
+    "rank_test": "trialsynth.diagnostics.small_study",
+    "trim_and_fill": "trialsynth.diagnostics.small_study",
+    "funnel_coordinates": "trialsynth.diagnostics.small_study",
+}
+
+__all__ = ["__version__", *sorted(_API)]
+
+
+def __getattr__(name: str):
+    try:
+        module = _API[name]
+    except KeyError:
+        raise AttributeError(f"module 'trialsynth' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_API))

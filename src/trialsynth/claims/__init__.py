@@ -1,0 +1,1 @@
+"""Checking a text's claims against the pooled evidence, with computed verdicts."""

@@ -1,0 +1,1 @@
+"""The ``trialsynth`` command line."""

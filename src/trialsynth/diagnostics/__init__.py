@@ -1,0 +1,1 @@
+"""Stage 4, diagnostics: heterogeneity, sensitivity analyses, small-study effects."""

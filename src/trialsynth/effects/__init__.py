@@ -1,0 +1,1 @@
+"""Stage 2, effects: effect-size measures and conversions between reported statistics."""

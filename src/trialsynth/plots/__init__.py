@@ -1,0 +1,1 @@
+"""Figures drawn from results (never computing statistics): forest, funnel and friends."""

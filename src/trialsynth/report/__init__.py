@@ -1,0 +1,1 @@
+"""The report: executed notebooks, figures, tables and a change report in reports/."""
