@@ -158,7 +158,7 @@ def make_data(quick: bool) -> dict:
     m = 1_000 if quick else 10_000
     data["batch"] = simulate_meta_analyses(rng, m, 10)
     data["r_loop_n"] = 50 if quick else 300
-    yi, vi = simulate_meta_analyses(rng, 1, 10)
+    yi, vi = simulate_meta_analyses(rng, 1, 7 if quick else 10)
     data["gosh_r"] = (yi[0], vi[0])
     k_gosh = 12 if quick else 16
     yi, vi = simulate_meta_analyses(rng, 1, k_gosh, tau2=0.1)
@@ -572,6 +572,22 @@ def print_table(rows: list[dict], results: dict) -> None:
             print(f"  {line}")
 
 
+def markdown_table(rows: list[dict]) -> str:
+    """The summary as a Markdown table (for benchmarks/README.md)."""
+    lines = ["| benchmark | trialsynth | peer | peer time | ratio (peer / trialsynth) | target |",
+             "| --- | ---: | --- | ---: | ---: | --- |"]
+    for r_ in rows:
+        ratio_txt = "-" if r_["ratio"] is None else f"{r_['ratio']:,.1f}x"
+        if r_["target"] is None:
+            target_txt = r_["note"]
+        else:
+            mark = "not measured" if r_["target_met"] is None else ("met" if r_["target_met"] else "**missed**")
+            target_txt = f">= {r_['target']:g}x: {mark}"
+        lines.append(f"| {r_['benchmark']} | {fmt_seconds(r_['trialsynth_seconds'])} | {r_['peer']} | "
+                     f"{fmt_seconds(r_['peer_seconds'])} | {ratio_txt} | {target_txt} |")
+    return "\n".join(lines)
+
+
 def machine_info() -> dict:
     info = {
         "python": sys.version.split()[0],
@@ -608,6 +624,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-r", action="store_true", help="skip metafor even when Rscript is installed")
     parser.add_argument("--no-report", action="store_true", help="skip timing `make report`")
     parser.add_argument("--output", default=str(HERE / "results.json"), help="results file (default: %(default)s)")
+    parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
     args = parser.parse_args(argv)
 
     repeat = 2 if args.quick else 5
@@ -635,6 +652,9 @@ def main(argv: list[str] | None = None) -> int:
     results["benchmark_wall_seconds"] = time.perf_counter() - started
     print()
     print_table(results["summary"], results)
+    if args.markdown:
+        print()
+        print(markdown_table(results["summary"]))
     Path(args.output).write_text(json.dumps(results, indent=2, default=_json_default) + "\n", encoding="utf-8")
     print(f"\nresults written: {args.output}")
     return 0
