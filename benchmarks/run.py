@@ -229,17 +229,21 @@ def numpy_dl(yi: np.ndarray, vi: np.ndarray):
     """Bare vectorised DerSimonian-Laird (DerSimonian & Laird 1986, eq. 8-9): estimate, se, tau2.
 
     The practical speed limit for a batch of complete k-study data sets: no checks, no NaN
-    handling, no confidence intervals beyond the standard error.
+    handling, no confidence intervals beyond the standard error.  Row sums are matrix-vector
+    products with a vector of ones (BLAS), the fastest of the plain numpy forms (``.sum(axis=1)``
+    on a short last axis is several times slower).
     """
+    ones = np.ones(yi.shape[1])
     w = 1.0 / vi
-    sw = w.sum(axis=1)
-    mu_fe = (w * yi).sum(axis=1) / sw
-    q = (w * (yi - mu_fe[:, None]) ** 2).sum(axis=1)
-    c = sw - (w * w).sum(axis=1) / sw
+    sw = w @ ones
+    wy = w * yi
+    swy = wy @ ones
+    q = (wy * yi) @ ones - swy * swy / sw
+    c = sw - (w * w) @ ones / sw
     tau2 = np.maximum(0.0, (q - (yi.shape[1] - 1)) / c)
     ws = 1.0 / (vi + tau2[:, None])
-    sws = ws.sum(axis=1)
-    return (ws * yi).sum(axis=1) / sws, np.sqrt(1.0 / sws), tau2
+    sws = ws @ ones
+    return (ws * yi) @ ones / sws, np.sqrt(1.0 / sws), tau2
 
 
 def statsmodels_dl(yi, vi):
@@ -283,6 +287,15 @@ def bench_single(data, r, repeat, results):
     results["single"] = out
 
 
+BATCH_ATTRIBUTES = ("estimate", "se", "ci_low", "ci_high", "statistic", "p_value", "tau2", "se_tau2", "tau",
+                    "i2", "h2", "q", "q_df", "q_p_value", "k", "pi_low", "pi_high")
+
+
+def _touch(result):
+    """Read every documented attribute of a BatchResult (forces anything computed on access)."""
+    return [getattr(result, name) for name in BATCH_ATTRIBUTES]
+
+
 def bench_batch(data, r, repeat, results):
     yi, vi = data["batch"]
     m, k = yi.shape
@@ -304,6 +317,9 @@ def bench_batch(data, r, repeat, results):
         seconds = best_time(lambda mth=method: pool_batch(yi, vi, method=mth), repeat=repeat, number=1)
         out[f"trialsynth_{method.lower()}_seconds_per_fit"] = seconds / m
         out[f"trialsynth_{method.lower()}_seconds_total"] = seconds
+        # the same, reading every documented attribute (lazily computed ones included)
+        seconds_all = best_time(lambda mth=method: _touch(pool_batch(yi, vi, method=mth)), repeat=repeat, number=1)
+        out[f"trialsynth_{method.lower()}_all_attributes_seconds_per_fit"] = seconds_all / m
         est = np.asarray(res.estimate, dtype=float)
         tau2 = np.asarray(res.tau2, dtype=float)
         out[f"trialsynth_{method.lower()}_nonfinite"] = int((~np.isfinite(est)).sum())

@@ -63,6 +63,7 @@ def test_subset_masks_are_the_bits_of_the_subset_number():
     ]
 
 
+@pytest.mark.filterwarnings("ignore:only two studies")
 def test_gosh_every_subset_once_and_each_row_is_that_subsets_pool_fit():
     from trialsynth import pool
 

@@ -5,11 +5,14 @@ Draws the table :func:`trialsynth.simulation.coverage_study` returned; computes 
 
 from __future__ import annotations
 
+from io import BytesIO
+
 import pandas as pd
+from matplotlib.figure import Figure
 
 from trialsynth.errors import ArgumentError
 
-__all__ = ["plot_coverage"]
+__all__ = ["plot_coverage", "CoverageFigure"]
 
 _TITLES = {
     "z": "CI, z test",
@@ -18,6 +21,15 @@ _TITLES = {
     "pi_knha": "Prediction interval (HKSJ fit)",
 }
 _NEEDED = {"k", "tau2", "study_size", "method", "interval", "coverage", "mc_se", "nominal"}
+
+
+class CoverageFigure(Figure):
+    """A matplotlib Figure that shows itself as a PNG in Jupyter without importing pyplot."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = BytesIO()
+        self.savefig(buffer, format="png", dpi=110)
+        return buffer.getvalue()
 
 
 def plot_coverage(frame: pd.DataFrame, *, method: str | None = None, study_size: str | None = None):
@@ -35,20 +47,19 @@ def plot_coverage(frame: pd.DataFrame, *, method: str | None = None, study_size:
     Returns
     -------
     matplotlib.figure.Figure
+        Displayed as a PNG by Jupyter; ``fig.savefig(...)`` writes it to a file.
     """
     if not isinstance(frame, pd.DataFrame) or not _NEEDED <= set(frame.columns):
         raise ArgumentError(f"frame: expected the table coverage_study returns (columns {sorted(_NEEDED)})")
     if frame.empty:
         raise ArgumentError("frame: the coverage table is empty")
-    from matplotlib.figure import Figure
-
     method = frame["method"].iloc[0] if method is None else method
     study_size = frame["study_size"].iloc[0] if study_size is None else study_size
     rows = frame[(frame["method"] == method) & (frame["study_size"] == study_size)]
     if rows.empty:
         raise ArgumentError(f"method, study_size: no rows for method={method!r}, study_size={study_size!r}")
     intervals = list(dict.fromkeys(rows["interval"]))
-    fig = Figure(figsize=(3.2 * len(intervals), 3.2), layout="constrained")
+    fig = CoverageFigure(figsize=(3.2 * len(intervals), 3.2), layout="constrained")
     axes = fig.subplots(1, len(intervals), sharey=True, squeeze=False)[0]
     nominal = float(rows["nominal"].iloc[0])
     for ax, interval in zip(axes, intervals):
