@@ -11,8 +11,9 @@ Bounds are exact roots: no search cap is imposed (metafor caps the search at
 max(100, 10 tau2) by default and marks such a bound with ">"; we extend the bracket by
 doubling until the root is enclosed).  When a bound would be negative it is reported as 0:
 a lower bound of 0 (Q(0) below the upper quantile) is an ordinary answer and is flagged with
-sign "" as metafor does; an upper bound of 0 (Q(0) even below the lower quantile, so the
-whole interval lies below 0) is flagged "<".
+sign "" as metafor does; when even the upper bound is below 0 (Q(0) below the lower quantile,
+so the whole interval lies below 0) both bounds are reported as 0 and flagged "<", again as
+metafor does (the interval is then "below 0", i.e. {0} after truncation).
 
 tau, I2 and H2 bounds are monotone transforms of the tau2 bounds: tau = sqrt(tau2),
 I2 = 100 tau2/(tau2 + s2), H2 = (tau2 + s2)/s2 with s2 = (k-p)/tr(P) (Higgins & Thompson
@@ -83,8 +84,10 @@ def q_profile_tau2(yi, vi, X=None, level: float = 95.0) -> dict:
         else:
             hi = _expand(f, scale)
             bounds[key] = _brent(f, 0.0, hi)
-    bounds["lb_sign"] = ""
-    bounds["ub_sign"] = "<" if q0 <= crit_high else ""
+    # both bounds below zero: metafor flags both with "<"; a lower bound alone at 0 is ""
+    both_below = q0 <= crit_high
+    bounds["lb_sign"] = "<" if both_below else ""
+    bounds["ub_sign"] = "<" if both_below else ""
     return bounds
 
 

@@ -201,7 +201,7 @@ def _fisher_scoring(yi, vi, X, method, start, tol, maxiter):
         new = max(0.0, tau2 + u / info)
         change = abs(new - tau2)
         tau2 = new
-        if change <= tol * max(1.0, tau2):
+        if change <= tol * max(tau2, 1e-12):
             converged = True
             break
     if converged and tau2 > 0:
@@ -253,7 +253,7 @@ def estimate_tau2(
     weights : array, optional
         The weights a_i of GENQ (default 1/v_i).
     tol, maxiter : float, int
-        Fisher scoring tolerance (relative to max(1, tau2)) and iteration cap.
+        Fisher scoring tolerance (relative to tau2) and iteration cap.
     tau2_start : float, optional
         Starting value for ML/REML (default: the DL estimate).
     """
