@@ -134,7 +134,7 @@ def test_draft_sof_rows_and_certainty():
     assert sham["downgrades"] == sum(R.downgrade_of(d, sham[d]) for d in R.DOMAINS)
     assert sham["downgrades"] == 3 and sham["certainty"] == "very low"
     nt = sof.loc["no_treatment"]
-    assert nt["participants"] == 390 and nt["risk_of_bias"] == R.NOT_SERIOUS
+    assert nt["participants"] == 290 and nt["risk_of_bias"] == R.NOT_SERIOUS
     assert nt["imprecision"] == R.NOT_SERIOUS and nt["certainty"] == "high"
     assert "GRADE guidelines 6" in nt["imprecision_rule"] and "Norman" in nt["imprecision_rule"]
     assert nt["effect_text"] == "SMD -0.90 (-1.20 to -0.60)"
@@ -164,7 +164,7 @@ def test_settings_change_the_rule():
     strict = GradeSettings(mid=0.2)
     sof = draft_sof(pooled(), studies(), settings=strict).set_index("comparator_class")
     assert "786" in sof.loc["no_treatment", "imprecision_rule"]
-    assert sof.loc["no_treatment", "imprecision"] == R.SERIOUS  # 390 < 786
+    assert sof.loc["no_treatment", "imprecision"] == R.SERIOUS  # 290 < 786
     with pytest.raises(ArgumentError, match="mid"):
         GradeSettings(mid=-1)
 
