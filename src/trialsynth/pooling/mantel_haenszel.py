@@ -1,0 +1,647 @@
+"""Mantel-Haenszel and Peto pooling of 2x2 tables and of person-time data.
+
+These common-effect estimators pool the *counts* directly instead of
+inverse-variance weighting per-study effect sizes, so they stay defined when
+studies have zero cells. They reproduce ``metafor::rma.mh`` and
+``metafor::rma.peto`` (metafor 3.8) with their defaults.
+
+Heterogeneity (``q``, ``i2``, ``h2``) is Cochran's Q of the per-study effect
+sizes around the pooled MH (or Peto) estimate, Q = sum((y_i - b)^2/v_i), where
+the per-study effect sizes are computed as ``escalc`` does by default for the
+same measure: 1/2 is added to every cell of a study with a zero cell (not for
+Peto) and studies with no events (or only events) in both arms are left out
+(``drop00``). The pooled estimate itself never uses corrected counts.
+I2 = max(0, (Q - df)/Q) and H2 = Q/df, df = k_yi - 1.
+
+References
+----------
+Mantel N, Haenszel W (1959). Statistical aspects of the analysis of data from
+retrospective studies of disease. J Natl Cancer Inst 22:719-748.
+Robins J, Breslow N, Greenland S (1986). Estimators of the Mantel-Haenszel
+variance consistent in both sparse data and large-strata limiting models.
+Biometrics 42:311-323.
+Greenland S, Robins JM (1985). Estimation of a common effect parameter from
+sparse follow-up data. Biometrics 41:55-68.
+Sato T, Greenland S, Robins JM (1989). On the variance estimator for the
+Mantel-Haenszel risk difference. Biometrics 45:1323-1324.
+Breslow NE, Day NE (1980). Statistical Methods in Cancer Research, Vol. I.
+IARC Sci Publ 32, section 4.4.
+Tarone RE (1985). On heterogeneity tests based on efficient scores.
+Biometrika 72:91-95.
+Yusuf S, Peto R, Lewis J, Collins R, Sleight P (1985). Beta blockade during
+and after myocardial infarction: an overview of the randomized trials.
+Prog Cardiovasc Dis 27:335-371.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from trialsynth.errors import ArgumentError
+
+__all__ = ["MHResult", "pool_mh", "pool_peto"]
+
+_TABLE_MEASURES = ("OR", "RR", "RD")
+_RATE_MEASURES = ("IRR", "IRD")
+_RATIO_MEASURES = ("OR", "RR", "IRR", "PETO")
+
+
+@dataclass
+class MHResult:
+    """Result of a Mantel-Haenszel or Peto common-effect meta-analysis.
+
+    Attribute names follow :class:`trialsynth.MetaResult`. Ratio measures
+    (``OR``, ``RR``, ``IRR``, ``PETO``) are on the log scale; :meth:`exp` gives
+    the back-transformed estimate and CI.
+
+    Attributes
+    ----------
+    estimate, se, ci_low, ci_high, statistic, p_value : float
+        Pooled effect, its standard error, the Wald CI and z test.
+    q, q_df, q_p_value, i2, h2 : float
+        Cochran's Q of the per-study effects (k_yi - 1 df), its p-value,
+        I2 = max(0, (Q - df)/Q) in percent and H2 = Q/df.
+    k : int
+        Number of studies given.
+    k_yi : int
+        Number of studies in Q (those with an estimable per-study effect).
+    k_pos : int or None
+        OR and Peto only: number of tables that are informative for the
+        pooled odds ratio.
+    cmh, cmh_p_value : float or None
+        OR only: Cochran-Mantel-Haenszel test of no association (1 df), with
+        Cochran's (1954) binomial variance and continuity correction 1/2
+        (metafor's ``CO``).
+    mh_test, mh_test_p_value : float or None
+        OR: Mantel-Haenszel test (1 df) with the hypergeometric variance and
+        continuity correction 1/2 (metafor's ``MH``). IRR: the analogous
+        test on the events in arm 1 given the total events per study.
+    breslow_day, breslow_day_p_value, tarone, tarone_p_value : float or None
+        OR only: Breslow-Day test of homogeneity of odds ratios and Tarone's
+        corrected version, on ``k_pos - 1`` df.
+    """
+
+    measure: str
+    method: str
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    statistic: float
+    p_value: float
+    q: float
+    q_df: int
+    q_p_value: float
+    i2: float
+    h2: float
+    k: int
+    k_yi: int
+    k_pos: int | None = None
+    level: float = 95.0
+    cmh: float | None = None
+    cmh_p_value: float | None = None
+    mh_test: float | None = None
+    mh_test_p_value: float | None = None
+    breslow_day: float | None = None
+    breslow_day_p_value: float | None = None
+    tarone: float | None = None
+    tarone_p_value: float | None = None
+    labels: list[str] | None = None
+    warnings: list[str] = field(default_factory=list)
+    tau2: float = 0.0
+
+    @property
+    def is_ratio(self) -> bool:
+        """True for ratio measures (estimate on the log scale)."""
+        return self.measure in _RATIO_MEASURES
+
+    def exp(self) -> dict[str, float]:
+        """Back-transformed estimate and CI of a ratio measure."""
+        if not self.is_ratio:
+            raise ArgumentError(f"exp() is only defined for ratio measures, not measure={self.measure!r}")
+        return {
+            "estimate": float(np.exp(self.estimate)),
+            "ci_low": float(np.exp(self.ci_low)),
+            "ci_high": float(np.exp(self.ci_high)),
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One tidy row with the pooled result and the tests."""
+        row = {
+            "method": self.method,
+            "measure": self.measure,
+            "k": self.k,
+            "estimate": self.estimate,
+            "se": self.se,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "statistic": self.statistic,
+            "p_value": self.p_value,
+            "q": self.q,
+            "q_df": self.q_df,
+            "q_p_value": self.q_p_value,
+            "i2": self.i2,
+            "h2": self.h2,
+        }
+        if self.is_ratio:
+            back = self.exp()
+            row.update({f"exp_{key}": value for key, value in back.items()})
+        if self.measure == "OR" and self.method == "MH":
+            row.update(
+                {
+                    "cmh": self.cmh,
+                    "cmh_p_value": self.cmh_p_value,
+                    "breslow_day": self.breslow_day,
+                    "breslow_day_p_value": self.breslow_day_p_value,
+                    "tarone": self.tarone,
+                    "tarone_p_value": self.tarone_p_value,
+                }
+            )
+        return pd.DataFrame([row])
+
+    def summary(self) -> str:
+        """A short text summary."""
+        name = "Mantel-Haenszel" if self.method == "MH" else "Peto"
+        lines = [f"{name} common-effect model (k = {self.k}), measure {self.measure}", ""]
+        lines.append(
+            f"Heterogeneity: Q({self.q_df}) = {self.q:.4f}, p = {self.q_p_value:.4g}; "
+            f"I^2 = {self.i2:.2f}%, H^2 = {self.h2:.4f}"
+        )
+        lines.append(
+            f"estimate = {self.estimate:.4f}, se = {self.se:.4f}, z = {self.statistic:.4f}, "
+            f"p = {self.p_value:.4g}, {self.level:g}% CI [{self.ci_low:.4f}, {self.ci_high:.4f}]"
+        )
+        if self.is_ratio:
+            back = self.exp()
+            lines.append(
+                f"exp: {back['estimate']:.4f} [{back['ci_low']:.4f}, {back['ci_high']:.4f}]"
+            )
+        if self.cmh is not None:
+            lines.append(f"Cochran-Mantel-Haenszel test: CMH = {self.cmh:.4f}, df = 1, p = {self.cmh_p_value:.4g}")
+        if self.breslow_day is not None:
+            lines.append(
+                f"Breslow-Day test: X^2 = {self.breslow_day:.4f}, df = {self.k_pos - 1}, "
+                f"p = {self.breslow_day_p_value:.4g}"
+            )
+            lines.append(
+                f"Tarone's test: X^2 = {self.tarone:.4f}, df = {self.k_pos - 1}, p = {self.tarone_p_value:.4g}"
+            )
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:  # pragma: no cover - convenience
+        return self.summary()
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _as_counts(name: str, values, *, integer: bool = True) -> np.ndarray:
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ArgumentError(f"{name}: expected numbers, got {values!r}") from None
+    if arr.ndim != 1:
+        arr = arr.reshape(-1)
+    if arr.size == 0:
+        raise ArgumentError(f"{name}: expected at least one study, got an empty array")
+    if not np.all(np.isfinite(arr)):
+        raise ArgumentError(f"{name}: contains missing or infinite values at positions {np.flatnonzero(~np.isfinite(arr)).tolist()}")
+    if np.any(arr < 0):
+        raise ArgumentError(f"{name}: counts must be >= 0, got {arr[arr < 0].tolist()}")
+    if integer and np.any(arr != np.round(arr)):
+        raise ArgumentError(f"{name}: expected whole numbers (counts), got {arr[arr != np.round(arr)].tolist()}")
+    return arr
+
+
+def _check_lengths(**arrays: np.ndarray) -> int:
+    lengths = {name: arr.size for name, arr in arrays.items()}
+    if len(set(lengths.values())) != 1:
+        raise ArgumentError(f"arrays must have the same length, got {lengths}")
+    return next(iter(lengths.values()))
+
+
+def _check_level(level: float) -> float:
+    level = float(level)
+    if level > 0 and level < 1:
+        level *= 100
+    if not 0 < level < 100:
+        raise ArgumentError(f"level: expected a confidence level in (0, 100), got {level!r}")
+    return level
+
+
+def _tables(events1, n1, events2, n2):
+    a = _as_counts("events1", events1)
+    n1 = _as_counts("n1", n1)
+    c = _as_counts("events2", events2)
+    n2 = _as_counts("n2", n2)
+    _check_lengths(events1=a, n1=n1, events2=c, n2=n2)
+    if np.any(a > n1):
+        raise ArgumentError(f"events1: more events than participants in n1 at positions {np.flatnonzero(a > n1).tolist()}")
+    if np.any(c > n2):
+        raise ArgumentError(f"events2: more events than participants in n2 at positions {np.flatnonzero(c > n2).tolist()}")
+    if np.any(n1 == 0) or np.any(n2 == 0):
+        raise ArgumentError("n1, n2: every arm needs at least one participant")
+    return a, n1 - a, c, n2 - c
+
+
+def _wald(estimate: float, se: float, level: float):
+    crit = stats.norm.ppf(1 - (1 - level / 100) / 2)
+    z = estimate / se
+    p = 2 * stats.norm.sf(abs(z))
+    return estimate - crit * se, estimate + crit * se, z, p
+
+
+def _heterogeneity(yi: np.ndarray, vi: np.ndarray, center: float):
+    """Cochran's Q of per-study effects around the pooled (MH or Peto) estimate.
+
+    Q = sum((y_i - center)^2 / v_i) on k_yi - 1 df, where ``center`` is the
+    Mantel-Haenszel or Peto estimate (as metafor's rma.mh and rma.peto).
+    """
+    k_yi = yi.size
+    if k_yi < 2:
+        return 0.0, 0, 1.0, 0.0, 1.0, k_yi
+    q = float(np.sum((yi - center) ** 2 / vi))
+    df = k_yi - 1
+    q_p = float(stats.chi2.sf(q, df))
+    i2 = 100 * max(0.0, (q - df) / q) if q > 0 else 0.0
+    h2 = q / df
+    return q, df, q_p, i2, h2, k_yi
+
+
+def _escalc_2x2(measure: str, a, b, c, d):
+    """Per-study yi, vi as metafor's escalc defaults give them for Q.
+
+    1/2 is added to every cell of a study with a zero cell (``to="only0"``;
+    not for PETO, whose per-study estimate (O-E)/V is finite) and studies with zero events, or zero non-events, in both arms are
+    dropped (``drop00=TRUE``).
+    """
+    keep = ~(((a == 0) & (c == 0)) | ((b == 0) & (d == 0)))
+    a, b, c, d = (x[keep].copy() for x in (a, b, c, d))
+    if measure != "PETO":  # Peto's per-study log OR needs no correction
+        zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)
+        a, b, c, d = (np.where(zero, x + 0.5, x) for x in (a, b, c, d))
+    n1, n2 = a + b, c + d
+    if measure == "OR":
+        yi = np.log(a * d / (b * c))
+        vi = 1 / a + 1 / b + 1 / c + 1 / d
+    elif measure == "RR":
+        yi = np.log(a / n1) - np.log(c / n2)
+        vi = 1 / a - 1 / n1 + 1 / c - 1 / n2
+    elif measure == "RD":
+        p1, p2 = a / n1, c / n2
+        yi = p1 - p2
+        vi = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
+    else:  # PETO
+        n = n1 + n2
+        m1 = a + c
+        expected = n1 * m1 / n
+        variance = n1 * n2 * m1 * (n - m1) / (n**2 * (n - 1))
+        yi = (a - expected) / variance
+        vi = 1 / variance
+    return yi, vi
+
+
+# ------------------------------------------------------------------- MH
+
+
+def pool_mh(
+    measure: str,
+    events1=None,
+    n1=None,
+    events2=None,
+    n2=None,
+    *,
+    time1=None,
+    time2=None,
+    level: float = 95,
+    labels=None,
+) -> MHResult:
+    """Mantel-Haenszel common-effect meta-analysis.
+
+    Parameters
+    ----------
+    measure : {"OR", "RR", "RD", "IRR", "IRD"}
+        Odds ratio, risk ratio, risk difference (2x2 tables from
+        ``events1, n1, events2, n2``), or incidence rate ratio / difference
+        (person-time data from ``events1, time1, events2, time2``).
+    events1, n1, events2, n2 : array-like
+        Events and participants in arm 1 (treatment) and arm 2 (control).
+    time1, time2 : array-like
+        Person-time in each arm (IRR, IRD only; ``n1``, ``n2`` are then not used).
+    level : float
+        Confidence level in percent.
+    labels : sequence of str, optional
+        Study labels.
+
+    Returns
+    -------
+    MHResult
+
+    Notes
+    -----
+    With a_i, b_i (events, non-events, arm 1), c_i, d_i (arm 2), n_i the
+    table total, n1i = a_i + b_i, n2i = c_i + d_i:
+
+    * OR (Mantel & Haenszel 1959, eq. 12): OR = sum(R_i)/sum(S_i), R_i =
+      a_i d_i/n_i, S_i = b_i c_i/n_i; variance of log OR from Robins, Breslow
+      & Greenland (1986, eq. 9): sum(P_i R_i)/(2R^2) + sum(P_i S_i + Q_i
+      R_i)/(2RS) + sum(Q_i S_i)/(2S^2) with P_i = (a_i+d_i)/n_i, Q_i =
+      (b_i+c_i)/n_i.
+    * RR: RR = sum(a_i n2i/n_i)/sum(c_i n1i/n_i); variance of log RR from
+      Greenland & Robins (1985, eq. 13): sum((n1i n2i (a_i+c_i) - a_i c_i
+      n_i)/n_i^2)/(R S).
+    * RD: RD = sum(w_i (p1i - p2i))/sum(w_i), w_i = n1i n2i/n_i; variance
+      of Sato, Greenland & Robins (1989): (RD sum(P_i) + sum(Q_i))/(sum w_i)^2
+      with P_i = (n1i^2 c_i - n2i^2 a_i + n1i n2i (n2i - n1i)/2)/n_i^2 and
+      Q_i = (a_i (n2i - c_i) + c_i (n1i - a_i))/(2 n_i).
+    * IRR: IRR = sum(x1i t2i/t_i)/sum(x2i t1i/t_i), variance of log IRR from
+      Greenland & Robins (1985, eq. 8): sum(t1i t2i (x1i+x2i)/t_i^2)/(R S).
+    * IRD: IRD = sum(w_i (x1i/t1i - x2i/t2i))/sum(w_i), w_i = t1i t2i/t_i,
+      variance sum(w_i^2 (x1i/t1i^2 + x2i/t2i^2))/(sum w_i)^2 (Greenland &
+      Robins 1985, eq. 2-3).
+
+    For OR, the Cochran-Mantel-Haenszel test (Mantel & Haenszel 1959, with
+    continuity correction 1/2) and the test without correction, the
+    Breslow-Day test (Breslow & Day 1980, eq. 4.30) and Tarone's (1985)
+    correction of it are also given.
+    """
+    if not isinstance(measure, str) or measure.upper() not in _TABLE_MEASURES + _RATE_MEASURES:
+        raise ArgumentError(
+            f"measure: expected one of {', '.join(_TABLE_MEASURES + _RATE_MEASURES)}, got {measure!r}"
+        )
+    measure = measure.upper()
+    level = _check_level(level)
+    if measure in _RATE_MEASURES:
+        return _pool_mh_rates(measure, events1, time1, events2, time2, level, labels)
+    for name, value in (("events1", events1), ("n1", n1), ("events2", events2), ("n2", n2)):
+        if value is None:
+            raise ArgumentError(f"{name}: required for measure={measure!r}")
+    a, b, c, d = _tables(events1, n1, events2, n2)
+    k = a.size
+    n1i, n2i = a + b, c + d
+    n = n1i + n2i
+    warnings: list[str] = []
+    extra: dict = {}
+
+    if measure == "OR":
+        r_i = a * d / n
+        s_i = b * c / n
+        p_i = (a + d) / n
+        q_i = (b + c) / n
+        r_sum, s_sum = r_i.sum(), s_i.sum()
+        if r_sum == 0 or s_sum == 0:
+            raise ArgumentError("events1, events2: the Mantel-Haenszel odds ratio is 0 or infinite for these tables")
+        estimate = float(np.log(r_sum / s_sum))
+        var = (
+            np.sum(p_i * r_i) / (2 * r_sum**2)
+            + np.sum(p_i * s_i + q_i * r_i) / (2 * r_sum * s_sum)
+            + np.sum(q_i * s_i) / (2 * s_sum**2)
+        )
+        extra = _or_tests(a, b, c, d, float(np.exp(estimate)))
+    elif measure == "RR":
+        r_i = a * n2i / n
+        s_i = c * n1i / n
+        r_sum, s_sum = r_i.sum(), s_i.sum()
+        if r_sum == 0 or s_sum == 0:
+            raise ArgumentError("events1, events2: the Mantel-Haenszel risk ratio is 0 or infinite for these tables")
+        estimate = float(np.log(r_sum / s_sum))
+        var = np.sum((n1i * n2i * (a + c) - a * c * n) / n**2) / (r_sum * s_sum)
+    else:  # RD
+        w_i = n1i * n2i / n
+        w_sum = w_i.sum()
+        estimate = float(np.sum((a * n2i - c * n1i) / n) / w_sum)
+        p_i = (n1i**2 * c - n2i**2 * a + n1i * n2i * (n2i - n1i) / 2) / n**2
+        q_i = (a * (n2i - c) + c * (n1i - a)) / (2 * n)
+        var = (estimate * p_i.sum() + q_i.sum()) / w_sum**2
+    se = float(np.sqrt(var))
+    ci_low, ci_high, z, p = _wald(estimate, se, level)
+    yi, vi = _escalc_2x2(measure, a, b, c, d)
+    q, q_df, q_p, i2, h2, k_yi = _heterogeneity(yi, vi, estimate)
+    if k_yi < k:
+        warnings.append(f"{k - k_yi} stud(ies) with no events (or only events) in both arms left out of Q")
+    return MHResult(
+        measure=measure,
+        method="MH",
+        estimate=estimate,
+        se=se,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        statistic=z,
+        p_value=p,
+        q=q,
+        q_df=q_df,
+        q_p_value=q_p,
+        i2=i2,
+        h2=h2,
+        k=k,
+        k_yi=k_yi,
+        level=level,
+        labels=None if labels is None else [str(x) for x in labels],
+        warnings=warnings,
+        **extra,
+    )
+
+
+def _or_tests(a, b, c, d, odds_ratio: float) -> dict:
+    """CMH, MH, Breslow-Day and Tarone tests for a set of 2x2 tables."""
+    n1i, n2i = a + b, c + d
+    m1i, m2i = a + c, b + d
+    n = n1i + n2i
+    # informative tables: both margins non-degenerate
+    informative = (m1i > 0) & (m2i > 0)
+    k_pos = int(np.sum(informative))
+    ai, n1, n2, m1, m2, nn = (x[informative] for x in (a, n1i, n2i, m1i, m2i, n))
+    expected = n1 * m1 / nn
+    diff = ai.sum() - expected.sum()
+    # Cochran (1954): binomial variance n1 n2 m1 m2 / n^3; Mantel & Haenszel
+    # (1959, eq. 5): hypergeometric variance n1 n2 m1 m2 / (n^2 (n - 1));
+    # both with the continuity correction 1/2.
+    var_cochran = n1 * n2 * m1 * m2 / nn**3
+    var_hyper = n1 * n2 * m1 * m2 / (nn**2 * (nn - 1))
+    cmh = float((abs(diff) - 0.5) ** 2 / var_cochran.sum())
+    mh_test = float((abs(diff) - 0.5) ** 2 / var_hyper.sum())
+    # Breslow-Day: expected a under the common OR solves
+    # A (n2 - m1 + A) = OR (n1 - A)(m1 - A), the root within the table's bounds.
+    psi = odds_ratio
+    qa = 1 - psi
+    qb = (n2 - m1) + psi * (n1 + m1)
+    qc = -psi * n1 * m1
+    lower = np.maximum(0, m1 - n2)
+    upper = np.minimum(n1, m1)
+    if abs(qa) < 1e-14:
+        fitted = -qc / qb
+    else:
+        disc = np.sqrt(qb**2 - 4 * qa * qc)
+        root1 = (-qb + disc) / (2 * qa)
+        root2 = (-qb - disc) / (2 * qa)
+        tol = 1e-10 * np.maximum(1, upper)
+        ok1 = (root1 >= lower - tol) & (root1 <= upper + tol)
+        fitted = np.where(ok1, root1, root2)
+    var_fitted = 1 / (1 / fitted + 1 / (n1 - fitted) + 1 / (m1 - fitted) + 1 / (n2 - m1 + fitted))
+    bd = float(np.sum((ai - fitted) ** 2 / var_fitted))
+    tarone = float(bd - (ai.sum() - fitted.sum()) ** 2 / var_fitted.sum())
+    df = k_pos - 1
+    if df >= 1:
+        bd_p = float(stats.chi2.sf(bd, df))
+        tarone_p = float(stats.chi2.sf(tarone, df))
+    else:
+        bd = tarone = bd_p = tarone_p = None
+    return {
+        "k_pos": k_pos,
+        "cmh": cmh,
+        "cmh_p_value": float(stats.chi2.sf(cmh, 1)),
+        "mh_test": mh_test,
+        "mh_test_p_value": float(stats.chi2.sf(mh_test, 1)),
+        "breslow_day": bd,
+        "breslow_day_p_value": bd_p,
+        "tarone": tarone,
+        "tarone_p_value": tarone_p,
+    }
+
+
+def _pool_mh_rates(measure, events1, time1, events2, time2, level, labels) -> MHResult:
+    for name, value in (("events1", events1), ("time1", time1), ("events2", events2), ("time2", time2)):
+        if value is None:
+            raise ArgumentError(f"{name}: required for measure={measure!r}")
+    x1 = _as_counts("events1", events1)
+    t1 = _as_counts("time1", time1, integer=False)
+    x2 = _as_counts("events2", events2)
+    t2 = _as_counts("time2", time2, integer=False)
+    _check_lengths(events1=x1, time1=t1, events2=x2, time2=t2)
+    if np.any(t1 <= 0) or np.any(t2 <= 0):
+        raise ArgumentError("time1, time2: person-time must be > 0")
+    k = x1.size
+    t = t1 + t2
+    if measure == "IRR":
+        r_i = x1 * t2 / t
+        s_i = x2 * t1 / t
+        r_sum, s_sum = r_i.sum(), s_i.sum()
+        if r_sum == 0 or s_sum == 0:
+            raise ArgumentError("events1, events2: the Mantel-Haenszel rate ratio is 0 or infinite for these data")
+        estimate = float(np.log(r_sum / s_sum))
+        var = np.sum(t1 * t2 * (x1 + x2) / t**2) / (r_sum * s_sum)
+        # test of IRR = 1 conditional on the total events of each study:
+        # x1 ~ Binomial(x1 + x2, t1/t), continuity-corrected (Greenland & Robins 1985)
+        total = x1 + x2
+        diff = x1.sum() - np.sum(total * t1 / t)
+        mh_test = float((abs(diff) - 0.5) ** 2 / np.sum(total * t1 * t2 / t**2))
+        extra = {"mh_test": mh_test, "mh_test_p_value": float(stats.chi2.sf(mh_test, 1))}
+    else:
+        extra = {}
+        w_i = t1 * t2 / t
+        w_sum = w_i.sum()
+        estimate = float(np.sum(w_i * (x1 / t1 - x2 / t2)) / w_sum)
+        var = np.sum(w_i**2 * (x1 / t1**2 + x2 / t2**2)) / w_sum**2
+    se = float(np.sqrt(var))
+    ci_low, ci_high, z, p = _wald(estimate, se, level)
+    # per-study effects for Q, escalc defaults: drop studies with no events in
+    # both arms, add 1/2 to the events of studies with a zero count
+    keep = ~((x1 == 0) & (x2 == 0))
+    a, ta, c, tc = x1[keep], t1[keep], x2[keep], t2[keep]
+    zero = (a == 0) | (c == 0)
+    a = np.where(zero, a + 0.5, a)
+    c = np.where(zero, c + 0.5, c)
+    if measure == "IRR":
+        yi = np.log(a / ta) - np.log(c / tc)
+        vi = 1 / a + 1 / c
+    else:
+        yi = a / ta - c / tc
+        vi = a / ta**2 + c / tc**2
+    q, q_df, q_p, i2, h2, k_yi = _heterogeneity(yi, vi, estimate)
+    warnings = []
+    if k_yi < k:
+        warnings.append(f"{k - k_yi} stud(ies) with no events in both arms left out of Q")
+    return MHResult(
+        measure=measure,
+        method="MH",
+        estimate=estimate,
+        se=se,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        statistic=z,
+        p_value=p,
+        q=q,
+        q_df=q_df,
+        q_p_value=q_p,
+        i2=i2,
+        h2=h2,
+        k=k,
+        k_yi=k_yi,
+        level=level,
+        labels=None if labels is None else [str(x) for x in labels],
+        warnings=warnings,
+        **extra,
+    )
+
+
+# ------------------------------------------------------------------ Peto
+
+
+def pool_peto(events1, n1, events2, n2, *, level: float = 95, labels=None) -> MHResult:
+    """Peto's one-step odds ratio (Yusuf et al. 1985).
+
+    With O_i = a_i the observed events in arm 1, E_i = n1i m1i/n_i their
+    expectation under no effect and V_i = n1i n2i m1i m2i/(n_i^2 (n_i - 1))
+    the hypergeometric variance, log OR = sum(O_i - E_i)/sum(V_i) with
+    se = 1/sqrt(sum V_i) (Yusuf et al. 1985, appendix).
+
+    Parameters
+    ----------
+    events1, n1, events2, n2 : array-like
+        Events and participants in arm 1 (treatment) and arm 2 (control).
+    level : float
+        Confidence level in percent.
+    labels : sequence of str, optional
+        Study labels.
+
+    Returns
+    -------
+    MHResult
+        ``measure="PETO"``, estimate on the log odds ratio scale.
+    """
+    level = _check_level(level)
+    a, b, c, d = _tables(events1, n1, events2, n2)
+    k = a.size
+    n1i, n2i = a + b, c + d
+    m1i, m2i = a + c, b + d
+    n = n1i + n2i
+    informative = (m1i > 0) & (m2i > 0)
+    k_pos = int(informative.sum())
+    expected = n1i * m1i / n
+    variance = np.where(informative, n1i * n2i * m1i * m2i / (n**2 * np.maximum(n - 1, 1)), 0.0)
+    v_sum = variance.sum()
+    if v_sum == 0:
+        raise ArgumentError("events1, events2: no table is informative (every study has no events or only events)")
+    estimate = float(np.sum(a - expected) / v_sum)
+    se = float(1 / np.sqrt(v_sum))
+    ci_low, ci_high, z, p = _wald(estimate, se, level)
+    yi, vi = _escalc_2x2("PETO", a, b, c, d)
+    q, q_df, q_p, i2, h2, k_yi = _heterogeneity(yi, vi, estimate)
+    warnings = []
+    if k_yi < k:
+        warnings.append(f"{k - k_yi} stud(ies) with no events (or only events) in both arms left out of Q")
+    return MHResult(
+        measure="PETO",
+        method="Peto",
+        estimate=estimate,
+        se=se,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        statistic=z,
+        p_value=p,
+        q=q,
+        q_df=q_df,
+        q_p_value=q_p,
+        i2=i2,
+        h2=h2,
+        k=k,
+        k_yi=k_yi,
+        k_pos=k_pos,
+        level=level,
+        labels=None if labels is None else [str(x) for x in labels],
+        warnings=warnings,
+    )
