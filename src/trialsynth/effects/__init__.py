@@ -24,6 +24,7 @@ from trialsynth.effects.conversions import (
     t_from_p,
 )
 from trialsynth.effects.measures import MEASURES, RATIO_MEASURES, effect_sizes, hedges_correction
+from trialsynth.effects.records import effects_from_trials
 
 __all__ = [
     "MEASURES",
@@ -35,6 +36,7 @@ __all__ = [
     "critical_value",
     "days_to_weeks",
     "effect_sizes",
+    "effects_from_trials",
     "hedges_correction",
     "median_to_mean_sd",
     "months_to_weeks",
