@@ -57,6 +57,9 @@ def test_arm_continuous_sd_se_ci_and_orientation():
     assert "flipped" in out["derivation"].iloc[3]
     assert out["usable"].all() and not out["approximate"].any()
     assert (out["measure"] == "SMD").all()
+    assert "change" not in out["derivation"].iloc[0]
+    changed = effects_from_trials(frame(cont(sd1=10.0, sd2=12.0) | {"value_type": "change"}), "SMD")
+    assert changed["derivation"].iloc[0].endswith("; change-from-baseline scores")
     md = effects_from_trials(df, "MD")
     np.testing.assert_allclose(md["yi"], [-8.0, -8.0, -8.0, 8.0])
     assert md["vi"].iloc[0] == pytest.approx(100 / 40 + 144 / 42)

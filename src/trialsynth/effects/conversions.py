@@ -67,7 +67,10 @@ def _arrays(**named) -> dict[str, np.ndarray]:
         if isinstance(value, str | bytes):
             raise ArgumentError(f"{name}: expected numbers, got the string {value!r}")
         try:
-            arr = np.asarray(value, dtype=float)
+            if isinstance(value, pd.Series | pd.Index):
+                arr = value.to_numpy(dtype=float, na_value=np.nan)
+            else:
+                arr = np.asarray(value, dtype=float)
         except (TypeError, ValueError) as exc:
             raise ArgumentError(f"{name}: expected numbers ({exc})") from None
         bad = ~np.isfinite(arr)

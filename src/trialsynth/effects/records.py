@@ -189,6 +189,9 @@ def effects_from_trials(df: pd.DataFrame, measure: str = "SMD", *, binary_measur
     cont = shape == "arm_continuous"
     if cont.any():
         _arm_continuous(cont, num, measure, yi, sei, out_measure, derivation, reason)
+        change = cont & (_text(df, "value_type") == "change") & (derivation != "")
+        # the Handbook (10.5.2) warns against mixing change and final values in one SMD analysis
+        derivation[change] = derivation[change] + "; change-from-baseline scores"
     binary = shape == "arm_binary"
     if binary.any():
         _arm_binary(binary, num, binary_measure, yi, sei, out_measure, derivation, reason)
