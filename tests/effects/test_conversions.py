@@ -283,3 +283,22 @@ def test_level_and_nan_errors():
         cv.sd_from_se(np.nan, 10)
     with pytest.raises(ArgumentError, match="^n:"):
         cv.sd_from_ci(0, 1, 1)
+
+
+# ------------------------------------------------------------------ metafor reference for SMD from t / p
+def test_smd_from_t_and_p_match_metafor():
+    """Reference: reference/smd_from_test.json from make_escalc_extra.R (metafor 3.8 escalc with ti)."""
+    import json
+    from pathlib import Path
+
+    ref = json.loads((Path(__file__).parent / "reference/smd_from_test.json").read_text())
+    t = ref["from_t"]
+    got = cv.smd_from_t(t["ti"], t["n1"], t["n2"])
+    np.testing.assert_allclose(got["yi"], t["yi"], rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(got["vi"], t["vi"], rtol=1e-8, atol=1e-10)
+    p = ref["from_p"]
+    df = np.add(p["n1"], p["n2"]) - 2
+    np.testing.assert_allclose(cv.t_from_p(p["p"], df), p["t"], rtol=1e-8)
+    got = cv.smd_from_p(p["p"], p["n1"], p["n2"], sign=1)
+    np.testing.assert_allclose(got["yi"], p["yi"], rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(got["vi"], p["vi"], rtol=1e-8, atol=1e-10)
