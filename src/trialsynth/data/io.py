@@ -627,8 +627,13 @@ def file_lock(path: str | os.PathLike, *, timeout: float = 60.0, poll: float = 0
     """
     target = Path(os.fspath(path))
     lock_path = target.with_name("." + target.name + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise TrialDataError([Problem(str(target), None, None, None,
+                                      f"cannot create the lock file {lock_path}: "
+                                      f"{exc.strerror or exc}")]) from None
     deadline = time.monotonic() + timeout
     try:
         if os.name == "nt":  # pragma: no cover
