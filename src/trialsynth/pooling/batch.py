@@ -367,6 +367,7 @@ def _tau2_batch_impl(method, y, v, pres, kf, dfr, w0, sw0, sw0_2, q, trp0, tol, 
         tau2 = np.maximum(0.0, (q - dfr) / trp0)  # DL start, as in estimate_tau2
         tau2 = np.where(np.isfinite(tau2), tau2, 0.0)
         conv = ~(kf >= 2)
+        vscale = np.sum(v * pres, axis=1) / kf
         prev_t = np.full(m, np.nan)
         prev_u = np.full(m, np.nan)
         for it in range(maxiter):
@@ -392,11 +393,16 @@ def _tau2_batch_impl(method, y, v, pres, kf, dfr, w0, sw0, sw0_2, q, trp0, tol, 
                 # secant step on the score (superlinear) where it is well defined
                 du = score - prev_u[idx]
                 sec = t - score * (t - prev_t[idx]) / du
-                ok = np.isfinite(sec) & (du != 0) & (sec > 0)
+                # the secant step must go the way the score points (as the Fisher step
+                # does): unguarded, it ran off towards infinity on rows whose maximum is
+                # at tau2 = 0 and took ~1,500 passes to come back
+                ok = np.isfinite(sec) & (du != 0) & (sec > 0) & ((sec - t) * score > 0)
                 new = np.where(ok, sec, new)
             new = np.maximum(0.0, new)
             prev_t[idx], prev_u[idx] = t, score
-            done = (np.abs(new - t) <= tol * np.maximum(new, 1e-12)) | ((t == 0) & (new == 0))
+            # relative tolerance, but not finer than tol x the row's mean sampling variance
+            # (a tau2 creeping towards 0 would otherwise need hundreds of passes)
+            done = (np.abs(new - t) <= tol * np.maximum(new, vscale[idx])) | ((t == 0) & (new == 0))
             tau2[idx] = new
             conv[idx[done]] = True
         converged = conv
