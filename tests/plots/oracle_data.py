@@ -99,3 +99,25 @@ def synthetic(k: int, seed: int = 1):
         "statistic": -3.9, "p_value": 0.0001, "test": "z", "method": "REML",
     }
     return frame, pooled
+
+
+def bcg_subgroups():
+    """dat.bcg split by allocation (alternate, random, systematic): per-level REML fits from the oracle,
+    and the test for subgroup differences with a separate tau2 per subgroup (RevMan's), from the oracle."""
+    record = json.loads((ORACLE / "dat.bcg.json").read_text())
+    frame, _ = bcg()
+    table = pd.read_csv(ORACLE / "dat.bcg.csv")
+    subgroups = record["primary"]["subgroups"]
+    sections = {}
+    for fit in subgroups["per_level"]["REML"]:
+        mask = (table["alloc"] == fit["level"]).to_numpy()
+        studies = frame[mask].drop(columns=["weight"]).reset_index(drop=True)
+        pooled = {
+            "estimate": fit["b"], "ci_low": fit["ci.lb"], "ci_high": fit["ci.ub"], "tau2": fit["tau2"],
+            "i2": fit["I2"], "q": fit["QE"], "q_df": fit["k"] - 1, "q_p_value": fit["QEp"],
+            "statistic": fit["zval"], "p_value": fit["pval"], "test": "z", "method": "REML",
+        }
+        sections[f"{fit['level'].capitalize()} allocation"] = (studies, pooled)
+    between = subgroups["separate_tau2"]["REML"]
+    test = (between["QE"], between["k"] - 1, between["QEp"])
+    return sections, test

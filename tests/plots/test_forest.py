@@ -273,3 +273,47 @@ def test_bad_input_names_the_argument(bcg_data):
         forest_plot(frame, {"estimate": 0.1})
     with pytest.raises(ArgumentError, match="xlim"):
         forest_plot(frame, pooled, measure="RR", xlim=(0, 2))
+
+
+def _bcg_subgroup_figure():
+    from oracle_data import bcg_subgroups
+
+    sections, test = bcg_subgroups()
+    return forest_plot(sections, measure="RR", subgroup_test=test, font="DejaVu Sans",
+                       arm_labels=("Vaccinated", "Control"), favours=("Favours vaccine", "Favours control"),
+                       footnote="Random-effects (REML) per subgroup; test for subgroup differences with a "
+                       "separate tau\u00b2 per subgroup. Numbers from R metafor 3.8-1 (dat.bcg).")
+
+
+def test_bcg_subgroups_match_baseline(tmp_path):
+    fig = _bcg_subgroup_figure()
+    actual = tmp_path / "forest_bcg_subgroups.png"
+    save_figure(fig, actual, dpi=100)
+    expected = BASELINE / "forest_bcg_subgroups.png"
+    if UPDATE:
+        expected.write_bytes(actual.read_bytes())
+    assert expected.exists(), f"baseline {expected} missing (set TRIALSYNTH_UPDATE_BASELINES=1 to create it)"
+    result = compare_images(str(expected), str(actual), tol=2.0)
+    assert result is None, result
+
+
+def test_bcg_subgroups_structure():
+    from oracle_data import bcg_subgroups
+
+    sections, test = bcg_subgroups()
+    fig = _bcg_subgroup_figure()
+    diamonds = _diamond(fig)
+    assert len(diamonds) == 3
+    expected = sorted(math.exp(pooled["estimate"]) for _, pooled in sections.values())
+    assert sorted(d.get_xy()[1][0] for d in diamonds) == pytest.approx(expected, rel=1e-12)
+    headings = [t.get_text() for t in _texts(fig, "heading:")]
+    assert headings == list(sections)
+    rows = fig.forest_layout.rows
+    for heading, (studies, _) in sections.items():
+        start = next(i for i, r in enumerate(rows) if r.kind == "heading" and r.label == heading)
+        labels = [r.label for r in rows[start + 1:start + 1 + len(studies)]]
+        assert labels == list(studies["label"])  # each section's studies, in order, under its heading
+    notes = [t.get_text() for t in _texts(fig, "note:")]
+    q, df, p = test
+    assert f"Test for subgroup differences: Chi\u00b2 = {q:.2f}, df = {df:g} (P = {p:.2f})" in notes
+    assert texts_outside(fig) == []
