@@ -317,3 +317,31 @@ def test_bcg_subgroups_structure():
     q, df, p = test
     assert f"Test for subgroup differences: Chi\u00b2 = {q:.2f}, df = {df:g} (P = {p:.2f})" in notes
     assert texts_outside(fig) == []
+
+
+def test_forest_from_a_pooled_result(bcg_data):
+    """The MetaResult path: rows from study_frame(), diamond and texts from the result's attributes."""
+    from trialsynth import pool
+
+    frame, _ = bcg_data
+    variances = ((frame["ci_high"] - frame["estimate"]) / 1.959963984540054) ** 2
+    result = pool(frame["estimate"].to_numpy(), variances.to_numpy(), measure="RR",
+                  labels=list(frame["label"]), profile="cochrane-2025")
+    fig = forest_plot(result, study_data=frame[["label", "events1", "n1", "events2", "n2"]], font="DejaVu Sans")
+    assert isinstance(fig, Figure)
+    (diamond,) = _diamond(fig)
+    assert diamond.get_xy()[1][0] == pytest.approx(math.exp(result.estimate), rel=1e-12)
+    assert diamond.get_xy()[0][0] == pytest.approx(math.exp(result.ci_low), rel=1e-12)
+    studies = result.study_frame()
+    rows = [r for r in fig.forest_layout.rows if r.kind == "study"]
+    assert [r.label for r in rows] == list(studies["label"])
+    assert [r.low for r in rows] == pytest.approx(list(np.exp(studies["ci_low"])), rel=1e-12)
+    assert [r.weight for r in rows] == pytest.approx(list(studies["weight"]), rel=1e-12)
+    assert [r.cells["events1"] for r in rows] == [str(v) for v in frame["events1"]]
+    notes = " | ".join(t.get_text() for t in _texts(fig, "note:"))
+    assert f"t = {abs(result.statistic):.2f}, df = {result.dfs:g}" in notes  # HKSJ: a t test
+    footnote = " ".join(t.get_text() for t in _texts(fig, "footnote:"))
+    assert "cochrane-2025" in footnote
+    (pi_line,) = [line for line in fig.axes[0].lines if line.get_gid() == "prediction-interval"]
+    assert pi_line.get_xdata()[0] == pytest.approx(result.exp()["pi_low"], rel=1e-12)
+    assert texts_outside(fig) == []
