@@ -367,9 +367,6 @@ def _tau2_batch_impl(method, y, v, pres, kf, dfr, w0, sw0, sw0_2, q, trp0, tol, 
         tau2 = np.maximum(0.0, (q - dfr) / trp0)  # DL start, as in estimate_tau2
         tau2 = np.where(np.isfinite(tau2), tau2, 0.0)
         conv = ~(kf >= 2)
-        vscale = np.sum(v * pres, axis=1) / kf
-        prev_t = np.full(m, np.nan)
-        prev_u = np.full(m, np.nan)
         for it in range(maxiter):
             idx = np.flatnonzero(~conv)
             if idx.size == 0:
@@ -388,21 +385,15 @@ def _tau2_batch_impl(method, y, v, pres, kf, dfr, w0, sw0, sw0_2, q, trp0, tol, 
                 sw3 = _rowsum(w * w * w)
                 score = u_quad - (sw - sw2 / sw)
                 info = sw2 - 2.0 * sw3 / sw + (sw2 / sw) ** 2
-            new = t + score / info  # Fisher scoring step
-            if it >= 3:
-                # secant step on the score (superlinear) where it is well defined
-                du = score - prev_u[idx]
-                sec = t - score * (t - prev_t[idx]) / du
-                # the secant step must go the way the score points (as the Fisher step
-                # does): unguarded, it ran off towards infinity on rows whose maximum is
-                # at tau2 = 0 and took ~1,500 passes to come back
-                ok = np.isfinite(sec) & (du != 0) & (sec > 0) & ((sec - t) * score > 0)
-                new = np.where(ok, sec, new)
+            fisher = t + score / info
+            # exact Newton step on the score (see estimators._newton_intercept)
+            w2r = w * w * r
+            d_a = -2.0 * _rowsum(w2r * w * r) + 2.0 * _rowsum(w2r) ** 2 / sw
+            dscore = d_a + info
+            new = np.where(dscore < 0, t - score / dscore, fisher)
+            new = np.where(np.isfinite(new) & (new >= 0), new, fisher)
             new = np.maximum(0.0, new)
-            prev_t[idx], prev_u[idx] = t, score
-            # relative tolerance, but not finer than tol x the row's mean sampling variance
-            # (a tau2 creeping towards 0 would otherwise need hundreds of passes)
-            done = (np.abs(new - t) <= tol * np.maximum(new, vscale[idx])) | ((t == 0) & (new == 0))
+            done = (np.abs(new - t) <= tol * np.maximum(new, 1e-12)) | ((t == 0) & (new == 0))
             tau2[idx] = new
             conv[idx[done]] = True
         converged = conv
