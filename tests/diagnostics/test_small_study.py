@@ -144,3 +144,49 @@ def test_funnel_coordinates():
     assert filled.center == pytest.approx(tf.estimate)
     with pytest.raises(ArgumentError, match="contour_levels"):
         funnel_coordinates(yi, vi, contour_levels=(95,))
+
+
+# -------------------------------------------- own reference cases (R0, side)
+
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+REFERENCE = json.loads(
+    (Path(__file__).resolve().parent.parent / "reference" / "extras_reference.json").read_text()
+)
+TRIMFILL_REFS = [
+    pytest.param(case, key, id=f"{case}-{key}")
+    for case, data in REFERENCE["cases"].items()
+    for key in data.get("records", {})
+]
+
+
+def test_reference_covers_r0_and_both_sides():
+    keys = [values[1] for values in (p.values for p in TRIMFILL_REFS)]
+    assert any(k.startswith("R0") for k in keys)
+    sides = {REFERENCE["cases"][c]["records"][k]["side"] for c, k in (p.values for p in TRIMFILL_REFS)}
+    assert sides == {"left", "right"}
+
+
+@pytest.mark.parametrize("case, key", TRIMFILL_REFS)
+def test_trimfill_own_reference(case, key):
+    """trimfill() with estimator L0/R0 and side auto/left/right (tests/reference/make_extras_reference.R)."""
+    data = REFERENCE["cases"][case]
+    record = data["records"][key]
+    method = case.rsplit(".", 1)[-1]
+    estimator, side = key.split(".")
+    result = trim_and_fill(data["yi"], data["vi"], method=method, estimator=estimator,
+                           side=None if side == "auto" else side)
+    assert result.k0 == record["k0"]
+    assert result.side == record["side"]
+    assert result.fill.tolist() == record["fill"]
+    close(result.se_k0, record["se.k0"], "se.k0", rtol=1e-8, atol=1e-10)
+    close(result.p_k0, record["p.k0"], "p.k0", rtol=1e-8, atol=1e-12)
+    tol = dict(rtol=1e-5, atol=1e-8) if method == "REML" else dict(rtol=1e-8, atol=1e-10)
+    close_array(result.yi, record["yi"], "yi", **tol)
+    close_array(result.vi, record["vi"], "vi", rtol=1e-12, atol=0)
+    for field, attribute in (("b", "estimate"), ("se", "se"), ("zval", "statistic"), ("pval", "p_value"),
+                             ("ci.lb", "ci_low"), ("ci.ub", "ci_high"), ("tau2", "tau2"), ("I2", "i2"),
+                             ("H2", "h2"), ("QE", "q"), ("QEp", "q_p_value")):
+        close(getattr(result.fit, attribute), record[field], field, **tol)
+    assert result.fit.k == record["k"]

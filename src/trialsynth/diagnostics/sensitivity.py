@@ -19,6 +19,7 @@ from trialsynth.errors import ArgumentError
 
 __all__ = ["leave_one_out", "cumulative", "influence", "gosh"]
 
+
 _FIT_COLUMNS = ["estimate", "se", "statistic", "p_value", "ci_low", "ci_high", "q", "q_p_value", "tau2", "i2", "h2"]
 
 
@@ -176,3 +177,113 @@ def influence(yi, vi=None, *, sei=None, method=None, test=None, level=None, labe
             "is_influential": infl,
         }
     )
+
+
+_GOSH_STATS = ["k", "estimate", "se", "tau2", "i2", "h2", "q", "q_p_value"]
+
+
+def _subset_masks(k: int, subsets: int | None, max_subsets: int, min_k: int, seed) -> tuple[np.ndarray, bool]:
+    """Boolean (m x k) membership: every subset, or a random sample of them."""
+    total = 2**k - 1
+    limit = max_subsets if subsets is None else int(subsets)
+    if limit < 1:
+        raise ArgumentError(f"subsets: expected a positive number of subsets, got {subsets!r}")
+    if total <= limit:
+        codes = np.arange(1, total + 1, dtype=np.int64)
+        masks = ((codes[:, None] >> np.arange(k)) & 1).astype(bool)
+        # by subset size, then as R's gosh() lists them
+        masks = masks[np.argsort(masks.sum(axis=1), kind="stable")]
+        return masks[masks.sum(axis=1) >= min_k], False
+    rng = np.random.default_rng(seed)
+    masks = np.empty((0, k), dtype=bool)
+    while masks.shape[0] < limit:
+        draw = rng.random((limit, k)) < 0.5
+        draw = draw[draw.sum(axis=1) >= min_k]
+        masks = np.unique(np.vstack([masks, draw]), axis=0)
+    masks = masks[rng.permutation(masks.shape[0])[:limit]]
+    return masks, True
+
+
+def gosh(
+    yi,
+    vi=None,
+    *,
+    sei=None,
+    method=None,
+    test=None,
+    level=None,
+    labels=None,
+    subsets: int | None = None,
+    max_subsets: int = 1_000_000,
+    min_k: int = 1,
+    seed=None,
+    chunk_size: int = 200_000,
+) -> pd.DataFrame:
+    """Graphical display of study heterogeneity (GOSH; Olkin, Dahabreh & Trikalinos 2012,
+    Res Synth Methods 3:214-223).
+
+    The meta-analysis is refitted to every non-empty subset of the k studies
+    (2^k - 1 fits), or to a random sample of subsets when there are more than
+    ``max_subsets`` (or ``subsets`` is given). Fits are vectorised with
+    :func:`trialsynth.pool_batch` (no Python loop over fits).
+
+    Parameters
+    ----------
+    yi, vi : array-like
+        Effects and variances, or a fitted ``MetaResult`` (its method is reused).
+    method, test, level :
+        The model (default: the fitted result's, else REML, z, 95).
+    labels : sequence of str, optional
+        Study labels, used as the names of the membership columns.
+    subsets : int, optional
+        Fit this many randomly chosen distinct subsets instead of all of them.
+    max_subsets : int
+        Above this number of possible subsets, a random sample of this size is used.
+    min_k : int
+        Smallest subset size (default 1, as metafor).
+    seed : int, optional
+        Seed of the random sample.
+    chunk_size : int
+        Subsets fitted per batch (bounds memory).
+
+    Returns
+    -------
+    DataFrame
+        One row per subset: ``k, estimate, se, tau2, i2, h2, q, q_p_value``
+        and one boolean column per study (named by its label) telling whether
+        it is in the subset. ``frame.attrs`` holds ``studies`` (the label
+        columns), ``method``, ``sampled`` (True for a random sample) and
+        ``n_possible`` (2^k - 1). A subset of one study has q = 0,
+        q_p_value = 1, tau2 = 0, i2 = 0 and h2 = 1 (as metafor).
+    """
+    from trialsynth.pooling.batch import pool_batch
+
+    y, v, lab, fit = study_arrays(yi, vi, sei=sei, labels=labels, min_k=1)
+    method, test, level = fit_options(fit, method, test, level)
+    k = y.size
+    if not 1 <= int(min_k) <= k:
+        raise ArgumentError(f"min_k: expected 1..{k}, got {min_k!r}")
+    if len(set(lab)) != k:
+        raise ArgumentError("labels: GOSH names a column after each study, so labels must be unique")
+    clash = sorted(set(lab) & set(_GOSH_STATS))
+    if clash:
+        raise ArgumentError(f"labels: {clash} clash with GOSH result columns; rename those studies")
+    masks, sampled = _subset_masks(k, subsets, max_subsets, int(min_k), seed)
+    parts = []
+    for start in range(0, masks.shape[0], int(chunk_size)):
+        block = masks[start : start + int(chunk_size)]
+        y_block = np.where(block, y[None, :], np.nan)
+        v_block = np.where(block, v[None, :], np.nan)
+        res = pool_batch(y_block, v_block, method=method, test=test, level=level)
+        part = pd.DataFrame({name: np.asarray(getattr(res, name)) for name in _GOSH_STATS})
+        parts.append(part)
+    frame = pd.concat(parts, ignore_index=True)
+    frame["k"] = frame["k"].astype(int)
+    single = frame["k"].to_numpy() == 1
+    frame.loc[single, ["q", "tau2", "i2"]] = 0.0
+    frame.loc[single, "q_p_value"] = 1.0
+    frame.loc[single, "h2"] = 1.0
+    membership = pd.DataFrame(masks, columns=lab)
+    frame = pd.concat([frame, membership], axis=1)
+    frame.attrs.update({"studies": lab, "method": method, "sampled": sampled, "n_possible": 2**k - 1})
+    return frame
