@@ -8,7 +8,6 @@ fits (``separate_tau2``), the mixed-effects QM with a common tau2 (``mixed_REML`
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 

@@ -11,7 +11,6 @@ section 13.3.5.4).
 from __future__ import annotations
 
 import math
-import warnings as _warnings
 from dataclasses import dataclass, field
 
 import numpy as np
