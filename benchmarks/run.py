@@ -1,0 +1,653 @@
+#!/usr/bin/env python
+"""trialsynth benchmarks: ratios against metafor and statsmodels, measured in one run.
+
+Run with ``make bench`` (or ``python benchmarks/run.py [--quick]``).  Every comparison is made
+on the same data in the same run:
+
+* single fit, k = 10, REML and DL: ``trialsynth.pool`` vs metafor ``rma()`` (through Rscript,
+  timed inside R with ``proc.time`` so that R's start-up is excluded) and statsmodels'
+  ``combine_effects`` (DL);
+* 10,000 meta-analyses of k = 10: ``trialsynth.pool_batch`` (REML, DL) vs a loop of ``rma()``
+  (a few hundred fits timed inside R, scaled per fit) and vs a bare vectorised numpy
+  DerSimonian-Laird formula (the practical limit); the estimates are checked to agree;
+* GOSH, k = 16 (65,535 subsets; estimate and I2): trialsynth vs metafor ``gosh()`` per-subset
+  time (a k = 10 ``gosh()`` timed in R and scaled by the number of subsets);
+* permutation test of a one-moderator meta-regression, 1,000 permutations, vs ``permutest()``;
+* ``make report`` end to end on the shipped data (``python -m trialsynth report``), with the
+  breakdown the report builder exposes;
+* peak memory (tracemalloc) of the 10,000-fit batch and of one fit with k = 100,000 studies,
+  relative to the input's size.
+
+Timings are the minimum over several repeats after a warm-up call.  Nothing here asserts a
+speed: results are printed as a table and written to ``benchmarks/results.json``.  When Rscript
+or metafor is missing the benchmark says so and compares with statsmodels only.  Parts of
+trialsynth that are not importable yet are reported as ``unavailable`` with the reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import gc
+import importlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import timeit
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+R_SCRIPT = HERE / "r_timings.R"
+
+SEED = 20261126
+
+# Targets of issue 7 (ratios are "times faster"; a ratio > 1 means trialsynth is faster).
+TARGETS = {
+    "single_reml_vs_rma": 40.0,
+    "single_reml_vs_statsmodels_dl": 1.0,
+    "batch_reml_vs_rma_loop": 1000.0,
+    "batch_dl_vs_numpy": 0.5,  # within 2x of the bare formula: ratio >= 0.5
+    "gosh_k16_seconds": 1.0,  # an absolute bound, not a ratio
+    "permutest_vs_metafor": 50.0,
+}
+
+
+# --------------------------------------------------------------------------- timing helpers
+
+
+def best_time(fn, *, repeat: int = 5, min_seconds: float = 0.2, number: int | None = None) -> float:
+    """Seconds per call of ``fn``: minimum over ``repeat`` rounds, after a warm-up call.
+
+    Each round runs ``fn`` ``number`` times; when ``number`` is None it is chosen (as
+    :meth:`timeit.Timer.autorange` does) so that one round lasts at least ``min_seconds``.
+    """
+    fn()  # warm-up: imports, caches, first-touch of memory
+    timer = timeit.Timer(fn)
+    if number is None:
+        number = 1
+        while True:
+            elapsed = timer.timeit(number)
+            if elapsed >= min_seconds:
+                break
+            number *= 2 if elapsed > min_seconds / 10 else 10
+    gc.collect()
+    rounds = timer.repeat(repeat=repeat, number=number)
+    return min(rounds) / number
+
+
+def peak_memory(fn) -> int:
+    """Peak bytes allocated (traced by tracemalloc, numpy included) while ``fn`` runs."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        fn()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak
+
+
+def fmt_seconds(seconds: float | None) -> str:
+    if seconds is None or not np.isfinite(seconds):
+        return "-"
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    if seconds >= 1e-6:
+        return f"{seconds * 1e6:.2f} us"
+    return f"{seconds * 1e9:.1f} ns"
+
+
+def ratio(slow: float | None, fast: float | None) -> float | None:
+    if slow is None or fast is None or not fast > 0:
+        return None
+    return float(slow / fast)
+
+
+def lookup(name: str):
+    """``trialsynth.<name>`` or raise ImportError/AttributeError with the reason."""
+    import trialsynth
+
+    return getattr(trialsynth, name)
+
+
+def find_callable(candidates: list[tuple[str, str]]):
+    """First importable ``module:attribute`` among ``candidates``; raises with every reason."""
+    reasons = []
+    for module, attribute in candidates:
+        try:
+            return getattr(importlib.import_module(module), attribute)
+        except (ImportError, AttributeError) as exc:
+            reasons.append(f"{module}.{attribute}: {type(exc).__name__}: {exc}")
+    raise ImportError("; ".join(reasons))
+
+
+# --------------------------------------------------------------------------- data
+
+
+def simulate_meta_analyses(rng: np.random.Generator, m: int, k: int, mu: float = 0.3, tau2: float = 0.05):
+    """``m`` meta-analyses of ``k`` two-arm trials of a mean difference (outcome SD 1).
+
+    Arm sizes are drawn uniformly in 10..200; ``vi = 1/n1 + 1/n2``; true study effects are
+    ``N(mu, tau2)`` and the observed ``yi ~ N(theta_i, vi)``.
+    """
+    n1 = rng.integers(10, 201, size=(m, k))
+    n2 = rng.integers(10, 201, size=(m, k))
+    vi = 1.0 / n1 + 1.0 / n2
+    theta = mu + rng.normal(0.0, np.sqrt(tau2), size=(m, k))
+    yi = theta + rng.normal(0.0, np.sqrt(vi))
+    return yi, vi
+
+
+def make_data(quick: bool) -> dict:
+    rng = np.random.default_rng(SEED)
+    data = {}
+    yi, vi = simulate_meta_analyses(rng, 1, 10)
+    data["single"] = (yi[0], vi[0])
+    m = 1_000 if quick else 10_000
+    data["batch"] = simulate_meta_analyses(rng, m, 10)
+    data["r_loop_n"] = 50 if quick else 300
+    yi, vi = simulate_meta_analyses(rng, 1, 10)
+    data["gosh_r"] = (yi[0], vi[0])
+    k_gosh = 12 if quick else 16
+    yi, vi = simulate_meta_analyses(rng, 1, k_gosh, tau2=0.1)
+    data["gosh"] = (yi[0], vi[0])
+    # one-moderator meta-regression: k = 20, effect rises with the moderator
+    k_reg = 20
+    x = rng.uniform(0, 1, size=k_reg)
+    yi, vi = simulate_meta_analyses(rng, 1, k_reg, mu=0.0, tau2=0.03)
+    data["metareg"] = (yi[0] + 0.4 * x, vi[0], x)
+    data["n_perm"] = 100 if quick else 1_000
+    data["big_k"] = 10_000 if quick else 100_000
+    yi, vi = simulate_meta_analyses(rng, 1, data["big_k"])
+    data["big"] = (yi[0], vi[0])
+    return data
+
+
+def write_r_inputs(folder: Path, data: dict) -> None:
+    def write(name, columns):
+        names = list(columns)
+        arrays = [np.asarray(columns[c]) for c in names]
+        lines = [",".join(names)]
+        for row in zip(*arrays):
+            lines.append(",".join(repr(float(v)) if isinstance(v, (float, np.floating)) else str(v) for v in row))
+        (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    yi, vi = data["single"]
+    write("single.csv", {"yi": yi, "vi": vi})
+    yi, vi = data["batch"]
+    n = data["r_loop_n"]
+    ids = np.repeat(np.arange(n), yi.shape[1])
+    write("batch.csv", {"id": ids, "yi": yi[:n].ravel(), "vi": vi[:n].ravel()})
+    yi, vi = data["gosh_r"]
+    write("gosh.csv", {"yi": yi, "vi": vi})
+    yi, vi, x = data["metareg"]
+    write("metareg.csv", {"yi": yi, "vi": vi, "x": x})
+
+
+# --------------------------------------------------------------------------- peers
+
+
+def run_r(data: dict, quick: bool) -> dict:
+    """metafor timings through Rscript, or ``{"available": False, "reason": ...}``."""
+    rscript = shutil.which("Rscript")
+    if rscript is None:
+        return {"available": False, "reason": "Rscript not found on PATH; comparing with statsmodels only"}
+    probe = subprocess.run(
+        [rscript, "-e", "cat(as.character(packageVersion('metafor')))"], capture_output=True, text=True
+    )
+    if probe.returncode != 0:
+        return {"available": False, "reason": "R package metafor is not installed; comparing with statsmodels only"}
+    with tempfile.TemporaryDirectory(prefix="trialsynth-bench-") as tmp:
+        folder = Path(tmp)
+        write_r_inputs(folder, data)
+        out = folder / "r.json"
+        cmd = [rscript, str(R_SCRIPT), str(folder), str(out)] + (["quick"] if quick else [])
+        started = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        wall = time.perf_counter() - started
+        if proc.returncode != 0:
+            return {"available": False, "reason": f"Rscript failed: {proc.stderr.strip()[-500:]}"}
+        result = json.loads(out.read_text(encoding="utf-8"))
+    result["available"] = True
+    result["rscript_wall_seconds"] = wall
+    return result
+
+
+def numpy_dl(yi: np.ndarray, vi: np.ndarray):
+    """Bare vectorised DerSimonian-Laird (DerSimonian & Laird 1986, eq. 8-9): estimate, se, tau2.
+
+    The practical speed limit for a batch of complete k-study data sets: no checks, no NaN
+    handling, no confidence intervals beyond the standard error.
+    """
+    w = 1.0 / vi
+    sw = w.sum(axis=1)
+    mu_fe = (w * yi).sum(axis=1) / sw
+    q = (w * (yi - mu_fe[:, None]) ** 2).sum(axis=1)
+    c = sw - (w * w).sum(axis=1) / sw
+    tau2 = np.maximum(0.0, (q - (yi.shape[1] - 1)) / c)
+    ws = 1.0 / (vi + tau2[:, None])
+    sws = ws.sum(axis=1)
+    return (ws * yi).sum(axis=1) / sws, np.sqrt(1.0 / sws), tau2
+
+
+def statsmodels_dl(yi, vi):
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    return combine_effects(yi, vi, method_re="dl")
+
+
+# --------------------------------------------------------------------------- benchmarks
+
+
+def bench_single(data, r, repeat, results):
+    yi, vi = data["single"]
+    out = {"k": int(yi.size)}
+    sm = statsmodels_dl(yi, vi)
+    out["statsmodels_dl_seconds"] = best_time(lambda: statsmodels_dl(yi, vi), repeat=repeat)
+    out["statsmodels_dl"] = {"estimate": float(sm.mean_effect_re), "tau2": float(sm.tau2)}
+    if r.get("available"):
+        out["metafor_reml_seconds"] = r["single"]["reml_seconds_per_fit"]
+        out["metafor_dl_seconds"] = r["single"]["dl_seconds_per_fit"]
+    try:
+        pool = lookup("pool")
+    except Exception as exc:  # noqa: BLE001 - reported, not hidden
+        out["trialsynth"] = {"available": False, "reason": f"{type(exc).__name__}: {exc}"}
+        results["single"] = out
+        return
+    for method in ("REML", "DL"):
+        fit = pool(yi, vi, method=method)
+        out[f"trialsynth_{method.lower()}_seconds"] = best_time(lambda m=method: pool(yi, vi, method=m), repeat=repeat)
+        out[f"trialsynth_{method.lower()}"] = {"estimate": float(fit.estimate), "tau2": float(fit.tau2)}
+        if r.get("available"):
+            ref = r["single"][method.lower()]
+            out[f"agreement_{method.lower()}_vs_metafor"] = {
+                "estimate_abs_diff": abs(float(fit.estimate) - ref["estimate"]),
+                "tau2_abs_diff": abs(float(fit.tau2) - ref["tau2"]),
+            }
+    out["agreement_dl_vs_statsmodels"] = {
+        "estimate_abs_diff": abs(out["trialsynth_dl"]["estimate"] - out["statsmodels_dl"]["estimate"]),
+        "tau2_abs_diff": abs(out["trialsynth_dl"]["tau2"] - out["statsmodels_dl"]["tau2"]),
+    }
+    results["single"] = out
+
+
+def bench_batch(data, r, repeat, results):
+    yi, vi = data["batch"]
+    m, k = yi.shape
+    out = {"m": int(m), "k": int(k), "input_bytes": int(yi.nbytes + vi.nbytes)}
+    out["numpy_dl_seconds_per_fit"] = best_time(lambda: numpy_dl(yi, vi), repeat=repeat) / m
+    est_np, se_np, tau2_np = numpy_dl(yi, vi)
+    if r.get("available"):
+        out["metafor_loop_reml_seconds_per_fit"] = r["loop"]["reml_seconds_per_fit"]
+        out["metafor_loop_dl_seconds_per_fit"] = r["loop"]["dl_seconds_per_fit"]
+        out["metafor_loop_n_fits"] = r["loop"]["n_fits"]
+    try:
+        pool_batch = lookup("pool_batch")
+    except Exception as exc:  # noqa: BLE001
+        out["trialsynth"] = {"available": False, "reason": f"{type(exc).__name__}: {exc}"}
+        results["batch"] = out
+        return
+    for method in ("REML", "DL"):
+        res = pool_batch(yi, vi, method=method)
+        seconds = best_time(lambda mth=method: pool_batch(yi, vi, method=mth), repeat=repeat, number=1)
+        out[f"trialsynth_{method.lower()}_seconds_per_fit"] = seconds / m
+        out[f"trialsynth_{method.lower()}_seconds_total"] = seconds
+        est = np.asarray(res.estimate, dtype=float)
+        tau2 = np.asarray(res.tau2, dtype=float)
+        out[f"trialsynth_{method.lower()}_nonfinite"] = int((~np.isfinite(est)).sum())
+        if r.get("available"):
+            n = r["loop"]["n_fits"]
+            ref = r["loop"][method.lower()]
+            out[f"agreement_{method.lower()}_vs_metafor"] = {
+                "n": int(n),
+                "estimate_max_abs_diff": float(np.max(np.abs(est[:n] - np.asarray(ref["estimate"])))),
+                "se_max_abs_diff": float(np.max(np.abs(np.asarray(res.se, dtype=float)[:n] - np.asarray(ref["se"])))),
+                "tau2_max_abs_diff": float(np.max(np.abs(tau2[:n] - np.asarray(ref["tau2"])))),
+            }
+        if method == "DL":
+            out["agreement_dl_vs_numpy"] = {
+                "n": int(m),
+                "estimate_max_abs_diff": float(np.max(np.abs(est - est_np))),
+                "se_max_abs_diff": float(np.max(np.abs(np.asarray(res.se, dtype=float) - se_np))),
+                "tau2_max_abs_diff": float(np.max(np.abs(tau2 - tau2_np))),
+            }
+    results["batch"] = out
+
+
+def bench_gosh(data, r, repeat, results):
+    yi, vi = data["gosh"]
+    k = int(yi.size)
+    n_subsets = 2**k - 1
+    out = {"k": k, "subsets": n_subsets, "cores": os.cpu_count()}
+    if r.get("available"):
+        per = r["gosh"]["seconds_per_subset"]
+        out["metafor_seconds_per_subset"] = per
+        out["metafor_measured_k"] = r["gosh"]["k"]
+        out["metafor_scaled_seconds"] = per * n_subsets
+    try:
+        gosh = lookup("gosh")
+    except Exception as exc:  # noqa: BLE001
+        out["trialsynth"] = {"available": False, "reason": f"{type(exc).__name__}: {exc}"}
+    else:
+        try:
+            seconds = best_time(lambda: gosh(yi, vi), repeat=max(2, repeat // 2), number=1)
+            out["trialsynth_seconds"] = seconds
+            out["trialsynth_seconds_per_subset"] = seconds / n_subsets
+        except Exception as exc:  # noqa: BLE001
+            out["trialsynth"] = {"available": False, "reason": f"{type(exc).__name__}: {exc}"}
+    try:
+        from trialsynth.diagnostics.distributed import gosh_distributed
+    except Exception as exc:  # noqa: BLE001
+        out["distributed_local"] = {"available": False, "reason": f"{type(exc).__name__}: {exc}"}
+    else:
+        try:
+            seconds = best_time(lambda: gosh_distributed(yi, vi, progress=False), repeat=max(2, repeat // 2), number=1)
+            out["distributed_local_seconds"] = seconds
+        except Exception as exc:  # noqa: BLE001
+            out["distributed_local"] = {"available": False, "reason": f"{type(exc).__name__}: {exc}"}
+    results["gosh"] = out
+
+
+def bench_permutest(data, r, repeat, results):
+    yi, vi, x = data["metareg"]
+    n_perm = data["n_perm"]
+    out = {"k": int(yi.size), "permutations": n_perm}
+    if r.get("available"):
+        out["metafor_seconds"] = r["permutest"]["seconds_per_1000"] * n_perm / 1000
+        out["metafor_pval"] = r["permutest"]["pval_moderator"]
+    try:
+        permutation_test = find_callable(
+            [("trialsynth", "permutation_test"), ("trialsynth.pooling.regression", "permutation_test")]
+        )
+        meta_regression = find_callable(
+            [("trialsynth", "meta_regression"), ("trialsynth.pooling.regression", "meta_regression")]
+        )
+    except Exception as exc:  # noqa: BLE001
+        out["trialsynth"] = {"available": False, "reason": f"{type(exc).__name__}: {exc}"}
+        results["permutest"] = out
+        return
+    try:
+        fit = meta_regression(yi, vi, mods=x)
+
+        def run():
+            return permutation_test(fit, n_permutations=n_perm, seed=SEED)
+
+        res = run()
+        out["trialsynth_seconds"] = best_time(run, repeat=max(2, repeat // 2), number=1)
+        out["trialsynth_result"] = _plain(res)
+    except Exception as exc:  # noqa: BLE001
+        out["trialsynth"] = {"available": False, "reason": f"{type(exc).__name__}: {exc}"}
+    results["permutest"] = out
+
+
+def _plain(obj):
+    """A JSON-friendly summary of a small result object (p-values and the like)."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items() if not isinstance(v, np.ndarray) or v.size <= 10}
+    if hasattr(obj, "to_dict"):
+        try:
+            return _plain(obj.to_dict())
+        except Exception:  # noqa: BLE001
+            pass
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist() if obj.size <= 10 else f"array{obj.shape}"
+    if isinstance(obj, (float, int, str, bool)) or obj is None:
+        return obj
+    fields = {}
+    for name in ("pval", "p_value", "p_values", "statistic", "n_permutations"):
+        if hasattr(obj, name):
+            fields[name] = _plain(getattr(obj, name))
+    return fields or repr(obj)[:200]
+
+
+def bench_memory(data, results):
+    out = {}
+    yi, vi = data["batch"]
+    out["batch_input_bytes"] = int(yi.nbytes + vi.nbytes)
+    out["numpy_dl_peak_bytes"] = peak_memory(lambda: numpy_dl(yi, vi))
+    try:
+        pool_batch = lookup("pool_batch")
+        out["batch_reml_peak_bytes"] = peak_memory(lambda: pool_batch(yi, vi, method="REML"))
+        out["batch_reml_peak_over_input"] = out["batch_reml_peak_bytes"] / out["batch_input_bytes"]
+        out["batch_dl_peak_bytes"] = peak_memory(lambda: pool_batch(yi, vi, method="DL"))
+        out["batch_dl_peak_over_input"] = out["batch_dl_peak_bytes"] / out["batch_input_bytes"]
+    except Exception as exc:  # noqa: BLE001
+        out["batch"] = {"available": False, "reason": f"{type(exc).__name__}: {exc}"}
+    yi, vi = data["big"]
+    out["big_k"] = int(yi.size)
+    out["big_input_bytes"] = int(yi.nbytes + vi.nbytes)
+    try:
+        pool = lookup("pool")
+        started = time.perf_counter()
+        pool(yi, vi, method="REML")
+        out["big_reml_seconds"] = time.perf_counter() - started
+        out["big_reml_peak_bytes"] = peak_memory(lambda: pool(yi, vi, method="REML"))
+        out["big_reml_peak_over_input"] = out["big_reml_peak_bytes"] / out["big_input_bytes"]
+    except Exception as exc:  # noqa: BLE001
+        out["big"] = {"available": False, "reason": f"{type(exc).__name__}: {exc}"}
+    results["memory"] = out
+
+
+def bench_report(repeat, results):
+    """``python -m trialsynth report`` on the shipped data, in a fresh interpreter, end to end."""
+    out = {}
+    data_file = ROOT / "data" / "trials.csv"
+    if not data_file.exists():
+        results["report"] = {"available": False, "reason": f"{data_file} not found"}
+        return
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
+
+    def interpreter(code: str) -> float:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True)
+        return time.perf_counter() - started
+
+    out["python_startup_seconds"] = min(interpreter("pass") for _ in range(3))
+    out["import_trialsynth_seconds"] = min(interpreter("import trialsynth") for _ in range(3))
+    out["import_pool_seconds"] = min(interpreter("import trialsynth as t; t.pool") for _ in range(3))
+    out["import_matplotlib_pyplot_seconds"] = min(interpreter("import matplotlib.pyplot") for _ in range(3))
+    walls = []
+    for _ in range(max(1, min(repeat, 2))):
+        with tempfile.TemporaryDirectory(prefix="trialsynth-report-") as tmp:
+            started = time.perf_counter()
+            proc = subprocess.run(
+                [sys.executable, "-m", "trialsynth", "report", "--data", str(data_file), "--out", tmp],
+                env=env, capture_output=True, text=True, cwd=ROOT,
+            )
+            walls.append(time.perf_counter() - started)
+            if proc.returncode != 0:
+                out["error"] = (proc.stderr or proc.stdout).strip()[-800:]
+                break
+            timings = Path(tmp) / "timings.json"
+            if timings.exists():
+                out["breakdown"] = json.loads(timings.read_text(encoding="utf-8"))
+    out["wall_seconds"] = min(walls)
+    out["runs"] = len(walls)
+    if "breakdown" not in out:
+        out["breakdown_note"] = "the report builder writes no timings.json; only the wall time is known"
+    results["report"] = out
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def summarise(results: dict) -> list[dict]:
+    """Rows of the printed table: what, trialsynth, peer, ratio (peer / trialsynth), target."""
+    rows = []
+    s = results.get("single", {})
+    b = results.get("batch", {})
+    g = results.get("gosh", {})
+    p = results.get("permutest", {})
+
+    def row(name, ours, peer_name, peer, target_key=None, note=""):
+        r_ = ratio(peer, ours)
+        target = TARGETS.get(target_key) if target_key else None
+        met = None if (r_ is None or target is None) else bool(r_ >= target)
+        rows.append({"benchmark": name, "trialsynth_seconds": ours, "peer": peer_name, "peer_seconds": peer,
+                     "ratio": r_, "target": target, "target_met": met, "note": note})
+
+    row("single REML k=10", s.get("trialsynth_reml_seconds"), "metafor rma() REML", s.get("metafor_reml_seconds"),
+        "single_reml_vs_rma")
+    row("single DL k=10", s.get("trialsynth_dl_seconds"), "metafor rma() DL", s.get("metafor_dl_seconds"))
+    row("single REML k=10", s.get("trialsynth_reml_seconds"), "statsmodels combine_effects DL",
+        s.get("statsmodels_dl_seconds"), "single_reml_vs_statsmodels_dl")
+    row("single DL k=10", s.get("trialsynth_dl_seconds"), "statsmodels combine_effects DL",
+        s.get("statsmodels_dl_seconds"))
+    row(f"batch REML per fit ({b.get('m')}x{b.get('k')})", b.get("trialsynth_reml_seconds_per_fit"),
+        "loop of rma() REML", b.get("metafor_loop_reml_seconds_per_fit"), "batch_reml_vs_rma_loop")
+    row(f"batch DL per fit ({b.get('m')}x{b.get('k')})", b.get("trialsynth_dl_seconds_per_fit"),
+        "loop of rma() DL", b.get("metafor_loop_dl_seconds_per_fit"))
+    row(f"batch DL per fit ({b.get('m')}x{b.get('k')})", b.get("trialsynth_dl_seconds_per_fit"),
+        "bare numpy DL", b.get("numpy_dl_seconds_per_fit"), "batch_dl_vs_numpy")
+    k = g.get("k")
+    row(f"GOSH k={k} ({g.get('subsets')} subsets)", g.get("trialsynth_seconds"),
+        f"metafor gosh() scaled from k={g.get('metafor_measured_k')}", g.get("metafor_scaled_seconds"),
+        note=f"target < {TARGETS['gosh_k16_seconds']} s on 2 cores")
+    if g.get("distributed_local_seconds") is not None:
+        row(f"GOSH k={k} chunked (client=None)", g.get("distributed_local_seconds"),
+            f"metafor gosh() scaled from k={g.get('metafor_measured_k')}", g.get("metafor_scaled_seconds"))
+    row(f"permutation test, {p.get('permutations')} perms, k={p.get('k')}", p.get("trialsynth_seconds"),
+        "metafor permutest()", p.get("metafor_seconds"), "permutest_vs_metafor")
+    return rows
+
+
+def print_table(rows: list[dict], results: dict) -> None:
+    header = f"{'benchmark':<38} {'trialsynth':>11} {'peer':<38} {'peer time':>11} {'ratio':>9} {'target':>8}"
+    print(header)
+    print("-" * len(header))
+    for r_ in rows:
+        ratio_txt = "-" if r_["ratio"] is None else f"{r_['ratio']:.1f}x"
+        if r_["target"] is None:
+            target_txt = ""
+        else:
+            mark = "?" if r_["target_met"] is None else ("ok" if r_["target_met"] else "MISS")
+            target_txt = f">={r_['target']:g}x {mark}"
+        print(f"{r_['benchmark']:<38} {fmt_seconds(r_['trialsynth_seconds']):>11} {r_['peer']:<38} "
+              f"{fmt_seconds(r_['peer_seconds']):>11} {ratio_txt:>9} {target_txt}")
+    g = results.get("gosh", {})
+    if g.get("trialsynth_seconds") is not None:
+        verdict = "ok" if g["trialsynth_seconds"] < TARGETS["gosh_k16_seconds"] else "MISS"
+        print(f"GOSH k={g['k']}: {fmt_seconds(g['trialsynth_seconds'])} on {g['cores']} cores "
+              f"(target < 1 s for k=16): {verdict}")
+    mem = results.get("memory", {})
+    if mem:
+        print()
+        for key in ("batch_reml", "batch_dl", "big_reml"):
+            if f"{key}_peak_bytes" in mem:
+                base = "batch_input_bytes" if key.startswith("batch") else "big_input_bytes"
+                print(f"peak memory {key:<10} {mem[f'{key}_peak_bytes'] / 2**20:8.1f} MiB "
+                      f"= {mem[f'{key}_peak_over_input']:.1f}x input ({mem[base] / 2**20:.1f} MiB)")
+    rep = results.get("report", {})
+    if rep.get("wall_seconds") is not None:
+        print(f"\nmake report (python -m trialsynth report): {fmt_seconds(rep['wall_seconds'])} wall; "
+              f"python start {fmt_seconds(rep['python_startup_seconds'])}, import trialsynth "
+              f"{fmt_seconds(rep['import_trialsynth_seconds'])}, + pool {fmt_seconds(rep['import_pool_seconds'])}, "
+              f"matplotlib.pyplot {fmt_seconds(rep['import_matplotlib_pyplot_seconds'])}")
+    unavailable = []
+    for section, payload in results.items():
+        if isinstance(payload, dict):
+            for key, value in payload.items():
+                if isinstance(value, dict) and value.get("available") is False:
+                    unavailable.append(f"{section}.{key}: {value['reason']}")
+            if payload.get("available") is False:
+                unavailable.append(f"{section}: {payload['reason']}")
+    if unavailable:
+        print("\nnot measured:")
+        for line in unavailable:
+            print(f"  {line}")
+
+
+def machine_info() -> dict:
+    info = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "numpy": np.__version__,
+    }
+    for name in ("scipy", "statsmodels", "pandas", "dask", "distributed"):
+        try:
+            info[name] = importlib.import_module(name).__version__
+        except Exception:  # noqa: BLE001
+            info[name] = None
+    try:
+        import trialsynth
+
+        info["trialsynth"] = trialsynth.__version__
+    except Exception:  # noqa: BLE001
+        info["trialsynth"] = None
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    info["cpu_model"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return info
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes and few repeats (for tests)")
+    parser.add_argument("--no-r", action="store_true", help="skip metafor even when Rscript is installed")
+    parser.add_argument("--no-report", action="store_true", help="skip timing `make report`")
+    parser.add_argument("--output", default=str(HERE / "results.json"), help="results file (default: %(default)s)")
+    args = parser.parse_args(argv)
+
+    repeat = 2 if args.quick else 5
+    started = time.perf_counter()
+    data = make_data(args.quick)
+    results: dict = {
+        "timestamp": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "quick": args.quick,
+        "seed": SEED,
+        "machine": machine_info(),
+        "targets": TARGETS,
+    }
+    r = {"available": False, "reason": "skipped (--no-r)"} if args.no_r else run_r(data, args.quick)
+    results["metafor"] = {k: v for k, v in r.items() if k not in ("loop",)}
+    if not r.get("available"):
+        print(f"metafor: {r['reason']}")
+    bench_single(data, r, repeat, results)
+    bench_batch(data, r, repeat, results)
+    bench_gosh(data, r, repeat, results)
+    bench_permutest(data, r, repeat, results)
+    bench_memory(data, results)
+    if not args.no_report:
+        bench_report(repeat, results)
+    results["summary"] = summarise(results)
+    results["benchmark_wall_seconds"] = time.perf_counter() - started
+    print()
+    print_table(results["summary"], results)
+    Path(args.output).write_text(json.dumps(results, indent=2, default=_json_default) + "\n", encoding="utf-8")
+    print(f"\nresults written: {args.output}")
+    return 0
+
+
+def _json_default(obj):
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return str(obj)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT / "src"))
+    raise SystemExit(main())

@@ -1,0 +1,699 @@
+"""Verdicts on claims: pure functions over the pooled frame, trial rows and published reviews.
+
+Each check returns a :class:`Verdict` whose ``verdict`` is one of
+
+* ``supported``: every evaluable part of the claim agrees with the data;
+* ``contradicted``: every evaluable part disagrees;
+* ``mixed``: some parts agree and some disagree (the reason says which);
+* ``insufficient evidence``: nothing in the data can test the claim.
+
+and whose ``reason`` cites the numbers (pooled estimates with CI, PI, k and I2; trial rows with
+their p-values; published estimates from ``data/reviews.csv``). Inputs are DataFrames:
+
+``pooled``
+    :meth:`trialsynth.pooling.grouped.GroupedResults.to_frame` (columns ``outcome``,
+    ``comparator_class``, ``window``, ``k``, ``estimate``, ``ci_low``, ``ci_high``, ``pi_low``,
+    ``pi_high``, ``i2``, ``measure``...), optionally with a ``condition`` column.
+``trials``
+    trial rows (:func:`trialsynth.effects.records.effects_from_trials` output, or the raw rows):
+    ``study_id``, ``outcome``, ``comparator_class``, ``window``, and ``yi``/``vi`` or
+    ``p_value``/``p_qualifier``/``direction``.
+``reviews``
+    ``data/reviews.csv`` (see :func:`normalise_reviews` for the columns recognised).
+``sof``
+    a summary-of-findings draft (:func:`trialsynth.grade.draft_sof`) with ``certainty``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from trialsynth.claims.effects import (
+    BENEFIT_CLASSES,
+    DEFAULT_MID_SMD,
+    HARM,
+    IMPORTANT_BENEFIT,
+    NO_CLEAR_DIFFERENCE,
+    NO_DATA,
+    SMALL_BENEFIT,
+    classify_effect,
+    format_effect,
+    format_interval,
+)
+from trialsynth.claims.records import Claim, require_claim
+from trialsynth.errors import ArgumentError
+
+SUPPORTED = "supported"
+CONTRADICTED = "contradicted"
+MIXED = "mixed"
+INSUFFICIENT = "insufficient evidence"
+VERDICTS = (SUPPORTED, CONTRADICTED, MIXED, INSUFFICIENT)
+
+EARLY_WINDOWS = ("immediate", "short")
+LATE_WINDOWS = ("intermediate", "long")
+WINDOW_ORDER = ("immediate", "short", "intermediate", "long")
+COMPARATOR_LABELS = {
+    "sham": "sham",
+    "no_treatment": "no treatment / waiting list",
+    "usual_care": "usual care",
+    "active": "active treatment",
+}
+
+# a part of a claim either agrees, disagrees or cannot be tested
+AGREES, DISAGREES, UNTESTED = "agrees", "disagrees", "untested"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The verdict on one claim."""
+
+    claim_id: str
+    check: str
+    verdict: str
+    reason: str
+    parts: tuple = field(default_factory=tuple)  # (description, AGREES/DISAGREES/UNTESTED)
+
+    def as_dict(self) -> dict:
+        return {"claim_id": self.claim_id, "check": self.check, "verdict": self.verdict, "reason": self.reason}
+
+
+def combine(parts: Sequence[str]) -> str:
+    """Overall verdict from part outcomes: all agree -> supported, all disagree -> contradicted,
+    both -> mixed, none testable -> insufficient evidence (untested parts are ignored)."""
+    tested = [p for p in parts if p in (AGREES, DISAGREES)]
+    if not tested:
+        return INSUFFICIENT
+    if all(p == AGREES for p in tested):
+        return SUPPORTED
+    if all(p == DISAGREES for p in tested):
+        return CONTRADICTED
+    return MIXED
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _empty_pooled() -> pd.DataFrame:
+    return pd.DataFrame(columns=["outcome", "comparator_class", "window", "k", "estimate", "ci_low", "ci_high", "measure"])
+
+
+def _check_frame(df, name: str, required: Iterable[str]) -> pd.DataFrame:
+    if df is None:
+        return None
+    if not isinstance(df, pd.DataFrame):
+        raise ArgumentError(f"{name}: expected a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in required if c not in df.columns]
+    if missing and len(df):
+        raise ArgumentError(f"{name}: missing column(s) {', '.join(missing)}")
+    return df
+
+
+_REVIEW_ALIASES = {
+    "review_id": ("review_id", "source_id", "review", "study_id", "id"),
+    "outcome": ("outcome",),
+    "comparator_class": ("comparator_class", "comparator"),
+    "window": ("window",),
+    "timepoint_label": ("timepoint_label", "time_point", "timepoint", "follow_up", "time_label", "window_label"),
+    "measure": ("measure", "effect_measure"),
+    "estimate": ("estimate", "effect", "pooled_effect"),
+    "ci_low": ("ci_low", "effect_ci_low", "lower"),
+    "ci_high": ("ci_high", "effect_ci_high", "upper"),
+    "k": ("k", "n_studies", "studies"),
+    "participants": ("participants", "n_participants", "n"),
+    "i2": ("i2", "I2"),
+    "certainty": ("certainty", "grade", "grade_certainty", "quality"),
+    "condition": ("condition", "population"),
+}
+
+
+def normalise_reviews(reviews: pd.DataFrame | None) -> pd.DataFrame:
+    """``data/reviews.csv`` with canonical column names (``review_id``, ``outcome``,
+    ``comparator_class``, ``window``, ``timepoint_label``, ``measure``, ``estimate``, ``ci_low``,
+    ``ci_high``, ``k``, ``participants``, ``i2``, ``certainty``, ``condition``); unknown columns are kept."""
+    cols = list(_REVIEW_ALIASES)
+    if reviews is None or len(reviews) == 0:
+        return pd.DataFrame(columns=cols)
+    if not isinstance(reviews, pd.DataFrame):
+        raise ArgumentError(f"reviews: expected a pandas DataFrame, got {type(reviews).__name__}")
+    out = pd.DataFrame(index=reviews.index)
+    for name, aliases in _REVIEW_ALIASES.items():
+        for alias in aliases:
+            if alias in reviews.columns:
+                out[name] = reviews[alias]
+                break
+        else:
+            out[name] = pd.NA
+    for c in reviews.columns:
+        if c not in out.columns:
+            out[c] = reviews[c]
+    for c in ("estimate", "ci_low", "ci_high", "i2"):
+        out[c] = pd.to_numeric(out[c], errors="coerce")
+    return out
+
+
+def _filter(df: pd.DataFrame, column: str, values: Sequence[str]) -> pd.DataFrame:
+    if not values or column not in df.columns:
+        return df
+    return df[df[column].astype(str).isin([str(v) for v in values])]
+
+
+def _select_pooled(pooled: pd.DataFrame | None, claim: Claim, *, windows=None, comparators=None, outcomes=None) -> pd.DataFrame:
+    df = pooled if pooled is not None else _empty_pooled()
+    df = _filter(df, "outcome", outcomes if outcomes is not None else (claim.outcomes or ("pain",)))
+    df = _filter(df, "comparator_class", comparators if comparators is not None else claim.comparator_classes)
+    df = _filter(df, "window", windows if windows is not None else claim.windows)
+    if claim.conditions and "condition" in df.columns:
+        df = _filter(df, "condition", claim.conditions)
+    return df
+
+
+def _window_rank(w) -> int:
+    return WINDOW_ORDER.index(w) if w in WINDOW_ORDER else len(WINDOW_ORDER)
+
+
+def describe_pooled_row(row: Mapping, *, mid: float) -> str:
+    """One pooled row in words with its numbers: comparator, window, effect, CI, PI, k, I2, class."""
+    measure = str(row.get("measure") or "SMD")
+    cls = classify_effect(row.get("estimate"), row.get("ci_low"), row.get("ci_high"), mid=mid, measure=measure)
+    parts = [format_effect(measure, row.get("estimate"), row.get("ci_low"), row.get("ci_high"))]
+    pi = format_interval(row.get("pi_low"), row.get("pi_high"))
+    if pi != "n/a":
+        parts.append(f"PI {pi}")
+    k = row.get("k")
+    if k is not None and not (isinstance(k, float) and math.isnan(k)):
+        parts.append(f"k={int(k)}")
+    i2 = row.get("i2")
+    if i2 is not None and _isfinite(i2):
+        parts.append(f"I2={float(i2):.0f}%")
+    comp = COMPARATOR_LABELS.get(str(row.get("comparator_class")), str(row.get("comparator_class")))
+    return f"{row.get('outcome')} vs {comp}, {row.get('window')}: {', '.join(parts)} -> {cls.label}"
+
+
+def _isfinite(x) -> bool:
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def _classify_row(row: Mapping, mid: float) -> str:
+    return classify_effect(row.get("estimate"), row.get("ci_low"), row.get("ci_high"), mid=mid, measure=str(row.get("measure") or "SMD")).label
+
+
+def _mid(claim: Claim, mid: float | None) -> float:
+    value = claim.params.get("mid", mid if mid is not None else DEFAULT_MID_SMD)
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ArgumentError(f"mid: expected a positive number, got {value!r}") from None
+    if not value > 0:
+        raise ArgumentError(f"mid: expected a positive number, got {value!r}")
+    return value
+
+
+def _rows(df: pd.DataFrame) -> list[dict]:
+    return df.to_dict("records") if df is not None and len(df) else []
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def check_mixed_results(claim: Claim, pooled=None, reviews=None, *, mid: float | None = None, **_) -> Verdict:
+    """A claim that the evidence is *mixed*.
+
+    Rule: classify every pooled estimate the claim concerns (outcome x comparator x window, see
+    :func:`trialsynth.claims.effects.classify_effect`) and every matching published estimate. The
+    claim is **supported** when at least two estimates exist and they fall in different classes
+    (e.g. an important benefit versus no treatment beside a small or unclear effect versus sham, or
+    a benefit that is present early and absent later); **contradicted** when at least two exist and
+    all fall in the same class; **insufficient evidence** with fewer than two. The reason spells out
+    the pattern by comparator and by window, so "mixed" is explained, not asserted.
+    """
+    require_claim(claim)
+    mid = _mid(claim, mid)
+    rows = _rows(_select_pooled(pooled, claim))
+    rows = [r for r in rows if _classify_row(r, mid) != NO_DATA]
+    review_rows = _rows(_select_reviews(reviews, claim))
+    review_rows = [r for r in review_rows if _classify_row(r, mid) != NO_DATA]
+    classes = [_classify_row(r, mid) for r in rows] + [_classify_row(r, mid) for r in review_rows]
+    lines = []
+    by_comp: dict[str, list[dict]] = {}
+    for r in sorted(rows, key=lambda r: (str(r.get("comparator_class")), _window_rank(r.get("window")))):
+        by_comp.setdefault(str(r.get("comparator_class")), []).append(r)
+    for comp, comp_rows in by_comp.items():
+        lines.append("; ".join(describe_pooled_row(r, mid=mid) for r in comp_rows))
+    for r in review_rows:
+        lines.append(f"published {r.get('review_id')}: " + _describe_review(r, mid))
+    pattern = _explain_pattern(rows, mid)
+    if len(classes) < 2:
+        verdict = INSUFFICIENT
+        head = f"only {len(classes)} estimate(s) for this outcome, comparator and window set; mixed results need at least two"
+    elif len(set(classes)) > 1:
+        verdict = SUPPORTED
+        head = f"the estimates fall in {len(set(classes))} different classes ({', '.join(sorted(set(classes)))}; MID {mid:g})"
+    else:
+        verdict = CONTRADICTED
+        head = f"all {len(classes)} estimates fall in one class ({classes[0]}; MID {mid:g}): the evidence is consistent, not mixed"
+    reason = head + (". " + pattern if pattern else "") + (". Estimates: " + " | ".join(lines) if lines else "")
+    parts = tuple((describe_pooled_row(r, mid=mid), _classify_row(r, mid)) for r in rows)
+    return Verdict(claim.id, "mixed_results", verdict, reason, parts)
+
+
+def _explain_pattern(rows: list[dict], mid: float) -> str:
+    """Words for the two sources of mixedness: comparator (sham vs others) and durability."""
+    sentences = []
+    by_comp: dict[str, list[str]] = {}
+    for r in rows:
+        by_comp.setdefault(str(r.get("comparator_class")), []).append(_classify_row(r, mid))
+    benefit_comps = sorted(c for c, cl in by_comp.items() if IMPORTANT_BENEFIT in cl)
+    weak_comps = sorted(c for c, cl in by_comp.items() if IMPORTANT_BENEFIT not in cl)
+    if benefit_comps and weak_comps:
+        sentences.append(
+            "By comparator: an important benefit versus "
+            + " and ".join(COMPARATOR_LABELS.get(c, c) for c in benefit_comps)
+            + ", but at most a small or unclear effect versus "
+            + " and ".join(COMPARATOR_LABELS.get(c, c) for c in weak_comps)
+        )
+    durable = []
+    for comp in sorted(by_comp):
+        early = [r for r in rows if str(r.get("comparator_class")) == comp and r.get("window") in EARLY_WINDOWS]
+        late = [r for r in rows if str(r.get("comparator_class")) == comp and r.get("window") in LATE_WINDOWS]
+        if early and late:
+            e = any(_classify_row(r, mid) in BENEFIT_CLASSES for r in early)
+            lt = any(_classify_row(r, mid) in BENEFIT_CLASSES for r in late)
+            if e and not lt:
+                durable.append(f"versus {COMPARATOR_LABELS.get(comp, comp)} the benefit seen early is not clear later")
+            elif e and lt:
+                durable.append(f"versus {COMPARATOR_LABELS.get(comp, comp)} a benefit persists into the later windows")
+    if durable:
+        sentences.append("By time: " + "; ".join(durable))
+    return ". ".join(sentences)
+
+
+def check_durability(claim: Claim, pooled=None, *, mid: float | None = None, **_) -> Verdict:
+    """A claim that the effect is temporary: present early, absent later.
+
+    Rule, per comparator the claim concerns: the *early* windows (``early_windows``, default
+    immediate and short) must show a benefit (important or small; CI excludes 0) and the *late*
+    windows (``late_windows``, default intermediate and long) must not. A comparator agrees when
+    both hold, disagrees when the early benefit is missing or the benefit persists late, and is
+    untested when either side has no estimate. Parts are combined by :func:`combine`.
+    """
+    require_claim(claim)
+    mid = _mid(claim, mid)
+    early_w = tuple(claim.params.get("early_windows") or EARLY_WINDOWS)
+    late_w = tuple(claim.params.get("late_windows") or LATE_WINDOWS)
+    rows = _rows(_select_pooled(pooled, claim, windows=early_w + late_w))
+    comps = claim.comparator_classes or tuple(sorted({str(r.get("comparator_class")) for r in rows}))
+    parts, lines = [], []
+    for comp in comps:
+        comp_rows = [r for r in rows if str(r.get("comparator_class")) == comp]
+        early = [r for r in comp_rows if r.get("window") in early_w and _classify_row(r, mid) != NO_DATA]
+        late = [r for r in comp_rows if r.get("window") in late_w and _classify_row(r, mid) != NO_DATA]
+        label = COMPARATOR_LABELS.get(comp, comp)
+        if not early or not late:
+            missing = " and ".join(x for x, rs in (("early", early), ("late", late)) if not rs)
+            parts.append((f"vs {label}", UNTESTED))
+            lines.append(f"vs {label}: no {missing} estimate")
+            continue
+        e_benefit = any(_classify_row(r, mid) in BENEFIT_CLASSES for r in early)
+        l_benefit = any(_classify_row(r, mid) in BENEFIT_CLASSES for r in late)
+        numbers = "; ".join(describe_pooled_row(r, mid=mid) for r in sorted(early + late, key=lambda r: _window_rank(r.get("window"))))
+        if e_benefit and not l_benefit:
+            outcome, words = AGREES, "benefit early, none clear later (temporary)"
+        elif e_benefit and l_benefit:
+            outcome, words = DISAGREES, "the benefit persists into the late windows"
+        else:
+            outcome, words = DISAGREES, "no clear early benefit"
+        parts.append((f"vs {label}", outcome))
+        lines.append(f"vs {label}: {words} [{numbers}]")
+    verdict = combine([p[1] for p in parts])
+    reason = f"early windows {', '.join(early_w)} vs late windows {', '.join(late_w)} (MID {mid:g}): " + (" | ".join(lines) if lines else "no pooled estimates")
+    return Verdict(claim.id, "durability", verdict, reason, tuple(parts))
+
+
+def _trial_row_class(row: Mapping, mid: float, alpha: float = 0.05) -> tuple[str, str]:
+    """(class, text) for one trial row: from yi/vi when present, else from its reported p-value."""
+    yi, vi = row.get("yi"), row.get("vi")
+    measure = str(row.get("measure") or "SMD")
+    if _isfinite(yi) and _isfinite(vi) and float(vi) > 0:
+        se = math.sqrt(float(vi))
+        lo, hi = float(yi) - 1.959963984540054 * se, float(yi) + 1.959963984540054 * se
+        cls = classify_effect(yi, lo, hi, mid=mid, measure=measure).label
+        text = format_effect(measure, yi, lo, hi)
+        if bool(row.get("approximate")) is True:
+            text += " (approximate, from a p-value)"
+        return cls, text
+    p = row.get("p_value")
+    if not _isfinite(p):
+        return NO_DATA, "no effect or p-value"
+    p = float(p)
+    qualifier = str(row.get("p_qualifier") or "=").strip()
+    direction = str(row.get("direction") or "").strip()
+    text = f"p {qualifier} {p:g}" + (f", {direction.replace('_', ' ')}" if direction else "")
+    significant = (qualifier in ("=", "<", "<=") and p < alpha) or (qualifier in ("<", "<=") and p <= alpha)
+    if qualifier in (">", ">="):
+        significant = False
+    if not significant:
+        return NO_CLEAR_DIFFERENCE, text
+    if direction == "favours_intervention":
+        return SMALL_BENEFIT, text + " (significant; size unknown)"
+    if direction == "favours_control":
+        return HARM, text
+    return NO_DATA, text + " (direction not reported)"
+
+
+def check_trial_result(claim: Claim, trials=None, *, mid: float | None = None, **_) -> Verdict:
+    """A claim about what one trial found (e.g. "a 2023 trial found a short-term effect and none
+    eight weeks later").
+
+    Parameters read from the claim: ``study_id`` (required), ``expected`` (mapping window ->
+    ``benefit`` or ``no_difference``; default: early windows benefit, late windows no difference),
+    ``article_weeks_after_treatment`` (optional: the delay the article states for the late time
+    point, compared with the rows' ``weeks_after_treatment``).
+
+    Rule: each expected window with rows agrees when the trial's rows in that window show the
+    expected class (from the effect and its CI, or from the reported p-value and direction at
+    alpha 0.05), disagrees otherwise; windows without rows are untested.
+    """
+    require_claim(claim)
+    mid = _mid(claim, mid)
+    study = claim.params.get("study_id") or claim.params.get("study")
+    if not study:
+        return Verdict(claim.id, "trial_result", INSUFFICIENT, "the claim record names no study_id to check")
+    df = trials if trials is not None else pd.DataFrame()
+    _check_frame(df, "trials", ["study_id"])
+    rows = df[df["study_id"].astype(str) == str(study)] if len(df) else df
+    if len(rows):
+        rows = _filter(rows, "outcome", claim.outcomes)
+        rows = _filter(rows, "comparator_class", claim.comparator_classes)
+    expected = claim.params.get("expected") or {**{w: "benefit" for w in EARLY_WINDOWS}, **{w: "no_difference" for w in LATE_WINDOWS}}
+    parts, lines = [], []
+    for window, want in expected.items():
+        w_rows = _rows(rows[rows["window"].astype(str) == str(window)]) if len(rows) and "window" in rows.columns else []
+        if not w_rows:
+            continue
+        found = []
+        for r in w_rows:
+            cls, text = _trial_row_class(r, mid)
+            if cls == NO_DATA:
+                continue
+            ok = (cls in BENEFIT_CLASSES) if want == "benefit" else (cls in (NO_CLEAR_DIFFERENCE,))
+            found.append(ok)
+            when = f"week {r.get('timepoint_weeks')}" if r.get("timepoint_weeks") is not None else ""
+            wat = r.get("weeks_after_treatment")
+            if _isfinite(wat):
+                when += f", {float(wat):g} weeks after the last session"
+            lines.append(f"{r.get('outcome')} vs {COMPARATOR_LABELS.get(str(r.get('comparator_class')), r.get('comparator_class'))} ({window}, {when}): {text} -> {cls}; expected {want.replace('_', ' ')}")
+        if found:
+            parts.append((window, AGREES if all(found) else DISAGREES))
+    verdict = combine([p[1] for p in parts])
+    reason = f"{study}: " + (" | ".join(lines) if lines else "no rows of this study in the data")
+    stated = claim.params.get("article_weeks_after_treatment")
+    if _isfinite(stated) and len(rows) and "weeks_after_treatment" in rows.columns:
+        late_rows = rows[rows["window"].astype(str).isin(LATE_WINDOWS)] if "window" in rows.columns else rows.iloc[0:0]
+        observed = sorted({float(v) for v in pd.to_numeric(late_rows["weeks_after_treatment"], errors="coerce").dropna()})
+        if observed and all(abs(o - float(stated)) > 0.5 for o in observed):
+            reason += (
+                f". Caveat: the article says {float(stated):g} weeks after treatment stopped; the trial's late "
+                f"assessment was {', '.join(f'{o:g}' for o in observed)} week(s) after the last session"
+            )
+    comps = sorted({str(c) for c in rows["comparator_class"]}) if len(rows) and "comparator_class" in rows.columns else []
+    if comps:
+        reason += ". Comparator(s): " + ", ".join(COMPARATOR_LABELS.get(c, c) for c in comps)
+    ns = []
+    if len(rows) and {"n1", "n2"} <= set(rows.columns):
+        ns = sorted({(int(a), int(b)) for a, b in zip(rows["n1"], rows["n2"]) if _isfinite(a) and _isfinite(b)})
+    if ns:
+        reason += "; arm sizes " + ", ".join(f"{a} vs {b}" for a, b in ns)
+    return Verdict(claim.id, "trial_result", verdict, reason, tuple(parts))
+
+
+def _certainty_lookup(sof, claim: Claim, row: Mapping) -> str | None:
+    if sof is None or len(sof) == 0 or "certainty" not in sof.columns:
+        return None
+    m = sof
+    for col in ("outcome", "comparator_class", "window"):
+        if col in m.columns:
+            m = m[m[col].astype(str) == str(row.get(col))]
+    if claim.conditions and "condition" in m.columns:
+        m = _filter(m, "condition", claim.conditions)
+    if len(m) == 0:
+        return None
+    return str(m["certainty"].iloc[0])
+
+
+def _norm_certainty(value) -> str:
+    return str(value).strip().lower().replace("_", " ").replace("-", " ")
+
+
+def check_pooled_effect(claim: Claim, pooled=None, sof=None, *, mid: float | None = None, **_) -> Verdict:
+    """A claim that acupuncture has an effect in given windows, optionally "with moderate evidence".
+
+    Parameters read from the claim: ``expected`` (``benefit``, default, or ``no_difference``),
+    ``claimed_certainty`` (a certainty or list: ``high``, ``moderate``, ``low``, ``very low``).
+
+    Rule, per pooled estimate the claim concerns (outcome x comparator x window): it agrees when
+    its class matches ``expected`` (benefit = CI excludes 0 on acupuncture's side) and, when a
+    certainty is claimed and the SoF draft gives one, the certainty is among the claimed ones; it
+    disagrees otherwise. A benefit whose certainty differs from the claim is reported as such.
+    """
+    require_claim(claim)
+    mid = _mid(claim, mid)
+    want = str(claim.params.get("expected") or "benefit")
+    claimed = claim.params.get("claimed_certainty")
+    if isinstance(claimed, str):
+        claimed = [claimed]
+    claimed_set = {_norm_certainty(c) for c in (claimed or [])}
+    rows = [r for r in _rows(_select_pooled(pooled, claim)) if _classify_row(r, mid) != NO_DATA]
+    parts, lines = [], []
+    for r in sorted(rows, key=lambda r: (str(r.get("comparator_class")), _window_rank(r.get("window")))):
+        cls = _classify_row(r, mid)
+        effect_ok = (cls in BENEFIT_CLASSES) if want == "benefit" else (cls == NO_CLEAR_DIFFERENCE)
+        cert = _certainty_lookup(sof, claim, r)
+        text = describe_pooled_row(r, mid=mid)
+        if cert is not None:
+            text += f", GRADE certainty {cert}"
+        ok = effect_ok
+        if effect_ok and claimed_set and cert is not None and _norm_certainty(cert) not in claimed_set:
+            ok = False
+            text += f" (claimed: {', '.join(sorted(claimed_set))})"
+        if effect_ok and cls == SMALL_BENEFIT:
+            text += " [statistically clear but below the MID]"
+        parts.append((text, AGREES if ok else DISAGREES))
+        lines.append(text)
+    verdict = combine([p[1] for p in parts])
+    reason = (f"expected {want.replace('_', ' ')}" + (f" with {' or '.join(sorted(claimed_set))} certainty" if claimed_set else "") + f" (MID {mid:g}): "
+              + (" | ".join(lines) if lines else "no pooled estimate for this outcome, comparator and window"))
+    return Verdict(claim.id, "pooled_effect", verdict, reason, tuple(parts))
+
+
+def _select_reviews(reviews, claim: Claim, review_id=None) -> pd.DataFrame:
+    df = normalise_reviews(reviews)
+    if review_id:
+        ids = [review_id] if isinstance(review_id, str) else list(review_id)
+        df = df[df["review_id"].astype(str).isin([str(i) for i in ids])]
+    if claim.outcomes:
+        df = df[df["outcome"].isna() | df["outcome"].astype(str).isin(claim.outcomes)]
+    if claim.comparator_classes:
+        df = df[df["comparator_class"].isna() | df["comparator_class"].astype(str).isin(claim.comparator_classes)]
+    labels = claim.params.get("review_timepoints") or claim.params.get("timepoint_labels")
+    if labels:
+        labels = [labels] if isinstance(labels, str) else list(labels)
+        df = df[df["timepoint_label"].astype(str).isin(labels) | df["window"].astype(str).isin(labels)]
+    elif claim.windows:
+        df = df[df["window"].isna() | df["window"].astype(str).isin(claim.windows)]
+    return df
+
+
+def _describe_review(r: Mapping, mid: float) -> str:
+    measure = str(r.get("measure") if isinstance(r.get("measure"), str) else "SMD")
+    bits = [format_effect(measure, r.get("estimate"), r.get("ci_low"), r.get("ci_high"))]
+    for key, fmt in (("k", "k={}"), ("i2", "I2={:.0f}%"), ("certainty", "certainty {}")):
+        v = r.get(key)
+        if v is not None and not (isinstance(v, float) and math.isnan(v)) and v is not pd.NA and str(v) not in ("", "nan", "<NA>"):
+            bits.append(fmt.format(float(v) if key == "i2" else v))
+    when = r.get("timepoint_label") if isinstance(r.get("timepoint_label"), str) else r.get("window")
+    comp = r.get("comparator_class")
+    where = ", ".join(str(x) for x in (r.get("outcome"), f"vs {comp}" if isinstance(comp, str) else None, when) if isinstance(x, str))
+    return f"{where}: {', '.join(bits)} -> {_classify_row(r, mid)}"
+
+
+def check_review_result(claim: Claim, reviews=None, pooled=None, *, mid: float | None = None, subset_pooled=None, **_) -> Verdict:
+    """A claim about what a published review found (e.g. "a 2019 review found benefits last until
+    the next follow-up with 1-3 sessions a week").
+
+    Parameters read from the claim: ``review_id`` (the id in ``data/reviews.csv``), ``expected``
+    (``benefit`` default or ``no_difference``), ``review_timepoints`` (the review's own time-point
+    labels, e.g. ``follow-up``), ``unverifiable`` (parts of the claim no source could confirm).
+
+    Rule: each matching published estimate agrees when its class matches ``expected``; when
+    ``subset_pooled`` is given (our re-pooling restricted as the claim says, e.g. to trials with 1-3
+    sessions a week) each of its estimates in the claim's windows is a further part. Parts the
+    record lists as ``unverifiable`` are named in the reason; they cannot raise the verdict.
+    """
+    require_claim(claim)
+    mid = _mid(claim, mid)
+    want = str(claim.params.get("expected") or "benefit")
+    review_id = claim.params.get("review_id")
+    rows = [r for r in _rows(_select_reviews(reviews, claim, review_id)) if _classify_row(r, mid) != NO_DATA]
+    parts, lines = [], []
+    for r in rows:
+        cls = _classify_row(r, mid)
+        ok = (cls in BENEFIT_CLASSES) if want == "benefit" else cls == NO_CLEAR_DIFFERENCE
+        parts.append(("review", AGREES if ok else DISAGREES))
+        lines.append(f"published {r.get('review_id')}: {_describe_review(r, mid)}")
+    if subset_pooled is not None:
+        sub = [r for r in _rows(_select_pooled(subset_pooled, claim)) if _classify_row(r, mid) != NO_DATA]
+        for r in sub:
+            cls = _classify_row(r, mid)
+            ok = (cls in BENEFIT_CLASSES) if want == "benefit" else cls == NO_CLEAR_DIFFERENCE
+            parts.append(("re-pooled", AGREES if ok else DISAGREES))
+            lines.append("our re-pooling of the matching trials: " + describe_pooled_row(r, mid=mid))
+    verdict = combine([p[1] for p in parts])
+    if not rows:
+        lines.insert(0, f"no published estimate for {review_id or 'this claim'} in reviews.csv")
+    unverifiable = claim.params.get("unverifiable")
+    if unverifiable:
+        items = [unverifiable] if isinstance(unverifiable, str) else list(unverifiable)
+        lines.append("not checkable from any source reached: " + "; ".join(str(i) for i in items))
+        if verdict == SUPPORTED:
+            lines.append("so the claim is supported only as far as the checkable part goes")
+    reason = f"expected {want.replace('_', ' ')} (MID {mid:g}): " + " | ".join(lines)
+    return Verdict(claim.id, "review_result", verdict, reason, tuple(parts))
+
+
+def check_certainty(claim: Claim, sof=None, reviews=None, **_) -> Verdict:
+    """A claim about the certainty of evidence (e.g. "low- to moderate-quality evidence for chronic,
+    low-quality for acute low back pain").
+
+    Parameter read from the claim: ``claimed_certainty``, a mapping condition -> certainty or list
+    of certainties (or one value for every condition of the claim).
+
+    Rule, per condition: collect the GRADE certainties of the SoF draft rows for that condition (and
+    the outcome and comparators of the claim) and of the matching published estimates with a
+    certainty; the condition agrees when all fall among the claimed levels, disagrees when none do,
+    and is mixed when some do. No certainty for a condition: untested.
+    """
+    require_claim(claim)
+    claimed = claim.params.get("claimed_certainty")
+    if claimed is None:
+        return Verdict(claim.id, "certainty", INSUFFICIENT, "the claim record states no claimed_certainty to check")
+    if not isinstance(claimed, Mapping):
+        claimed = {c: claimed for c in (claim.conditions or ("any",))}
+    sof_df = sof if sof is not None else pd.DataFrame()
+    rev = normalise_reviews(reviews)
+    parts, lines = [], []
+    for condition, levels in claimed.items():
+        levels = [levels] if isinstance(levels, str) else list(levels)
+        want = {_norm_certainty(x) for x in levels}
+        found: list[tuple[str, str]] = []
+        if len(sof_df) and "certainty" in sof_df.columns:
+            m = _filter(sof_df, "outcome", claim.outcomes)
+            m = _filter(m, "comparator_class", claim.comparator_classes)
+            if condition != "any":
+                m = m[m["condition"].astype(str) == str(condition)] if "condition" in m.columns else m.iloc[0:0]
+            for r in _rows(m):
+                found.append((f"our SoF {r.get('outcome')} vs {r.get('comparator_class')}, {r.get('window')}", str(r.get("certainty"))))
+        if len(rev):
+            m = rev[rev["certainty"].notna() & (rev["certainty"].astype(str) != "")]
+            if condition != "any":
+                m = m[m["condition"].astype(str) == str(condition)]
+            m = _filter(m, "outcome", claim.outcomes) if claim.outcomes else m
+            for r in _rows(m):
+                found.append((f"published {r.get('review_id')} {r.get('outcome')}", str(r.get("certainty"))))
+        if not found:
+            parts.append((condition, UNTESTED))
+            lines.append(f"{condition}: no certainty rating in the data (claimed {', '.join(levels)})")
+            continue
+        hits = [_norm_certainty(c) in want for _, c in found]
+        outcome = AGREES if all(hits) else (DISAGREES if not any(hits) else MIXED)
+        parts.append((condition, outcome))
+        lines.append(f"{condition}: claimed {' or '.join(levels)}; found " + "; ".join(f"{w}: {c}" for w, c in found))
+    flat = []
+    for _, o in parts:
+        flat.extend([AGREES, DISAGREES] if o == MIXED else [o])
+    verdict = combine(flat)
+    return Verdict(claim.id, "certainty", verdict, " | ".join(lines), tuple(parts))
+
+
+def check_documentary(claim: Claim, **_) -> Verdict:
+    """A claim about a document rather than trial data (e.g. Medicare's coverage rule).
+
+    Parameters read from the claim: ``article_values`` (what the article states, a mapping) and
+    ``source_values`` (what the quoted source states, same keys; ``source`` / ``quote_ids`` name it).
+    Rule: each key present in both agrees when the values are equal; keys missing in the source
+    are untested.
+    """
+    require_claim(claim)
+    article = claim.params.get("article_values") or {}
+    source = claim.params.get("source_values") or {}
+    if not isinstance(article, Mapping) or not isinstance(source, Mapping):
+        raise ArgumentError("article_values/source_values: expected mappings of the stated facts")
+    parts, lines = [], []
+    for key, stated in article.items():
+        if key not in source:
+            parts.append((key, UNTESTED))
+            lines.append(f"{key}: article {stated!r}, not in the source")
+            continue
+        same = _same_value(stated, source[key])
+        parts.append((key, AGREES if same else DISAGREES))
+        lines.append(f"{key}: article {stated!r}, source {source[key]!r}" + ("" if same else " (differs)"))
+    verdict = combine([p[1] for p in parts])
+    where = claim.params.get("source") or claim.params.get("source_id") or ""
+    quotes = claim.params.get("quote_ids")
+    cite = f" [{where}{', quotes ' + str(quotes) if quotes else ''}]" if where or quotes else ""
+    reason = ("; ".join(lines) if lines else "no stated values to compare") + cite
+    return Verdict(claim.id, "documentary", verdict, reason, tuple(parts))
+
+
+def _same_value(a, b) -> bool:
+    if _isfinite(a) and _isfinite(b):
+        return abs(float(a) - float(b)) < 1e-9
+    return str(a).strip().lower() == str(b).strip().lower()
+
+
+CHECKS = {
+    "mixed_results": check_mixed_results,
+    "durability": check_durability,
+    "trial_result": check_trial_result,
+    "pooled_effect": check_pooled_effect,
+    "review_result": check_review_result,
+    "certainty": check_certainty,
+    "documentary": check_documentary,
+}
+
+
+def evaluate_claim(claim: Claim, *, pooled=None, trials=None, reviews=None, sof=None, mid: float | None = None, subset_pooled=None) -> Verdict:
+    """Run the claim's check; a claim with no known check gets ``insufficient evidence`` saying so."""
+    require_claim(claim)
+    func = CHECKS.get(claim.check)
+    if func is None:
+        return Verdict(claim.id, claim.check or "none", INSUFFICIENT, f"no automatic check for this claim (check {claim.check or 'not named'!r}; known: {', '.join(CHECKS)})")
+    return func(claim, pooled=pooled, trials=trials, reviews=reviews, sof=sof, mid=mid, subset_pooled=subset_pooled)
+
+
+def evaluate_claims(claims: Sequence[Claim], *, pooled=None, trials=None, reviews=None, sof=None, mid: float | None = None,
+                    subset_pooled: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """One row per claim: ``claim_id``, ``check``, ``verdict``, ``reason``, ``article_text``,
+    ``outcome``, ``comparators``, ``windows``. ``subset_pooled`` maps a claim id to a re-pooling
+    restricted as that claim says (see :func:`trialsynth.claims.analysis.claim_subsets`)."""
+    rows = []
+    for claim in claims:
+        v = evaluate_claim(claim, pooled=pooled, trials=trials, reviews=reviews, sof=sof, mid=mid,
+                           subset_pooled=(subset_pooled or {}).get(claim.id))
+        rows.append({
+            "claim_id": claim.id,
+            "check": v.check,
+            "verdict": v.verdict,
+            "reason": v.reason,
+            "article_text": claim.text,
+            "outcome": ", ".join(claim.outcomes),
+            "comparators": ", ".join(claim.comparator_classes),
+            "windows": ", ".join(claim.windows),
+        })
+    return pd.DataFrame(rows, columns=["claim_id", "check", "verdict", "reason", "article_text", "outcome", "comparators", "windows"])

@@ -1,0 +1,480 @@
+"""Provenance checks: every number in the data files is printed in a quoted source.
+
+The evidence base (``evidence/<source_id>.yaml``, format in ``evidence/README.md``) holds, per
+source, verbatim quotes ``Qid -> {text, location, url}``. ``data/trials.csv`` and
+``data/reviews.csv`` name, on every row, the record (``source_id``) and the quotes
+(``quote_ids``) that print the row's numbers. The functions here check that mechanically:
+
+* every numeric cell appears as a number token in one of the row's quotes (by absolute value;
+  the sign of change scores and contrasts is a data-entry convention), or is recomputed from
+  quoted numbers / other cells by the conversion named in the row's ``derived`` column;
+* every ``source_id`` has a record and every quote id exists in it;
+* every record is well formed and used by some row or claim (no orphans).
+
+All checks are pure functions over DataFrames and parsed YAML dicts and return a list of
+:class:`trialsynth.errors.Problem` (empty = all good). File reading is confined to the thin
+loaders at the end (:func:`load_records`, :func:`load_claims`, :func:`check_repository`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from trialsynth.errors import Problem, TrialDataError
+
+__all__ = [
+    "CONVERSIONS",
+    "ROW_CONVERSIONS",
+    "SCALE_RANGES",
+    "TRIAL_NUMERIC_COLUMNS",
+    "REVIEW_NUMERIC_COLUMNS",
+    "number_tokens",
+    "parse_derived",
+    "check_records",
+    "check_trials",
+    "check_reviews",
+    "check_claims",
+    "orphaned_records",
+    "check_all",
+    "load_records",
+    "load_claims",
+    "check_repository",
+]
+
+#: numeric columns of ``data/trials.csv`` whose values must be printed in a quote
+TRIAL_NUMERIC_COLUMNS: tuple[str, ...] = (
+    "sessions", "sessions_per_week", "session_minutes", "treatment_weeks",
+    "scale_min", "scale_max", "timepoint_weeks", "weeks_after_treatment",
+    "n1", "mean1", "sd1", "se1", "ci_low1", "ci_high1",
+    "n2", "mean2", "sd2", "se2", "ci_low2", "ci_high2",
+    "events1", "events2",
+    "effect", "effect_ci_low", "effect_ci_high", "effect_se",
+    "p_value", "test_statistic",
+)
+
+#: numeric columns of ``data/reviews.csv`` whose values must be printed in a quote
+REVIEW_NUMERIC_COLUMNS: tuple[str, ...] = (
+    "estimate", "ci_low", "ci_high", "k", "n_participants", "i2",
+)
+
+#: standard ranges of the instruments named in ``scale`` (a property of the scale, not the trial)
+SCALE_RANGES: dict[str, tuple[tuple[int, int], ...]] = {
+    "VAS": ((0, 100), (0, 10)),
+    "NRS": ((0, 10),),
+    "RMDQ": ((0, 24), (0, 23)),
+    "ODI": ((0, 100),),
+    "SF36_BP": ((0, 100),),
+    "SF12_PCS": ((0, 100),),
+    "HFAQ": ((0, 100),),
+}
+
+_NUMBER_WORDS: dict[str, int] = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+    "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "once": 1, "twice": 2,
+}
+_TENS = {"twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"}
+
+# digits with optional thousands separators and decimals, or a bare leading-dot decimal (.036)
+_NUMBER_RE = re.compile(r"(?<![0-9.])(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)")
+_WORD_RE = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)?")
+
+
+def number_tokens(text: str) -> set[Decimal]:
+    """Unsigned numbers printed in ``text``.
+
+    Digits (``28.7``, ``1,549`` -> 1549, ``.036`` -> 0.036, ``3.4%`` -> 3.4, a range
+    ``13.9-30.0`` -> 13.9 and 30.0) and English number words (``three``, ``Twenty-four``,
+    ``once``/``twice``). Signs are dropped: matching is by absolute value.
+    """
+    tokens: set[Decimal] = set()
+    for match in _NUMBER_RE.finditer(text):
+        tokens.add(Decimal(match.group(0).replace(",", "")))
+    for match in _WORD_RE.finditer(text):
+        word = match.group(0).lower()
+        parts = word.split("-")
+        if len(parts) == 2 and parts[0] in _TENS and parts[1] in _NUMBER_WORDS \
+                and _NUMBER_WORDS[parts[1]] < 10:
+            tokens.add(Decimal(_NUMBER_WORDS[parts[0]] + _NUMBER_WORDS[parts[1]]))
+            continue
+        for part in parts:
+            if part in _NUMBER_WORDS:
+                tokens.add(Decimal(_NUMBER_WORDS[part]))
+    return tokens
+
+
+def _close(a: Decimal, b: Decimal, tol: Decimal) -> bool:
+    return abs(a - b) <= tol
+
+
+# unary conversions: value is derived from one quoted number token
+CONVERSIONS: dict[str, Callable[[Decimal, set[Decimal]], bool]] = {
+    "negate": lambda v, toks: any(abs(v) == t for t in toks),
+    "percent_to_proportion": lambda v, toks: any(abs(v) == t / 100 for t in toks),
+    "months_to_weeks": lambda v, toks: any(
+        _close(abs(v), t * 52 / 12, Decimal("0.05")) for t in toks),
+    "days_to_weeks": lambda v, toks: any(_close(abs(v), t / 7, Decimal("0.05")) for t in toks),
+    "years_to_weeks": lambda v, toks: any(abs(v) == t * 52 for t in toks),
+    "minutes_to_weeks": lambda v, toks: any(
+        _close(abs(v), t / 10080, Decimal("0.05")) for t in toks),
+}
+CONVERSIONS["negate"].__doc__ = "the printed number had the opposite orientation"
+
+# row conversions: value is computed from two other cells of the same row
+ROW_CONVERSIONS: dict[str, Callable[[Decimal, Decimal], Decimal]] = {
+    "sum": lambda a, b: a + b,
+    "difference": lambda a, b: a - b,
+    "product": lambda a, b: a * b,
+    "quotient": lambda a, b: a / b,
+}
+
+_DERIVED_RE = re.compile(r"^\s*([a-z_0-9]+)\s*=\s*([a-z_]+)\s*(?:\(\s*([a-z_0-9]+)\s*,\s*([a-z_0-9]+)\s*\))?\s*$")
+
+
+def parse_derived(spec: str) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Parse a ``derived`` cell: ``col=conv;col=conv(a,b)`` -> {col: (conv, args)}.
+
+    Raises ``ValueError`` naming the part that does not parse.
+    """
+    out: dict[str, tuple[str, tuple[str, ...]]] = {}
+    if not spec or not spec.strip():
+        return out
+    for part in spec.split(";"):
+        if not part.strip():
+            continue
+        match = _DERIVED_RE.match(part)
+        if match is None:
+            raise ValueError(f"cannot parse derived entry {part!r}; expected column=conversion "
+                             "or column=conversion(column_a,column_b)")
+        column, conv, a, b = match.groups()
+        out[column] = (conv, (a, b) if a else ())
+    return out
+
+
+def _blank(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and value != value:  # NaN
+        return True
+    return isinstance(value, str) and value.strip() == ""
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if _blank(value):
+        return None
+    if isinstance(value, bool):
+        return None
+    try:
+        if isinstance(value, float):
+            return Decimal(repr(value))
+        return Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _split_ids(value: Any) -> list[str]:
+    if _blank(value):
+        return []
+    return [part.strip() for part in str(value).split(";") if part.strip()]
+
+
+def check_records(records: Mapping[str, Mapping[str, Any]], *, directory: str = "evidence") -> list[Problem]:
+    """Check the structure of every evidence record (keyed by file stem)."""
+    problems: list[Problem] = []
+    for stem, record in records.items():
+        file = f"{directory}/{stem}.yaml"
+        if not isinstance(record, Mapping):
+            problems.append(Problem(file, None, None, None, "record is not a YAML mapping"))
+            continue
+        if record.get("id") != stem:
+            problems.append(Problem(file, None, "id", str(record.get("id")),
+                                    f"record id must equal the file name stem {stem!r}"))
+        for key in ("citation", "kind", "urls", "quotes"):
+            if key not in record:
+                problems.append(Problem(file, None, key, None, f"missing required key {key!r}"))
+        if record.get("kind") in ("trial", "review") and not (record.get("doi") or record.get("pmid")):
+            problems.append(Problem(file, None, "doi", None, "a trial or review record needs a doi or pmid"))
+        urls = {u.get("url") for u in record.get("urls") or [] if isinstance(u, Mapping)}
+        for u in record.get("urls") or []:
+            if not isinstance(u, Mapping) or not u.get("url") or not u.get("accessed"):
+                problems.append(Problem(file, None, "urls", str(u), "each url entry needs url and accessed"))
+        quotes = record.get("quotes") or {}
+        if not isinstance(quotes, Mapping):
+            problems.append(Problem(file, None, "quotes", None, "quotes must be a mapping Qid -> {text, location, url}"))
+            continue
+        for qid, quote in quotes.items():
+            if not isinstance(quote, Mapping):
+                problems.append(Problem(file, None, f"quotes.{qid}", None, "quote must be a mapping"))
+                continue
+            for key in ("text", "location", "url"):
+                if _blank(quote.get(key)):
+                    problems.append(Problem(file, None, f"quotes.{qid}.{key}", None, f"quote needs {key!r}"))
+            if quote.get("url") and quote.get("url") not in urls:
+                problems.append(Problem(file, None, f"quotes.{qid}.url", str(quote.get("url")),
+                                        "quote url is not listed under the record's urls"))
+    return problems
+
+
+def _check_numbers(
+    row: Mapping[str, Any],
+    row_number: int,
+    file: str,
+    numeric_columns: Iterable[str],
+    records: Mapping[str, Mapping[str, Any]],
+    *,
+    scale_column: str | None = None,
+) -> list[Problem]:
+    problems: list[Problem] = []
+    source_id = "" if _blank(row.get("source_id")) else str(row.get("source_id")).strip()
+    record = records.get(source_id)
+    if record is None:
+        problems.append(Problem(file, row_number, "source_id", source_id,
+                                f"no evidence record evidence/{source_id}.yaml"))
+        return problems
+    quotes = record.get("quotes") or {}
+    quote_ids = _split_ids(row.get("quote_ids"))
+    if not quote_ids:
+        problems.append(Problem(file, row_number, "quote_ids", "", "a row must name at least one quote"))
+    texts: list[str] = []
+    for qid in quote_ids:
+        if qid not in quotes:
+            problems.append(Problem(file, row_number, "quote_ids", qid,
+                                    f"quote {qid} does not exist in evidence/{source_id}.yaml"))
+        else:
+            texts.append(str(quotes[qid].get("text", "")))
+    tokens: set[Decimal] = set()
+    for text in texts:
+        tokens |= number_tokens(text)
+    try:
+        derived = parse_derived("" if _blank(row.get("derived")) else str(row.get("derived")))
+    except ValueError as exc:
+        problems.append(Problem(file, row_number, "derived", str(row.get("derived")), str(exc)))
+        derived = {}
+    for column in derived:
+        if column not in numeric_columns:
+            problems.append(Problem(file, row_number, "derived", column,
+                                    f"derived names {column!r}, which is not a checked numeric column"))
+    ids = ";".join(quote_ids)
+    for column in numeric_columns:
+        if column not in row:
+            continue
+        raw = row.get(column)
+        if _blank(raw):
+            continue
+        value = _decimal(raw)
+        if value is None:
+            problems.append(Problem(file, row_number, column, str(raw), "not a number"))
+            continue
+        if column in derived:
+            conv, args = derived[column]
+            if conv in CONVERSIONS:
+                if args:
+                    problems.append(Problem(file, row_number, "derived", conv, f"{conv} takes no arguments"))
+                elif not CONVERSIONS[conv](value, tokens):
+                    problems.append(Problem(file, row_number, column, str(raw),
+                                            f"{conv} of no number printed in quotes {ids} of "
+                                            f"evidence/{source_id}.yaml gives this value"))
+            elif conv in ROW_CONVERSIONS:
+                if len(args) != 2:
+                    problems.append(Problem(file, row_number, "derived", conv,
+                                            f"{conv} needs two column arguments, e.g. {conv}(a,b)"))
+                    continue
+                a, b = (_decimal(row.get(args[0])), _decimal(row.get(args[1])))
+                if a is None or b is None:
+                    problems.append(Problem(file, row_number, column, str(raw),
+                                            f"{conv}({args[0]},{args[1]}) needs both cells filled"))
+                    continue
+                try:
+                    expected = ROW_CONVERSIONS[conv](a, b)
+                except (ArithmeticError, InvalidOperation):
+                    problems.append(Problem(file, row_number, column, str(raw), f"{conv} cannot be computed"))
+                    continue
+                if not _close(value, expected, Decimal("1e-9")):
+                    problems.append(Problem(file, row_number, column, str(raw),
+                                            f"{conv}({args[0]},{args[1]}) = {expected}, not this value"))
+            else:
+                known = sorted(CONVERSIONS) + sorted(ROW_CONVERSIONS)
+                problems.append(Problem(file, row_number, "derived", conv,
+                                        f"unknown conversion; expected one of {', '.join(known)}"))
+            continue
+        if scale_column and column in ("scale_min", "scale_max") \
+                and str(row.get(scale_column, "")).strip() in SCALE_RANGES:
+            # a standard instrument: its range is a property of the scale, checked against the table
+            scale = str(row.get(scale_column, "")).strip()
+            lo, hi = _decimal(row.get("scale_min")), _decimal(row.get("scale_max"))
+            if not any(lo == Decimal(r[0]) and hi == Decimal(r[1]) for r in SCALE_RANGES[scale]):
+                allowed = ", ".join(f"{a}-{b}" for a, b in SCALE_RANGES[scale])
+                problems.append(Problem(file, row_number, column, str(raw),
+                                        f"not the standard range of scale {scale!r} ({allowed})"))
+            continue
+        if abs(value) in tokens:
+            continue
+        problems.append(Problem(file, row_number, column, str(raw),
+                                f"number not printed in quotes {ids} of evidence/{source_id}.yaml "
+                                "(and not named in derived)"))
+    return problems
+
+
+def _check_source_ref(row: Mapping[str, Any], row_number: int, file: str,
+                      records: Mapping[str, Mapping[str, Any]], *, allow_url: bool = False) -> list[Problem]:
+    record = records.get(str(row.get("source_id", "")).strip())
+    ref = "" if _blank(row.get("source_ref")) else str(row.get("source_ref")).strip()
+    if record is None:
+        return []
+    kind, _, ident = ref.partition(":")
+    if allow_url and kind == "url" and not (record.get("doi") or record.get("pmid")):
+        urls = {u.get("url") for u in record.get("urls") or [] if isinstance(u, Mapping)}
+        if ident in urls:
+            return []
+        return [Problem(file, row_number, "source_ref", ref,
+                        f"url: must be one of the urls of evidence/{record.get('id')}.yaml")]
+    known = {"doi": str(record.get("doi") or "").lower(), "pmid": str(record.get("pmid") or "")}
+    if kind not in known or not ident or ident.lower() != known[kind].lower() or not known[kind]:
+        return [Problem(file, row_number, "source_ref", ref,
+                        f"expected doi:<doi> or pmid:<pmid> of evidence/{record.get('id')}.yaml "
+                        f"(doi {record.get('doi')!r}, pmid {record.get('pmid')!r})")]
+    return []
+
+
+def check_trials(trials: pd.DataFrame, records: Mapping[str, Mapping[str, Any]], *,
+                 file: str = "data/trials.csv") -> list[Problem]:
+    """Check every numeric cell of the trials table against its row's quotes."""
+    problems: list[Problem] = []
+    for position, (_, row) in enumerate(trials.iterrows()):
+        row_number = position + 2  # header is row 1
+        row_map = row.to_dict()
+        problems += _check_source_ref(row_map, row_number, file, records)
+        problems += _check_numbers(row_map, row_number, file, TRIAL_NUMERIC_COLUMNS, records,
+                                   scale_column="scale")
+        record = records.get(str(row_map.get("source_id", "")).strip())
+        year = row_map.get("year")
+        if record is not None and not _blank(year):
+            year_text = str(year).strip()
+            if year_text.endswith(".0"):
+                year_text = year_text[:-2]
+            if year_text not in str(record.get("citation", "")):
+                problems.append(Problem(file, row_number, "year", str(year),
+                                        f"year does not appear in the citation of evidence/{record.get('id')}.yaml"))
+    return problems
+
+
+def check_reviews(reviews: pd.DataFrame, records: Mapping[str, Mapping[str, Any]], *,
+                  file: str = "data/reviews.csv") -> list[Problem]:
+    """Check every numeric cell of the published-estimates table against its row's quotes."""
+    problems: list[Problem] = []
+    for position, (_, row) in enumerate(reviews.iterrows()):
+        problems += _check_source_ref(row.to_dict(), position + 2, file, records, allow_url=True)
+        problems += _check_numbers(row.to_dict(), position + 2, file, REVIEW_NUMERIC_COLUMNS, records)
+    return problems
+
+
+def check_claims(claims: Iterable[Mapping[str, Any]], records: Mapping[str, Mapping[str, Any]], *,
+                 file: str = "evidence/claims.yaml") -> list[Problem]:
+    """Check that each claim's sources and quotes exist and its article text is quoted verbatim."""
+    problems: list[Problem] = []
+    for position, claim in enumerate(claims):
+        cid = str(claim.get("id", f"#{position + 1}"))
+        for key in ("id", "article_text", "article_quote", "concerns", "check", "decision", "sources"):
+            if key not in claim:
+                problems.append(Problem(file, None, f"{cid}.{key}", None, f"claim needs {key!r}"))
+        refs = _as_list(claim.get("article_quote"))
+        texts = _as_list(claim.get("article_text"))
+        if len(refs) != len(texts):
+            problems.append(Problem(file, None, f"{cid}.article_text", None,
+                                    "article_text must give one text per article_quote"))
+        for ref, text in zip(refs, texts):
+            rid, _, qid = str(ref).partition("#")
+            quote = ((records.get(rid) or {}).get("quotes") or {}).get(qid)
+            if quote is None:
+                problems.append(Problem(file, None, f"{cid}.article_quote", str(ref), "no such record quote"))
+            elif str(quote.get("text", "")).strip() != str(text).strip():
+                problems.append(Problem(file, None, f"{cid}.article_text", str(text)[:60],
+                                        f"article_text differs from the verbatim quote {ref}"))
+        for entry in claim.get("sources") or []:
+            sid = str(entry.get("source_id", ""))
+            record = records.get(sid)
+            if record is None:
+                problems.append(Problem(file, None, f"{cid}.sources", sid, f"no evidence record evidence/{sid}.yaml"))
+                continue
+            for qid in entry.get("quote_ids") or []:
+                if qid not in (record.get("quotes") or {}):
+                    problems.append(Problem(file, None, f"{cid}.sources", f"{sid}#{qid}",
+                                            "quote does not exist in the record"))
+    return problems
+
+
+def orphaned_records(records: Mapping[str, Any], trials: pd.DataFrame, reviews: pd.DataFrame,
+                     claims: Iterable[Mapping[str, Any]], *, directory: str = "evidence") -> list[Problem]:
+    """Records used by no row of trials/reviews and by no claim."""
+    used: set[str] = set()
+    for table in (trials, reviews):
+        if "source_id" in table:
+            used |= {str(s).strip() for s in table["source_id"] if not _blank(s)}
+    for claim in claims:
+        used |= {str(ref).partition("#")[0] for ref in _as_list(claim.get("article_quote"))}
+        used |= {str(e.get("source_id", "")) for e in claim.get("sources") or []}
+    return [Problem(f"{directory}/{rid}.yaml", None, None, rid,
+                    "orphaned record: no row of data/trials.csv or data/reviews.csv and no claim uses it")
+            for rid in sorted(set(records) - used)]
+
+
+def check_all(trials: pd.DataFrame, reviews: pd.DataFrame, records: Mapping[str, Mapping[str, Any]],
+              claims: list[Mapping[str, Any]]) -> list[Problem]:
+    """Every provenance check at once."""
+    return (check_records(records) + check_trials(trials, records) + check_reviews(reviews, records)
+            + check_claims(claims, records) + orphaned_records(records, trials, reviews, claims))
+
+
+# ---------------------------------------------------------------- thin loaders (file reading)
+
+def load_records(directory: str | Path) -> dict[str, dict[str, Any]]:
+    """Read every ``*.yaml`` record in ``directory`` except ``claims.yaml``, keyed by file stem."""
+    import yaml
+
+    out: dict[str, dict[str, Any]] = {}
+    for path in sorted(Path(directory).glob("*.yaml")):
+        if path.name == "claims.yaml":
+            continue
+        with path.open(encoding="utf-8") as handle:
+            try:
+                out[path.stem] = yaml.safe_load(handle)
+            except yaml.YAMLError as exc:
+                raise TrialDataError([Problem(str(path), None, None, None, f"not valid YAML: {exc}")]) from None
+    return out
+
+
+def load_claims(path: str | Path) -> list[dict[str, Any]]:
+    """Read ``evidence/claims.yaml`` (a mapping with a ``claims`` list)."""
+    import yaml
+
+    with Path(path).open(encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    return list(data.get("claims", []))
+
+
+def _read_csv_as_text(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def check_repository(root: str | Path) -> list[Problem]:
+    """Load ``data/trials.csv``, ``data/reviews.csv`` and ``evidence/`` under ``root`` and check them."""
+    root = Path(root)
+    records = load_records(root / "evidence")
+    claims = load_claims(root / "evidence" / "claims.yaml")
+    trials = _read_csv_as_text(root / "data" / "trials.csv")
+    reviews = _read_csv_as_text(root / "data" / "reviews.csv")
+    return check_all(trials, reviews, records, claims)
