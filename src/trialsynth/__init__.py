@@ -36,6 +36,8 @@ _API: dict[str, str] = {
     "subgroups": "trialsynth.pooling.subgroups",
     "PROFILES": "trialsynth.pooling.profiles",
     "get_profile": "trialsynth.pooling.profiles",
+    "pool_groups": "trialsynth.pooling.grouped",
+    "permutation_test": "trialsynth.pooling.regression",
     # diagnostics
     "leave_one_out": "trialsynth.diagnostics.sensitivity",
     "influence": "trialsynth.diagnostics.sensitivity",
@@ -45,6 +47,11 @@ _API: dict[str, str] = {
     "rank_test": "trialsynth.diagnostics.small_study",
     "trim_and_fill": "trialsynth.diagnostics.small_study",
     "funnel_coordinates": "trialsynth.diagnostics.small_study",
+    # plots
+    "forest_plot": "trialsynth.plots.forest",
+    "short_long_panel": "trialsynth.plots.panels",
+    "funnel_plot": "trialsynth.plots.funnel",
+    "save_figure": "trialsynth.plots.export",
 }
 
 __all__ = ["__version__", *sorted(_API)]
