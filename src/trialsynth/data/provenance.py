@@ -209,6 +209,13 @@ def check_records(records: Mapping[str, Mapping[str, Any]], *, directory: str = 
         if record.get("kind") in ("trial", "review") and not (record.get("doi") or record.get("pmid")):
             problems.append(Problem(file, None, "doi", None, "a trial or review record needs a doi or pmid"))
         urls = {u.get("url") for u in record.get("urls") or [] if isinstance(u, Mapping)}
+        printed = " ".join(str(q.get("text", "")) for q in (record.get("quotes") or {}).values()
+                           if isinstance(q, Mapping)) + " " + " ".join(str(u) for u in urls)
+        for key in ("doi", "pmid"):
+            ident = record.get(key)
+            if ident and str(ident).lower() not in printed.lower():
+                problems.append(Problem(file, None, key, str(ident),
+                                        "identifier not printed in any quote or url of the record"))
         for u in record.get("urls") or []:
             if not isinstance(u, Mapping) or not u.get("url") or not u.get("accessed"):
                 problems.append(Problem(file, None, "urls", str(u), "each url entry needs url and accessed"))
