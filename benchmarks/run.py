@@ -399,12 +399,13 @@ def bench_permutest(data, r, repeat, results):
         results["permutest"] = out
         return
     try:
-        fit = meta_regression(yi, vi, mods=x)
+        fit = meta_regression(yi, vi, x, method="REML")
 
         def run():
             return permutation_test(fit, n_permutations=n_perm, seed=SEED)
 
         res = run()
+        out["trialsynth_pval"] = float(res["qm_p_value"])
         out["trialsynth_seconds"] = best_time(run, repeat=max(2, repeat // 2), number=1)
         out["trialsynth_result"] = _plain(res)
     except Exception as exc:  # noqa: BLE001
