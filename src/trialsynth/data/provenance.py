@@ -209,6 +209,13 @@ def check_records(records: Mapping[str, Mapping[str, Any]], *, directory: str = 
         if record.get("kind") in ("trial", "review") and not (record.get("doi") or record.get("pmid")):
             problems.append(Problem(file, None, "doi", None, "a trial or review record needs a doi or pmid"))
         urls = {u.get("url") for u in record.get("urls") or [] if isinstance(u, Mapping)}
+        printed = " ".join(str(q.get("text", "")) for q in (record.get("quotes") or {}).values()
+                           if isinstance(q, Mapping)) + " " + " ".join(str(u) for u in urls)
+        for key in ("doi", "pmid"):
+            ident = record.get(key)
+            if ident and str(ident).lower() not in printed.lower():
+                problems.append(Problem(file, None, key, str(ident),
+                                        "identifier not printed in any quote or url of the record"))
         for u in record.get("urls") or []:
             if not isinstance(u, Mapping) or not u.get("url") or not u.get("accessed"):
                 problems.append(Problem(file, None, "urls", str(u), "each url entry needs url and accessed"))
@@ -388,9 +395,14 @@ def check_claims(claims: Iterable[Mapping[str, Any]], records: Mapping[str, Mapp
     problems: list[Problem] = []
     for position, claim in enumerate(claims):
         cid = str(claim.get("id", f"#{position + 1}"))
-        for key in ("id", "article_text", "article_quote", "concerns", "check", "decision", "sources"):
+        for key in ("id", "article_text", "article_quote", "check", "outcome", "decision", "sources"):
             if key not in claim:
                 problems.append(Problem(file, None, f"{cid}.{key}", None, f"claim needs {key!r}"))
+        decision = claim.get("decision") or {}
+        for key in ("supported", "contradicted", "open"):
+            if not isinstance(decision, Mapping) or key not in decision:
+                problems.append(Problem(file, None, f"{cid}.decision.{key}", None,
+                                        "each claim states what supports, contradicts and leaves it open"))
         refs = _as_list(claim.get("article_quote"))
         texts = _as_list(claim.get("article_text"))
         if len(refs) != len(texts):
@@ -404,6 +416,24 @@ def check_claims(claims: Iterable[Mapping[str, Any]], records: Mapping[str, Mapp
             elif str(quote.get("text", "")).strip() != str(text).strip():
                 problems.append(Problem(file, None, f"{cid}.article_text", str(text)[:60],
                                         f"article_text differs from the verbatim quote {ref}"))
+        source_values = claim.get("source_values")
+        if isinstance(source_values, Mapping) and claim.get("source"):
+            srec = records.get(str(claim.get("source")))
+            if srec is None:
+                problems.append(Problem(file, None, f"{cid}.source", str(claim.get("source")), "no such evidence record"))
+            else:
+                toks: set[Decimal] = set()
+                for qid in _as_list(claim.get("quote_ids")):
+                    quote = (srec.get("quotes") or {}).get(qid)
+                    if quote is None:
+                        problems.append(Problem(file, None, f"{cid}.quote_ids", str(qid), "quote does not exist in the record"))
+                    else:
+                        toks |= number_tokens(str(quote.get("text", "")))
+                for key, value in source_values.items():
+                    number = _decimal(value) if isinstance(value, (int, float, str)) else None
+                    if number is not None and abs(number) not in toks:
+                        problems.append(Problem(file, None, f"{cid}.source_values.{key}", str(value),
+                                                f"not printed in the quotes of evidence/{claim.get('source')}.yaml"))
         for entry in claim.get("sources") or []:
             sid = str(entry.get("source_id", ""))
             record = records.get(sid)

@@ -326,7 +326,8 @@ def _newton_intercept_small(yi, vi, method, start, tol, maxiter):
         if not math.isfinite(new) or new < 0:
             new = tau2 + fisher
         new = max(0.0, new)
-        if abs(new - tau2) <= tol * max(new, 1e-12) or (new == 0.0 and tau2 == 0.0):
+        change = abs(new - tau2)
+        if change <= tol * max(new, 1e-12) or (new == 0.0 and tau2 == 0.0):
             return new, True, it
         tau2 = new
     return tau2, False, maxiter
@@ -365,9 +366,9 @@ def _estimate_intercept(yi, vi, method, tol, maxiter, tau2_start):
         factor = k / dfr if method == "HSk" else 1.0
         tau2 = max(0.0, (factor * q - k) / sw0)
         return tau2, float(factor * np.sqrt(var_q_fixed(tau2)) / sw0), True, 0
-    ybar = yi.mean()
-    rr = yi - ybar
-    rss = float(rr @ rr)
+    if method in ("HE", "SJ"):
+        rr = yi - yi.mean()
+        rss = float(rr @ rr)
     if method == "HE":
         tau2 = max(0.0, (rss - vi.sum() * dfr / k) / dfr)
         return tau2, float(np.sqrt(var_q_weights(np.ones(k), vi + tau2)) / dfr), True, 0

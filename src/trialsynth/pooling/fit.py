@@ -34,6 +34,8 @@ from scipy import special, stats
 from trialsynth.errors import ArgumentError
 from trialsynth.pooling._linalg import intercept_design, logdet, p_matrix, wls
 from trialsynth.pooling.estimators import METHODS, estimate_tau2, normalise_method
+from trialsynth.pooling.profiles import get_profile
+from trialsynth.pooling.results import MetaResult
 
 TESTS: tuple[str, ...] = ("z", "knha", "adhoc")
 _TEST_ALIASES = {"HKSJ": "knha", "KNHA": "knha", "HK": "knha", "Z": "z", "ADHOC": "adhoc",
@@ -524,9 +526,6 @@ def pool(
     -------
     MetaResult
     """
-    from trialsynth.pooling.profiles import get_profile
-    from trialsynth.pooling.results import MetaResult
-
     prof = get_profile(profile) if profile is not None else None
     if method is None:
         method = prof.method if prof else "REML"
