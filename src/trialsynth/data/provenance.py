@@ -206,8 +206,10 @@ def check_records(records: Mapping[str, Mapping[str, Any]], *, directory: str = 
         for key in ("citation", "kind", "urls", "quotes"):
             if key not in record:
                 problems.append(Problem(file, None, key, None, f"missing required key {key!r}"))
-        if record.get("kind") in ("trial", "review") and not (record.get("doi") or record.get("pmid")):
-            problems.append(Problem(file, None, "doi", None, "a trial or review record needs a doi or pmid"))
+        if record.get("kind") in ("trial", "review") and not (record.get("doi") or record.get("pmid")) \
+                and record.get("identifiers") != "not found":
+            problems.append(Problem(file, None, "doi", None, "a trial or review record needs a doi or pmid "
+                                    "(or 'identifiers: not found' when none was printed in any source read)"))
         urls = {u.get("url") for u in record.get("urls") or [] if isinstance(u, Mapping)}
         printed = " ".join(str(q.get("text", "")) for q in (record.get("quotes") or {}).values()
                            if isinstance(q, Mapping)) + " " + " ".join(str(u) for u in urls)
