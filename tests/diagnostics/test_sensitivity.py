@@ -170,11 +170,6 @@ def test_gosh_bad_labels():
 
 
 @skip_without_oracle
-@pytest.mark.xfail(
-    reason="pool_batch(method='REML') diverges (tau2 ~ 1e308) on a few subsets whose REML tau2 is 0, "
-    "e.g. dat.bcg RR studies 3, 6, 12, where pool() gives 0; reported to the pooling stage",
-    strict=False,
-)
 def test_gosh_every_subset_is_finite():
     """Every one of the 8191 subsets of dat.bcg gives a finite, bounded fit."""
     ref = load(next(p for p in case_paths() if p.stem == "dat.bcg"))

@@ -192,3 +192,9 @@ def test_level_changes_interval():
     a = quiet(YI, VI, level=95)
     b = quiet(YI, VI, level=0.90)  # read as 90%
     assert b.level == 90 and (b.ci_high - b.ci_low) < (a.ci_high - a.ci_low)
+
+
+def test_identical_effects_under_knha_warn_instead_of_crashing():
+    res = quiet([0.2, 0.2, 0.2], [0.1, 0.05, 0.2], test="knha")
+    assert res.se == 0.0 and math.isinf(res.statistic)
+    assert any("standard error of the pooled effect is 0" in w for w in res.warnings)
