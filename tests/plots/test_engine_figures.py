@@ -70,8 +70,8 @@ def test_gosh_from_the_engine(bcg_fit):
     fig = gosh_plot(subsets, small, font="DejaVu Sans")
     points = [c for c in fig.axes[0].collections if c.get_gid() == "gosh-points"][0]
     assert len(points.get_offsets()) == len(subsets) == 2**7 - 1  # every non-empty subset
-    assert points.get_offsets()[:, 0] == pytest.approx(list(np.exp(subsets["estimate"])), rel=1e-12)
-    assert points.get_offsets()[:, 1] == pytest.approx(list(subsets["i2"]), rel=1e-12)
+    assert list(points.get_offsets()[:, 0]) == pytest.approx(list(np.exp(subsets["estimate"])), rel=1e-12)
+    assert list(points.get_offsets()[:, 1]) == pytest.approx(list(subsets["i2"]), rel=1e-12)
     assert texts_outside(fig) == []
 
 
