@@ -47,7 +47,8 @@ def test_suffix_chooses_the_format_and_dpi_scales_the_png(bcg_data, tmp_path):
 
     width, height = fig.get_size_inches()
     for path, dpi in ((png, 100), (big, 200)):
-        size = Image.open(path).size
+        with Image.open(path) as image:
+            size = image.size
         assert abs(size[0] - width * dpi) <= 1 and abs(size[1] - height * dpi) <= 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.png", "g.png"]
 

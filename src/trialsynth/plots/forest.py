@@ -719,7 +719,14 @@ def _default_footnote(sections: list[Section], overall: Pooled | None) -> str:
             text = ("Pooled with " + ", ".join(bits) + ".") if bits else ""
         if text and text not in texts:
             texts.append(text)
-    return "\n".join(merge_methods_texts(texts, "per subgroup"))
+    warnings = []
+    for section in sections:
+        for warning in section.pooled.warnings if section.pooled is not None else ():
+            text = f"{section.heading}: {warning}" if section.heading else warning
+            if text not in warnings:
+                warnings.append(text)
+    notes = [f"Note: {w}" for w in warnings]
+    return "\n".join(merge_methods_texts(texts, "per subgroup") + notes)
 
 
 # --------------------------------------------------------------------------- axis
