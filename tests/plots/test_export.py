@@ -93,3 +93,13 @@ def test_styles_differ_where_journals_differ(bcg_data):
     c_effect = next(c for c in c_layout.columns if c.key == "effect")
     j_effect = next(c for c in j_layout.columns if c.key == "effect")
     assert c_effect.x < c_layout.panel[0] and j_effect.x > j_layout.panel[0] + j_layout.panel[2]
+
+
+def test_methods_sentences_of_subgroup_fits_are_merged():
+    from trialsynth.plots._format import merge_methods_texts
+
+    a = "A random-effects meta-analysis of 13 studies was performed with t distribution with 12 degrees of freedom."
+    b = "A random-effects meta-analysis of 7 studies was performed with t distribution with 6 degrees of freedom."
+    (merged,) = merge_methods_texts([a, b], "per panel")
+    assert "per panel" in merged and "k \u2212 1 degrees" in merged and "13" not in merged
+    assert merge_methods_texts([a, "Something else entirely."]) == [a, "Something else entirely."]
