@@ -16,6 +16,7 @@ values back-transformed for display (``exp`` of the log ratio).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
@@ -719,6 +720,11 @@ def _default_footnote(sections: list[Section], overall: Pooled | None) -> str:
             text = ("Pooled with " + ", ".join(bits) + ".") if bits else ""
         if text and text not in texts:
             texts.append(text)
+    if len(texts) > 1:
+        # subgroup fits differ only in their number of studies: say it once
+        generic = {re.sub(r"\bof \d+ stud(?:y|ies)\b", "per subgroup", t) for t in texts}
+        if len(generic) == 1:
+            texts = [generic.pop()]
     return "\n".join(texts)
 
 
@@ -862,7 +868,10 @@ def _render(columns, rows, *, style, log_axis, null, limits, ticks, favours, foo
     family = style.font
     gap = style.column_gap
     row_h = style.row_height
-    note_min = 3.2 if style.text_position == "right" else 2.6
+    # notes wrap to the left block; widen it (up to 4.6 in) so a heterogeneity line fits on one line
+    widest_note = max([text_width(r.cells["label"], style.font, style.small_size) for r in rows if r.kind == "note"]
+                      or [0.0])
+    note_min = max(3.2 if style.text_position == "right" else 2.6, min(widest_note, 4.6))
     _layout_columns(columns, rows, style, note_min)
     left_cols = [c for c in columns if c.side == "left"]
     right_cols = [c for c in columns if c.side == "right"]
