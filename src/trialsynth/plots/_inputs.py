@@ -51,6 +51,7 @@ class Pooled:
     profile: str | None = None
     measure: str | None = None
     methods_text: str | None = None
+    warnings: tuple = ()
 
 
 @dataclass
@@ -150,7 +151,17 @@ def pooled_from(obj, label: str | None = None) -> Pooled:
         profile=None if _get(obj, "profile") is None else str(_get(obj, "profile")),
         measure=None if _get(obj, "measure") is None else str(_get(obj, "measure")),
         methods_text=methods_text,
+        warnings=_warnings_of(obj),
     )
+
+
+def _warnings_of(obj) -> tuple:
+    found = _get(obj, "warnings")
+    if isinstance(found, str):
+        return (found,)
+    if isinstance(found, (list, tuple)):
+        return tuple(str(w) for w in found if w)
+    return ()
 
 
 def subgroup_test_from(obj) -> SubgroupTest | None:

@@ -16,7 +16,6 @@ values back-transformed for display (``exp`` of the log ratio).
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
@@ -39,6 +38,7 @@ from trialsynth.plots._format import (
     fmt_tick,
     is_ratio_measure,
     measure_name,
+    merge_methods_texts,
 )
 from trialsynth.plots._inputs import (
     Pooled,
@@ -720,12 +720,14 @@ def _default_footnote(sections: list[Section], overall: Pooled | None) -> str:
             text = ("Pooled with " + ", ".join(bits) + ".") if bits else ""
         if text and text not in texts:
             texts.append(text)
-    if len(texts) > 1:
-        # subgroup fits differ only in their number of studies: say it once
-        generic = {re.sub(r"\bof \d+ stud(?:y|ies)\b", "per subgroup", t) for t in texts}
-        if len(generic) == 1:
-            texts = [generic.pop()]
-    return "\n".join(texts)
+    warnings = []
+    for section in sections:
+        for warning in section.pooled.warnings if section.pooled is not None else ():
+            text = f"{section.heading}: {warning}" if section.heading else warning
+            if text not in warnings:
+                warnings.append(text)
+    notes = [f"Note: {w}" for w in warnings]
+    return "\n".join(merge_methods_texts(texts, "per subgroup") + notes)
 
 
 # --------------------------------------------------------------------------- axis
