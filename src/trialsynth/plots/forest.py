@@ -679,7 +679,8 @@ def _heterogeneity_text(pooled: Pooled, style: HouseStyle) -> str:
 def _overall_test_text(pooled: Pooled, style: HouseStyle) -> str:
     if pooled.statistic is None and pooled.p_value is None:
         return ""
-    t_test = (pooled.test or "z").lower() in ("t", "knha", "adhoc", "hksj") or pooled.dfs is not None
+    # a t-based test reports its df; without df (k = 1, or a z test) the statistic is a z value
+    t_test = pooled.dfs is not None
     symbol = "t" if t_test else ("Z" if style.p_style == "revman" else "z")
     parts = []
     if pooled.statistic is not None:
