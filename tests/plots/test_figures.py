@@ -194,3 +194,18 @@ def test_funnel_draws_engine_coordinates_as_given(bcg_record):
     assert np.allclose(wedge[len(grid) - 1], [math.exp(1.959963984540054 * grid[-1]), grid[-1]])
     assert {p.get_gid() for p in ax.patches} >= {"contour:0.1", "contour:0.05", "contour:0.01", "contour:outer"}
     assert texts_outside(fig) == []
+
+
+def test_forest_axis_label_and_notebook_png(bcg_data):
+    from trialsynth.plots import forest_plot
+
+    frame, pooled = bcg_data
+    fig = forest_plot(frame, pooled, measure="RR", xlabel="Risk ratio (log scale)", font="DejaVu Sans")
+    (label,) = [t for t in fig.texts if t.get_gid() == "xlabel"]
+    renderer = fig.canvas.get_renderer()
+    ticks = [t.get_window_extent(renderer) for t in fig.axes[0].get_xticklabels() if t.get_text()]
+    favours = [t.get_window_extent(renderer) for t in fig.texts if (t.get_gid() or "").startswith("favours")]
+    box = label.get_window_extent(renderer)
+    assert all(box.y1 <= t.y0 + 0.5 for t in ticks) and all(box.y0 >= f.y1 - 0.5 for f in favours)
+    assert texts_outside(fig) == []
+    assert fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"  # shows itself in Jupyter without pyplot

@@ -166,6 +166,7 @@ def forest_plot(
     level: float | None = None,
     columns: Mapping[str, str] | None = None,
     pooled_line: bool = False,
+    xlabel: str | None = None,
 ):
     """Draw a forest plot and return the :class:`matplotlib.figure.Figure`.
 
@@ -237,6 +238,8 @@ def forest_plot(
     columns : dict, optional
         Extra text columns after the study label: heading -> column of the study
         data (e.g. ``{"Weeks": "weeks_after_treatment", "Sessions": "sessions"}``).
+    xlabel : str, optional
+        An axis label under the tick labels (e.g. ``"Risk ratio (log scale)"``).
     pooled_line : bool
         Also draw a dotted vertical line at each pooled estimate through its
         section's rows (a reference for leave-one-out and cumulative plots).
@@ -308,6 +311,7 @@ def forest_plot(
         title=title,
         plot_width=plot_width or style.plot_width,
         pooled_line=pooled_line,
+        xlabel=xlabel,
     )
 
 
@@ -866,7 +870,7 @@ def _layout_columns(columns, rows, style, note_min_width):
 
 
 def _render(columns, rows, *, style, log_axis, null, limits, ticks, favours, footnote, title, plot_width,
-            pooled_line=False):
+            pooled_line=False, xlabel=None):
     family = style.font
     gap = style.column_gap
     row_h = style.row_height
@@ -894,7 +898,7 @@ def _render(columns, rows, *, style, log_axis, null, limits, ticks, favours, foo
     for _attempt in range(3):
         fig = new_figure()
         layout = _draw(fig, columns, rows, style, log_axis, null, limits, ticks, favours, footnote, title,
-                       plot_width, left_block, left_cols, right_cols, extra, pooled_line)
+                       plot_width, left_block, left_cols, right_cols, extra, pooled_line, xlabel)
         spill = overflow(fig)
         if max(spill) <= 0.005:
             break
@@ -904,7 +908,7 @@ def _render(columns, rows, *, style, log_axis, null, limits, ticks, favours, foo
 
 
 def _draw(fig, columns, rows, style, log_axis, null, limits, ticks, favours, footnote, title,
-          plot_width, left_block, left_cols, right_cols, extra, pooled_line=False):
+          plot_width, left_block, left_cols, right_cols, extra, pooled_line=False, xlabel=None):
     family = style.font
     gap = style.column_gap
     row_h = style.row_height
@@ -935,6 +939,8 @@ def _draw(fig, columns, rows, style, log_axis, null, limits, ticks, favours, foo
     header_rows = 2
     title_h = (line_height(family, style.font_size + 1.5) * 1.6) if title else 0.0
     tick_h = 4.5 / 72 + small_h  # tick length + pad + labels
+    xlabel_h = small_h * 1.5 if xlabel else 0.0
+    tick_h += xlabel_h
     fav_h = small_h * 1.6
     axis_area = max(tick_h + fav_h, trailing * row_h + small_h * 0.3)
     bottom_area = axis_area + (small_h * 0.6 + foot_h if foot_lines else 0.0)
@@ -1055,6 +1061,10 @@ def _draw(fig, columns, rows, style, log_axis, null, limits, ticks, favours, foo
                 linestyle=style.null_line_style, zorder=1, gid="null-line", solid_capstyle="butt")
     # favours labels under the tick labels, on each side of the null
     fav_y = panel_bottom - tick_h - small_h * 0.9
+    if xlabel:
+        fig.text(panel_left + plot_width / 2, panel_bottom - tick_h + xlabel_h - small_h * 0.9, xlabel,
+                 transform=fig.dpi_scale_trans, ha="center", va="center_baseline", fontsize=style.small_size,
+                 fontfamily=family, gid="xlabel")
     null_x_in = panel_left + plot_width * _axis_fraction(null, limits, log_axis)
     left_text = favours[0] if style.name != "jama" else "\u2190 " + favours[0]
     right_text = favours[1] if style.name != "jama" else favours[1] + " \u2192"
