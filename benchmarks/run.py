@@ -84,6 +84,25 @@ def best_time(fn, *, repeat: int = 5, min_seconds: float = 0.2, number: int | No
     return min(rounds) / number
 
 
+def interleaved_best_times(fns: dict, *, rounds: int, number: int = 1) -> dict:
+    """Seconds per call of each of ``fns`` (name -> callable), minimum over ``rounds`` rounds.
+
+    Each round calls every function ``number`` times, one function after the other, so that all of them meet the same machine
+    load (and the same state of the memory allocator) over the run; one warm-up call each first.
+    """
+    for fn in fns.values():
+        fn()
+    best = {name: float("inf") for name in fns}
+    gc.collect()
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            started = time.perf_counter()
+            for _ in range(number):
+                fn()
+            best[name] = min(best[name], (time.perf_counter() - started) / number)
+    return best
+
+
 def peak_memory(fn) -> int:
     """Peak bytes allocated (traced by tracemalloc, numpy included) while ``fn`` runs."""
     gc.collect()
@@ -259,20 +278,28 @@ def bench_single(data, r, repeat, results):
     yi, vi = data["single"]
     out = {"k": int(yi.size)}
     sm = statsmodels_dl(yi, vi)
-    out["statsmodels_dl_seconds"] = best_time(lambda: statsmodels_dl(yi, vi), repeat=repeat)
     out["statsmodels_dl"] = {"estimate": float(sm.mean_effect_re), "tau2": float(sm.tau2)}
     if r.get("available"):
         out["metafor_reml_seconds"] = r["single"]["reml_seconds_per_fit"]
         out["metafor_dl_seconds"] = r["single"]["dl_seconds_per_fit"]
+    fns = {"statsmodels_dl": lambda: statsmodels_dl(yi, vi)}
     try:
         pool = lookup("pool")
     except Exception as exc:  # noqa: BLE001 - reported, not hidden
+        pool = None
         out["trialsynth"] = {"available": False, "reason": f"{type(exc).__name__}: {exc}"}
+    else:
+        fns["REML"] = lambda: pool(yi, vi, method="REML")
+        fns["DL"] = lambda: pool(yi, vi, method="DL")
+    # interleaved rounds of 100 calls each (trialsynth and statsmodels meet the same load)
+    times = interleaved_best_times(fns, rounds=4 * repeat, number=100 if repeat > 2 else 20)
+    out["statsmodels_dl_seconds"] = times["statsmodels_dl"]
+    if pool is None:
         results["single"] = out
         return
     for method in ("REML", "DL"):
         fit = pool(yi, vi, method=method)
-        out[f"trialsynth_{method.lower()}_seconds"] = best_time(lambda m=method: pool(yi, vi, method=m), repeat=repeat)
+        out[f"trialsynth_{method.lower()}_seconds"] = times[method]
         out[f"trialsynth_{method.lower()}"] = {"estimate": float(fit.estimate), "tau2": float(fit.tau2)}
         if r.get("available"):
             ref = r["single"][method.lower()]
@@ -300,11 +327,21 @@ def bench_batch(data, r, repeat, results):
     yi, vi = data["batch"]
     m, k = yi.shape
     out = {"m": int(m), "k": int(k), "input_bytes": int(yi.nbytes + vi.nbytes)}
-    # one call per round for every batch timing (the same protocol for the reference and for
-    # trialsynth), more rounds than for single fits because one call is short
+    # batch calls of trialsynth and the numpy reference are timed interleaved (one call each
+    # per round), so that they meet the same load; more rounds than for single fits
     rounds = 3 * repeat
     out["timing_rounds"] = rounds
-    out["numpy_dl_seconds_per_fit"] = best_time(lambda: numpy_dl(yi, vi), repeat=rounds, number=1) / m
+    fns = {"numpy_dl": lambda: numpy_dl(yi, vi)}
+    try:
+        pool_batch = lookup("pool_batch")
+    except Exception:  # noqa: BLE001 - reported below
+        pool_batch = None
+    if pool_batch is not None:
+        for method in ("REML", "DL"):
+            fns[method] = lambda mth=method: pool_batch(yi, vi, method=mth)
+            fns[method + "_all"] = lambda mth=method: _touch(pool_batch(yi, vi, method=mth))
+    times = interleaved_best_times(fns, rounds=rounds)
+    out["numpy_dl_seconds_per_fit"] = times["numpy_dl"] / m
     est_np, se_np, tau2_np = numpy_dl(yi, vi)
     if r.get("available"):
         out["metafor_loop_reml_seconds_per_fit"] = r["loop"]["reml_seconds_per_fit"]
@@ -318,12 +355,11 @@ def bench_batch(data, r, repeat, results):
         return
     for method in ("REML", "DL"):
         res = pool_batch(yi, vi, method=method)
-        seconds = best_time(lambda mth=method: pool_batch(yi, vi, method=mth), repeat=rounds, number=1)
+        seconds = times[method]
         out[f"trialsynth_{method.lower()}_seconds_per_fit"] = seconds / m
         out[f"trialsynth_{method.lower()}_seconds_total"] = seconds
         # the same, reading every documented attribute (lazily computed ones included)
-        seconds_all = best_time(lambda mth=method: _touch(pool_batch(yi, vi, method=mth)), repeat=rounds, number=1)
-        out[f"trialsynth_{method.lower()}_all_attributes_seconds_per_fit"] = seconds_all / m
+        out[f"trialsynth_{method.lower()}_all_attributes_seconds_per_fit"] = times[method + "_all"] / m
         est = np.asarray(res.estimate, dtype=float)
         tau2 = np.asarray(res.tau2, dtype=float)
         out[f"trialsynth_{method.lower()}_nonfinite"] = int((~np.isfinite(est)).sum())
@@ -399,12 +435,13 @@ def bench_permutest(data, r, repeat, results):
         results["permutest"] = out
         return
     try:
-        fit = meta_regression(yi, vi, mods=x)
+        fit = meta_regression(yi, vi, x, method="REML")
 
         def run():
             return permutation_test(fit, n_permutations=n_perm, seed=SEED)
 
         res = run()
+        out["trialsynth_pval"] = float(res["qm_p_value"])
         out["trialsynth_seconds"] = best_time(run, repeat=max(2, repeat // 2), number=1)
         out["trialsynth_result"] = _plain(res)
     except Exception as exc:  # noqa: BLE001

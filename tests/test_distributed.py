@@ -181,3 +181,21 @@ def test_plot_coverage_draws_one_panel_per_interval():
     assert [ax.get_title() for ax in axes] == ["CI, z test", "CI, Hartung-Knapp (HKSJ)", "Prediction interval (z fit)"]
     with pytest.raises(ArgumentError, match="frame"):
         plot_coverage(table.drop(columns="coverage"))
+
+
+@pytest.mark.slow
+def test_process_cluster_is_bit_identical_to_the_local_path():
+    """Dask's worker processes run BLAS on one thread; the local path pins BLAS to one thread too,
+    or a multi-threaded row sum changes the last bits (seen: 1.4e-14 in I2 at k = 17)."""
+    from dask.distributed import Client, LocalCluster
+
+    yi, vi = _studies(17)
+    local = gosh_distributed(yi, vi, method="REML", progress=False)
+    grid = dict(k=(5, 30), tau2=(0.0, 0.1), n_sim=1500, chunk_size=500, seed=4)
+    local_cov = coverage_study(**grid, progress=False)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with Client(cluster) as client:
+            remote = gosh_distributed(yi, vi, method="REML", client=client, progress=False)
+            remote_cov = coverage_study(**grid, client=client, progress=False)
+    pd.testing.assert_frame_equal(local, remote, check_exact=True)
+    pd.testing.assert_frame_equal(local_cov, remote_cov, check_exact=True)

@@ -175,9 +175,9 @@ def run(args: argparse.Namespace) -> int:
              "rob_summary", "rob_traffic_light", "overall risk of bias per study")
 
     manifest_path = out / "figures.json"
-    from trialsynth.plots.export import _atomic_write
+    from trialsynth.data.io import atomic_write_bytes
 
-    _atomic_write(manifest_path, (json.dumps({"profile": args.profile, "style": style.name, "figures": manifest,
+    atomic_write_bytes(manifest_path, (json.dumps({"profile": args.profile, "style": style.name, "figures": manifest,
                                               "skipped": skipped}, indent=2) + "\n").encode())
     print(manifest_path)
     return 0

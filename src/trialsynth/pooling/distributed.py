@@ -18,6 +18,7 @@ The workers need trialsynth (and numpy/scipy) importable, at the same version as
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +35,27 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def _one_blas_thread():
+    """Context limiting BLAS to one thread (threadpoolctl), or a no-op when it is missing.
+
+    Dask's worker processes run BLAS on one thread; a multi-threaded BLAS in this process may
+    split a row sum differently and change the last bit of a result.  Pinning BLAS to one thread
+    in every chunk makes the local path and a cluster bit-identical (and avoids oversubscribing
+    the cores the chunk threads already use).
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional (bench extra): without it results may differ in the last bit
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _call_with_one_blas_thread(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run one chunk on a Dask worker with BLAS pinned to one thread."""
+    with _one_blas_thread():
+        return func(*args, **kwargs)
 
 
 def _check_client(client: Any) -> None:
@@ -91,19 +113,20 @@ def run_chunks(
             raise ArgumentError(f"workers: expected a positive number of threads, got {workers!r}")
         bar = _tqdm(total=len(chunks), description=description, enabled=progress)
         results: list[Any] = [None] * len(chunks)
-        try:
-            if n_threads == 1 or len(chunks) <= 1:
-                for i, chunk in enumerate(chunks):
-                    results[i] = func(*chunk, **shared)
-                    bar.update(1)
-            else:
-                with ThreadPoolExecutor(max_workers=n_threads) as pool:
-                    futures = [pool.submit(func, *chunk, **shared) for chunk in chunks]
-                    for i, future in enumerate(futures):
-                        results[i] = future.result()
+        with _one_blas_thread():
+            try:
+                if n_threads == 1 or len(chunks) <= 1:
+                    for i, chunk in enumerate(chunks):
+                        results[i] = func(*chunk, **shared)
                         bar.update(1)
-        finally:
-            bar.close()
+                else:
+                    with ThreadPoolExecutor(max_workers=n_threads) as pool:
+                        futures = [pool.submit(func, *chunk, **shared) for chunk in chunks]
+                        for i, future in enumerate(futures):
+                            results[i] = future.result()
+                            bar.update(1)
+            finally:
+                bar.close()
         return results
 
     import numpy as np
@@ -113,7 +136,7 @@ def run_chunks(
         name: client.scatter(value, broadcast=True) if isinstance(value, np.ndarray) else value
         for name, value in shared.items()
     }
-    futures = [client.submit(func, *chunk, pure=False, **scattered) for chunk in chunks]
+    futures = [client.submit(_call_with_one_blas_thread, func, *chunk, pure=False, **scattered) for chunk in chunks]
     if progress:
         from dask.distributed import progress as dask_progress
 
