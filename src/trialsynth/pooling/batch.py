@@ -16,9 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 from scipy import special
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from trialsynth.errors import ArgumentError
 from trialsynth.pooling.estimators import normalise_method
@@ -104,6 +108,8 @@ class BatchResult:
         cols = ["k", "estimate", "se", "ci_low", "ci_high", "statistic", "p_value", "pi_low",
                 "pi_high", "tau2", "se_tau2", "tau", "i2", "h2", "q", "q_df", "q_p_value",
                 "dfs", "s2w", "converged"]
+        import pandas as pd
+
         frame = pd.DataFrame({c: getattr(self, c) for c in cols})
         frame["method"], frame["test"] = self.method, self.test
         return frame
