@@ -7,6 +7,41 @@
   oriented ``yi``/``vi``.
 """
 
+from trialsynth.effects.conversions import (
+    change_correlation,
+    change_sd,
+    combine_arms,
+    contrast_to_yi_vi,
+    critical_value,
+    days_to_weeks,
+    median_to_mean_sd,
+    months_to_weeks,
+    sd_from_ci,
+    sd_from_se,
+    se_from_ci,
+    smd_from_p,
+    smd_from_t,
+    t_from_p,
+)
 from trialsynth.effects.measures import MEASURES, RATIO_MEASURES, effect_sizes, hedges_correction
 
-__all__ = ["MEASURES", "RATIO_MEASURES", "effect_sizes", "hedges_correction"]
+__all__ = [
+    "MEASURES",
+    "RATIO_MEASURES",
+    "change_correlation",
+    "change_sd",
+    "combine_arms",
+    "contrast_to_yi_vi",
+    "critical_value",
+    "days_to_weeks",
+    "effect_sizes",
+    "hedges_correction",
+    "median_to_mean_sd",
+    "months_to_weeks",
+    "sd_from_ci",
+    "sd_from_se",
+    "se_from_ci",
+    "smd_from_p",
+    "smd_from_t",
+    "t_from_p",
+]

@@ -1,0 +1,37 @@
+"""``trialsynth validate [PATH]``: check a trial table and print every problem, one per line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "validate",
+        help="check data/trials.csv (or PATH): every problem with file, row, column and value",
+        description="Check a trial table against the schema of data/README.md. Prints one line "
+        "per problem (file, spreadsheet row, column, value, what was expected) and exits 1 when "
+        "there are problems; prints a one-line summary and exits 0 otherwise.",
+    )
+    p.add_argument("path", nargs="?", default="data/trials.csv",
+                   help="the CSV file (default: %(default)s)")
+    p.add_argument("--evidence-dir", default=None, metavar="DIR",
+                   help="also check that every source_id has its record DIR/<source_id>.yaml")
+    p.add_argument("--quiet", action="store_true", help="print nothing when the file is valid")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from trialsynth.data.loading import check_trials
+
+    report = check_trials(args.path, evidence_dir=args.evidence_dir)
+    if report.problems:
+        for problem in report.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print(f"{args.path}: {len(report.problems)} problem(s)", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        note = f" ({'; '.join(report.notes)})" if report.notes else ""
+        print(f"OK {report.summary()}{note}")
+    return 0

@@ -1,0 +1,49 @@
+"""`trialsynth validate` prints one line per problem (no traceback) and sets the exit status."""
+
+import subprocess
+import sys
+
+from data.helpers import BASE, BINARY, VALID_ROWS, row, write_csv
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "trialsynth", *args], capture_output=True, text=True)
+
+
+def test_validate_ok(tmp_path):
+    path = write_csv(tmp_path / "trials.csv", VALID_ROWS)
+    proc = run_cli("validate", str(path))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("OK ") and "4 rows, 4 studies" in proc.stdout
+    assert "immediate" in proc.stdout
+
+
+def test_validate_problems(tmp_path):
+    path = write_csv(tmp_path / "trials.csv", [row(n1="0"), row(BINARY, events1="x")])
+    proc = run_cli("validate", str(path))
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    lines = [l for l in proc.stderr.splitlines() if l.startswith("error:")]
+    assert len(lines) == 2
+    assert f"{path}, row 2, column 'n1'" in lines[0] and "'0'" in lines[0]
+    assert f"{path}, row 3, column 'events1'" in lines[1] and "'x'" in lines[1]
+    assert "2 problem(s)" in proc.stderr
+
+
+def test_validate_unreadable(tmp_path):
+    proc = run_cli("validate", str(tmp_path / "nope.csv"))
+    assert proc.returncode == 1 and "file not found" in proc.stderr and "Traceback" not in proc.stderr
+    binary = tmp_path / "book.xlsx"
+    binary.write_bytes(b"PK\x03\x04\x00\x00binary")
+    proc = run_cli("validate", str(binary))
+    assert proc.returncode == 1 and "not a text CSV" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_validate_evidence_dir(tmp_path):
+    path = write_csv(tmp_path / "trials.csv", [BASE])
+    ev = tmp_path / "evidence"
+    ev.mkdir()
+    proc = run_cli("validate", str(path), "--evidence-dir", str(ev))
+    assert proc.returncode == 1 and "no evidence record" in proc.stderr
+    (ev / "synth2001.yaml").write_text("source_id: synth2001\n")
+    assert run_cli("validate", str(path), "--evidence-dir", str(ev)).returncode == 0
