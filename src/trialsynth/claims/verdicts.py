@@ -398,9 +398,9 @@ def _trial_row_class(row: Mapping, mid: float, alpha: float = 0.05) -> tuple[str
 
 
 def _weeks_after(row: Mapping) -> float | None:
-    wat = row.get("weeks_after_treatment")
-    if _isfinite(wat):
-        return float(wat)
+    for col in ("weeks_after_treatment", "weeks_after"):
+        if _isfinite(row.get(col)):
+            return float(row[col])
     tp, tw = row.get("timepoint_weeks"), row.get("treatment_weeks")
     if _isfinite(tp) and _isfinite(tw):
         return float(tp) - float(tw)
