@@ -25,6 +25,7 @@ _API: dict[str, str] = {
     "select_per_window": "trialsynth.data.windows",
     # effects
     "effect_sizes": "trialsynth.effects.measures",
+    "effects_from_trials": "trialsynth.effects.records",
     # pooling
     "pool": "trialsynth.pooling.fit",
     "MetaResult": "trialsynth.pooling.results",

@@ -326,3 +326,9 @@ def test_check_trials_reports_without_raising(tmp_path):
     assert not report.ok and report.frame is not None
     report = check_trials(write_csv(tmp_path / "ok.csv", VALID_ROWS))
     assert report.ok and "4 rows, 4 studies" in report.summary()
+
+
+def test_scale_range_is_optional_but_both_or_neither(tmp_path):
+    assert len(load_trials(one_bad(tmp_path, row(scale="other", scale_min="", scale_max="")))) == 5
+    items = problems_of(one_bad(tmp_path, row(scale_max="")))
+    find(items, row=2, column="scale_max", text="both scale_min and scale_max")

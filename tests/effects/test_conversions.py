@@ -182,10 +182,42 @@ def test_median_scenarios_wan_formulas():
         minimum=[5.0, 5.0, np.nan], maximum=[70.0, 70.0, np.nan], mean_method="wan", sd_method="wan",
     )
     assert list(out["scenario"]) == ["S1", "S2", "S3"]
-    np.testing.assert_allclose(out["mean"], [(5 + 60 + 70) / 4, (5 + 44 + 60 + 82 + 70) / 8, (22 + 30 + 41) / 3])
+    # Wan eq. 2 (Hozo et al. 2005), eq. 10, eq. 14
     np.testing.assert_allclose(
-        out["sd"], [65 / _xi(20), 65 / (2 * _xi(20)) + 19 / (2 * _eta(20)), 19 / _eta(20)]
+        out["mean"], [(5 + 60 + 70) / 4 + (5 - 60 + 70) / 80, (5 + 44 + 60 + 82 + 70) / 8, (22 + 30 + 41) / 3]
     )
+    # n = 20 <= 50: exact expected range (Wan Table 1); Q = ceil(19/4) = 5 for the IQR (Table 2)
+    xi = cv.expected_normal_range(20)
+    eta = cv.expected_normal_quartile_range(5)
+    np.testing.assert_allclose(out["sd"], [65 / xi, 65 / (2 * xi) + 19 / (2 * eta), 19 / eta], rtol=1e-12)
+    # above n = 50 (range) and n = 201 (IQR) Blom's approximations are used
+    big = cv.median_to_mean_sd([60, 300], [30.0, 30.0], minimum=[5.0, np.nan], maximum=[70.0, np.nan],
+                               q1=[np.nan, 22.0], q3=[np.nan, 41.0], sd_method="wan")
+    np.testing.assert_allclose(big["sd"], [65 / _xi(60), 19 / _eta(300)], rtol=1e-12)
+
+
+def test_expected_normal_range_reproduces_published_d2():
+    # Expected range of n standard normals: the d2 constants (e.g. Montgomery, Introduction to
+    # Statistical Quality Control, Appendix Table VI), the values of Wan et al. (2014) Table 1.
+    d2 = {2: 1.128, 3: 1.693, 4: 2.059, 5: 2.326, 6: 2.534, 7: 2.704, 8: 2.847, 9: 2.970,
+          10: 3.078, 15: 3.472, 20: 3.735, 25: 3.931}
+    got = cv.expected_normal_range(np.array(list(d2)))
+    np.testing.assert_allclose(np.round(got, 3), list(d2.values()), atol=1e-12)
+    assert cv.expected_normal_range(2) == pytest.approx(2 / np.sqrt(np.pi), rel=1e-10)  # exact
+
+
+def test_expected_quartile_range_matches_quadrature_and_limit():
+    from scipy import integrate
+    from scipy.special import comb
+
+    q = 3
+    n, r = 4 * q + 1, 3 * q + 1
+    dens = lambda x: x * n * comb(n - 1, r - 1) * stats.norm.cdf(x) ** (r - 1) * stats.norm.sf(x) ** (n - r) * stats.norm.pdf(x)  # noqa: E731
+    ref = 2 * integrate.quad(dens, -np.inf, np.inf, epsabs=1e-13)[0]
+    assert cv.expected_normal_quartile_range(q) == pytest.approx(ref, rel=1e-9)
+    # tends to the IQR of the standard normal, 2 * 0.6745 = 1.349, and to Blom's formula
+    assert cv.expected_normal_quartile_range(2000) == pytest.approx(2 * stats.norm.ppf(0.75), rel=1e-3)
+    assert cv.expected_normal_quartile_range(50) == pytest.approx(_eta(201), rel=1e-3)
 
 
 def test_median_luo_shi_formulas():
@@ -215,12 +247,10 @@ def test_median_estimators_recover_normal_parameters():
     assert out["sd"].iloc[0] == pytest.approx(sigma, rel=0.01)
 
 
-def test_wan_xi_tracks_published_expected_range_d2():
-    # Expected range of n standard normals, d2 (e.g. Montgomery, Introduction to Statistical
-    # Quality Control, Appendix Table VI): Wan's xi(n) is Blom's approximation to it.
-    d2 = {5: 2.326, 10: 3.078, 25: 3.931}  # (Blom is poor at n = 2: 1.179 vs 1.128)
-    for n, value in d2.items():
-        assert _xi(n) == pytest.approx(value, rel=0.02)
+def test_blom_xi_approximates_expected_range():
+    # Blom's formula, used by Wan above n = 50 and inside Shi's shortcut, is within 2% for n >= 5
+    for n in (5, 10, 25, 50):
+        assert _xi(n) == pytest.approx(float(cv.expected_normal_range(n)), rel=0.02)
 
 
 def test_median_errors():
@@ -253,3 +283,22 @@ def test_level_and_nan_errors():
         cv.sd_from_se(np.nan, 10)
     with pytest.raises(ArgumentError, match="^n:"):
         cv.sd_from_ci(0, 1, 1)
+
+
+# ------------------------------------------------------------------ metafor reference for SMD from t / p
+def test_smd_from_t_and_p_match_metafor():
+    """Reference: reference/smd_from_test.json from make_escalc_extra.R (metafor 3.8 escalc with ti)."""
+    import json
+    from pathlib import Path
+
+    ref = json.loads((Path(__file__).parent / "reference/smd_from_test.json").read_text())
+    t = ref["from_t"]
+    got = cv.smd_from_t(t["ti"], t["n1"], t["n2"])
+    np.testing.assert_allclose(got["yi"], t["yi"], rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(got["vi"], t["vi"], rtol=1e-8, atol=1e-10)
+    p = ref["from_p"]
+    df = np.add(p["n1"], p["n2"]) - 2
+    np.testing.assert_allclose(cv.t_from_p(p["p"], df), p["t"], rtol=1e-8)
+    got = cv.smd_from_p(p["p"], p["n1"], p["n2"], sign=1)
+    np.testing.assert_allclose(got["yi"], p["yi"], rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(got["vi"], p["vi"], rtol=1e-8, atol=1e-10)

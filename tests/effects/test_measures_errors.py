@@ -152,3 +152,12 @@ def test_vectorised_large_input_is_fast():
     e2 = rng.binomial(n2, 0.3)
     out = effect_sizes("OR", events1=e1, n1=n1, events2=e2, n2=n2)
     assert len(out) == k and np.isfinite(out.to_numpy()).all()
+
+
+def test_nullable_integer_series_with_na_names_the_argument():
+    n1 = pd.Series([20, pd.NA], dtype="Int64")
+    with pytest.raises(ArgumentError, match="^n1:.*NaN.*position\\(s\\) 1"):
+        effect_sizes("OR", events1=[3, 4], n1=n1, events2=[6, 4], n2=[21, 24])
+    ok = effect_sizes("OR", events1=pd.Series([3, 4], dtype="Int64"), n1=pd.Series([20, 25], dtype="Int64"),
+                      events2=[6, 4], n2=[21, 24])
+    assert np.isfinite(ok.to_numpy()).all()

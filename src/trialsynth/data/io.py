@@ -602,14 +602,14 @@ class LockTimeout(TrialDataError):
 
 @contextlib.contextmanager
 def file_lock(path: str | os.PathLike, *, timeout: float = 60.0, poll: float = 0.05):
-    """Hold an exclusive inter-process lock on ``path`` (via ``<path>.lock``) while in the block.
+    """Hold an exclusive inter-process lock on ``path`` (via a hidden ``.<name>.lock`` beside it).
 
     Uses ``fcntl.flock`` on POSIX and ``msvcrt.locking`` on Windows; the lock is released when
     the block ends or the process dies.  Raises :class:`LockTimeout` (a
     :class:`~trialsynth.errors.TrialDataError`) after ``timeout`` seconds.
     """
     target = Path(os.fspath(path))
-    lock_path = target.with_name(target.name + ".lock")
+    lock_path = target.with_name("." + target.name + ".lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     deadline = time.monotonic() + timeout

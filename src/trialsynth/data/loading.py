@@ -305,6 +305,8 @@ def _check_row(file: str, rownum: int, row: dict, cells: dict, add, windows, evi
 
     # scale range
     lo, hi = v("scale_min"), v("scale_max")
+    if (lo is None) != (hi is None) and not ({"scale_min", "scale_max"} & bad):
+        missing("scale_max" if hi is None else "scale_min", "give both scale_min and scale_max, or neither")
     if lo is not None and hi is not None and not lo < hi:
         add(Problem(file, rownum, "scale_max", cells.get("scale_max"),
                     f"scale_max must be greater than scale_min ({_fmt(lo)})"))

@@ -123,6 +123,8 @@ CONVERSIONS: dict[str, Callable[[Decimal, set[Decimal]], bool]] = {
         _close(abs(v), t * 52 / 12, Decimal("0.05")) for t in toks),
     "days_to_weeks": lambda v, toks: any(_close(abs(v), t / 7, Decimal("0.05")) for t in toks),
     "years_to_weeks": lambda v, toks: any(abs(v) == t * 52 for t in toks),
+    "minutes_to_weeks": lambda v, toks: any(
+        _close(abs(v), t / 10080, Decimal("0.05")) for t in toks),
 }
 CONVERSIONS["negate"].__doc__ = "the printed number had the opposite orientation"
 

@@ -14,6 +14,8 @@ from trialsynth.effects.conversions import (
     contrast_to_yi_vi,
     critical_value,
     days_to_weeks,
+    expected_normal_quartile_range,
+    expected_normal_range,
     median_to_mean_sd,
     months_to_weeks,
     sd_from_ci,
@@ -24,6 +26,7 @@ from trialsynth.effects.conversions import (
     t_from_p,
 )
 from trialsynth.effects.measures import MEASURES, RATIO_MEASURES, effect_sizes, hedges_correction
+from trialsynth.effects.records import effects_from_trials
 
 __all__ = [
     "MEASURES",
@@ -35,6 +38,9 @@ __all__ = [
     "critical_value",
     "days_to_weeks",
     "effect_sizes",
+    "effects_from_trials",
+    "expected_normal_quartile_range",
+    "expected_normal_range",
     "hedges_correction",
     "median_to_mean_sd",
     "months_to_weeks",

@@ -33,7 +33,10 @@ def as_float_array(name: str, value, *, allow_nan: bool = False) -> np.ndarray:
     if isinstance(value, str | bytes):
         raise ArgumentError(f"{name}: expected numbers, got the string {value!r}")
     try:
-        arr = np.asarray(value, dtype=float)
+        if isinstance(value, pd.Series | pd.Index):
+            arr = value.to_numpy(dtype=float, na_value=np.nan)  # nullable Int64/boolean with <NA>
+        else:
+            arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as exc:
         raise ArgumentError(f"{name}: expected numbers ({exc})") from None
     if arr.ndim == 0:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.special import gammaln
 
 from trialsynth.effects._validate import positions, require
 from trialsynth.effects.measures import hedges_correction
@@ -35,6 +36,8 @@ __all__ = [
     "contrast_to_yi_vi",
     "critical_value",
     "days_to_weeks",
+    "expected_normal_quartile_range",
+    "expected_normal_range",
     "median_to_mean_sd",
     "months_to_weeks",
     "sd_from_ci",
@@ -64,7 +67,10 @@ def _arrays(**named) -> dict[str, np.ndarray]:
         if isinstance(value, str | bytes):
             raise ArgumentError(f"{name}: expected numbers, got the string {value!r}")
         try:
-            arr = np.asarray(value, dtype=float)
+            if isinstance(value, pd.Series | pd.Index):
+                arr = value.to_numpy(dtype=float, na_value=np.nan)
+            else:
+                arr = np.asarray(value, dtype=float)
         except (TypeError, ValueError) as exc:
             raise ArgumentError(f"{name}: expected numbers ({exc})") from None
         bad = ~np.isfinite(arr)
@@ -194,6 +200,65 @@ def _blom(p) -> np.ndarray:
     return stats.norm.ppf(p)
 
 
+# Simpson's rule on a fixed grid: expected values of normal order statistics for many n at
+# once (no loop over studies); the integrands are smooth and negligible beyond |x| = 12.
+_GRID = np.linspace(-12.0, 12.0, 24001)
+_SIMPSON = np.ones_like(_GRID)
+_SIMPSON[1:-1:2], _SIMPSON[2:-1:2] = 4.0, 2.0
+_SIMPSON *= (_GRID[1] - _GRID[0]) / 3.0
+_LOG_CDF, _LOG_SF, _LOG_PDF = stats.norm.logcdf(_GRID), stats.norm.logsf(_GRID), stats.norm.logpdf(_GRID)
+
+#: Wan et al. (2014) use the exact xi(n) (their Table 1) up to this n, Blom's formula above.
+WAN_EXACT_RANGE_MAX_N = 50
+#: ... and the exact eta(n) (their Table 2, indexed by Q = ceil((n-1)/4)) up to this n.
+WAN_EXACT_IQR_MAX_N = 201
+
+
+def expected_normal_range(n) -> np.ndarray:
+    r"""Expected range of ``n`` independent standard normal variables, ``xi(n) = 2 E[Z_(n)]``.
+
+    ``E[R_n] = \int (1 - \Phi(x)^n - (1 - \Phi(x))^n) dx`` (Tippett 1925), by Simpson's
+    rule. These are the ``d2`` constants of quality control and the values of Wan et
+    al. (2014), Table 1 (1.128 for n = 2, 2.326 for n = 5, 3.078 for n = 10).
+    """
+    nn = np.atleast_1d(np.asarray(n, dtype=float))
+    uniq, inverse = np.unique(nn, return_inverse=True)
+    integrand = 1.0 - np.exp(uniq[:, None] * _LOG_CDF) - np.exp(uniq[:, None] * _LOG_SF)
+    return (integrand @ _SIMPSON)[inverse].reshape(np.shape(n))
+
+
+def expected_normal_quartile_range(q) -> np.ndarray:
+    r"""``eta = 2 E[Z_(3Q+1:4Q+1)]``, the expected IQR of ``n = 4Q + 1`` standard normals.
+
+    The density of the ``r``-th of ``n`` order statistics is
+    ``n C(n-1, r-1) \Phi^{r-1} (1-\Phi)^{n-r} \phi`` (David & Nagaraja 2003, eq. 2.1.6);
+    Wan et al. (2014), Table 2 lists these values for Q <= 50.
+    """
+    qq = np.atleast_1d(np.asarray(q, dtype=float))
+    uniq, inverse = np.unique(qq, return_inverse=True)
+    n, r = 4.0 * uniq + 1.0, 3.0 * uniq + 1.0
+    log_c = np.log(n) + gammaln(n) - gammaln(r) - gammaln(n - r + 1.0)
+    dens = np.exp(
+        log_c[:, None] + (r - 1.0)[:, None] * _LOG_CDF + (n - r)[:, None] * _LOG_SF + _LOG_PDF
+    )
+    return (2.0 * (dens * _GRID) @ _SIMPSON)[inverse].reshape(np.shape(q))
+
+
+def _wan_xi(n: np.ndarray) -> np.ndarray:
+    """xi(n) as Wan et al. (2014) use it: exact up to n = 50, Blom's approximation above."""
+    small = n <= WAN_EXACT_RANGE_MAX_N
+    exact = expected_normal_range(np.where(small, n, 2.0))
+    return np.where(small, exact, 2.0 * _blom((n - 0.375) / (n + 0.25)))
+
+
+def _wan_eta(n: np.ndarray) -> np.ndarray:
+    """eta(n) as Wan et al. (2014) use it: exact (Q = ceil((n-1)/4)) up to n = 201, Blom above."""
+    small = n <= WAN_EXACT_IQR_MAX_N
+    q = np.maximum(np.ceil((np.where(small, n, 5.0) - 1.0) / 4.0), 1.0)
+    exact = expected_normal_quartile_range(q)
+    return np.where(small, exact, 2.0 * _blom((0.75 * n - 0.125) / (n + 0.25)))
+
+
 def median_to_mean_sd(
     n,
     median,
@@ -219,20 +284,26 @@ def median_to_mean_sd(
       ``w1 = 2.2/(2.2 + n^0.75)``, ``w2 = 0.7 - 0.72/n^0.55``;
     * S3: ``w (q1 + q3)/2 + (1 - w) m`` with ``w = 0.7 + 0.39/n``.
 
-    ``mean_method="wan"`` (Wan et al. 2014, eqs. 2, 10 and 14): S1 ``(a + 2m + b)/4``
-    (Hozo et al. 2005), S2 ``(a + 2 q1 + 2m + 2 q3 + b)/8``, S3 ``(q1 + m + q3)/3``.
+    ``mean_method="wan"`` (Wan et al. 2014, eqs. 2, 10 and 14): S1
+    ``(a + 2m + b)/4 + (a - 2m + b)/(4n)`` (Hozo et al. 2005), S2
+    ``(a + 2 q1 + 2m + 2 q3 + b)/8``, S3 ``(q1 + m + q3)/3``.
 
-    SD, with ``xi(n) = 2 Phi^-1((n - 0.375)/(n + 0.25))`` and
-    ``eta(n) = 2 Phi^-1((0.75 n - 0.125)/(n + 0.25))`` (Blom 1958 approximations of the
-    expected range and interquartile range of n standard normals):
+    SD, with ``xi(n)`` the expected range and ``eta(n)`` the expected interquartile
+    range of n standard normals. Wan et al. (2014) use exact values for small samples
+    (their Tables 1 and 2: :func:`expected_normal_range` for n <= 50,
+    :func:`expected_normal_quartile_range` with ``Q = ceil((n-1)/4)`` for n <= 201) and
+    Blom's (1958) approximations ``xi(n) = 2 Phi^-1((n - 0.375)/(n + 0.25))`` and
+    ``eta(n) = 2 Phi^-1((0.75 n - 0.125)/(n + 0.25))`` above:
 
-    * ``sd_method="wan"`` (Wan et al. 2014, eqs. 7, 12 and 16): S1 ``(b - a)/xi(n)``,
-      S2 ``(b - a)/(2 xi(n)) + (q3 - q1)/(2 eta(n))``, S3 ``(q3 - q1)/eta(n)``;
-    * ``sd_method="shi"`` (Shi et al. 2020, *Res Synth Methods* 11:641, the
-      smoothly weighted estimator with weight ``w = 1/(1 + 0.07 n^0.6)``): S2
-      ``w (b - a)/xi(n) + (1 - w)(q3 - q1)/eta(n)``, equivalently
-      ``(b - a)/theta1(n) + (q3 - q1)/theta2(n)``; S1 and S3 as Wan (Shi et al. leave them
-      unchanged).
+    * ``sd_method="wan"`` (Wan et al. 2014, eqs. 7/9, 12/13 and 15/16): S1
+      ``(b - a)/xi(n)``, S2 ``(b - a)/(2 xi(n)) + (q3 - q1)/(2 eta(n))``, S3
+      ``(q3 - q1)/eta(n)``;
+    * ``sd_method="shi"`` (Shi et al. 2020, *Res Synth Methods* 11:641, eq. 11, the
+      smoothly weighted estimator with weight ``w = 1/(1 + 0.07 n^0.6)`` and Blom's
+      approximations): S2 ``(b - a)/theta1(n) + (q3 - q1)/theta2(n)`` with
+      ``theta1(n) = (2 + 0.14 n^0.6) Phi^-1((n - 0.375)/(n + 0.25))`` and
+      ``theta2(n) = (2 + 2/(0.07 n^0.6)) Phi^-1((0.75 n - 0.125)/(n + 0.25))``; S1 and S3
+      as Wan (Shi et al. address the five-number summary only).
 
     All assume roughly normal data; a median with IQR often signals skew (Handbook
     6.5.2.5), so results are estimates to be flagged as such.
@@ -278,8 +349,10 @@ def median_to_mean_sd(
     s1 = has_range & ~has_iqr
     s2 = has_range & has_iqr
     s3 = has_iqr & ~has_range
-    xi = 2.0 * _blom((n - 0.375) / (n + 0.25))
-    eta = 2.0 * _blom((0.75 * n - 0.125) / (n + 0.25))
+    xi = _wan_xi(n)
+    eta = _wan_eta(n)
+    xi_blom = 2.0 * _blom((n - 0.375) / (n + 0.25))
+    eta_blom = 2.0 * _blom((0.75 * n - 0.125) / (n + 0.25))
 
     with np.errstate(invalid="ignore"):
         if mean_method == "luo":
@@ -291,14 +364,15 @@ def median_to_mean_sd(
             w3 = 0.7 + 0.39 / n
             mean_s3 = w3 * (q1a + q3a) / 2.0 + (1 - w3) * m
         else:
-            mean_s1 = (lo + 2.0 * m + hi) / 4.0
+            mean_s1 = (lo + 2.0 * m + hi) / 4.0 + (lo - 2.0 * m + hi) / (4.0 * n)
             mean_s2 = (lo + 2.0 * q1a + 2.0 * m + 2.0 * q3a + hi) / 8.0
             mean_s3 = (q1a + m + q3a) / 3.0
         sd_s1 = (hi - lo) / xi
         sd_s3 = (q3a - q1a) / eta
         if sd_method == "shi":
-            w = 1.0 / (1.0 + 0.07 * n**0.6)
-            sd_s2 = w * (hi - lo) / xi + (1 - w) * (q3a - q1a) / eta
+            theta1 = (2.0 + 0.14 * n**0.6) * (xi_blom / 2.0)
+            theta2 = (2.0 + 2.0 / (0.07 * n**0.6)) * (eta_blom / 2.0)
+            sd_s2 = (hi - lo) / theta1 + (q3a - q1a) / theta2
         else:
             sd_s2 = (hi - lo) / (2.0 * xi) + (q3a - q1a) / (2.0 * eta)
 

@@ -87,3 +87,23 @@ out <- list(software = list(metafor = as.character(packageVersion("metafor")),
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", null = "null", pretty = TRUE),
            "escalc_extra.json")
 cat(length(cases), "cases written\n")
+
+# ---------------------------------------------------------------------------------------------
+# SMD from a t statistic (escalc's ti argument) and from a two-sided p-value (t = qt(1 - p/2, df)),
+# the reference for trialsynth.effects.conversions.smd_from_t / smd_from_p. Written to smd_from_test.json.
+ti <- c(2.5, -1.2, 0.4, 3.9, -2.2)
+n1 <- c(11, 30, 8, 120, 25)
+n2 <- c(11, 28, 9, 118, 22)
+es_t <- escalc("SMD", ti = ti, n1i = n1, n2i = n2)
+p <- c(0.036, 0.029, 0.5, 0.0004, 0.008)
+t_from_p <- qt(p / 2, df = n1 + n2 - 2, lower.tail = FALSE)
+es_p <- escalc("SMD", ti = t_from_p, n1i = n1, n2i = n2)
+writeLines(toJSON(list(
+  software = list(metafor = as.character(packageVersion("metafor")), R = R.version.string),
+  from_t = list(call = 'escalc("SMD", ti = ti, n1i = n1, n2i = n2)', ti = ti, n1 = n1, n2 = n2,
+                yi = as.numeric(es_t$yi), vi = as.numeric(es_t$vi)),
+  from_p = list(call = 'escalc("SMD", ti = qt(p/2, n1 + n2 - 2, lower.tail = FALSE), n1i = n1, n2i = n2)',
+                p = p, n1 = n1, n2 = n2, t = t_from_p,
+                yi = as.numeric(es_p$yi), vi = as.numeric(es_p$vi))),
+  auto_unbox = TRUE, digits = NA, pretty = TRUE), "smd_from_test.json")
+cat("smd_from_test.json written\n")
