@@ -246,9 +246,40 @@ def _effects(an: Analysis, measure: str) -> None:
     an.selected = select_per_window(usable, windows=an.windows or DEFAULT_WINDOWS)
 
 
-def _pool_frame(effects: pd.DataFrame, profile: str):
-    from trialsynth.pooling.grouped import pool_groups
+class _LoopGrouped:
+    """Stand-in for ``GroupedResults`` while ``trialsynth.pooling.grouped`` is not installed: one
+    :func:`trialsynth.pool` call per group, same ``results`` / ``to_frame()`` contract."""
 
+    def __init__(self, effects: pd.DataFrame, by, profile: str):
+        from trialsynth.pooling.fit import pool
+
+        self.by = tuple(by)
+        self.results = {}
+        self._ids = {}
+        for key, g in effects.groupby(list(by), observed=True, sort=True):
+            key = tuple(str(k) for k in key)
+            labels = [str(s) for s in g["study_id"]]
+            measure = str(g["measure"].iloc[0]) if "measure" in g else None
+            self.results[key] = pool(g["yi"].to_numpy(float), g["vi"].to_numpy(float), profile=profile, measure=measure, labels=labels)
+            self._ids[key] = labels
+
+    def to_frame(self) -> pd.DataFrame:
+        rows = []
+        for key, res in self.results.items():
+            row = dict(zip(self.by, key))
+            for f in ("k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "q", "q_p_value", "p_value", "measure", "profile"):
+                row[f] = getattr(res, f, None)
+            row["study_ids"] = ";".join(self._ids[key])
+            rows.append(row)
+        return pd.DataFrame(rows, columns=POOLED_COLUMNS)
+
+
+def _pool_frame(effects: pd.DataFrame, profile: str):
+    try:
+        from trialsynth.pooling.grouped import pool_groups
+    except ImportError:
+        grouped = _LoopGrouped(effects, GROUP_BY, profile)
+        return grouped, grouped.to_frame()
     grouped = pool_groups(effects, by=GROUP_BY, profile=profile)
     frame = grouped.to_frame()
     return grouped, frame
@@ -261,7 +292,7 @@ def _pool(an: Analysis) -> None:
     try:
         an.grouped, an.pooled = _pool_frame(an.selected, an.profile)
     except ImportError:
-        an.notes.append("The pooling stage (trialsynth.pooling.grouped) is not installed; no pooled estimates.")
+        an.notes.append("The pooling stage (trialsynth.pooling) is not installed; no pooled estimates.")
         return
     # re-pooling restricted as a claim says (e.g. trials with 1-3 sessions a week)
     for claim in an.claims:

@@ -84,6 +84,7 @@ def execute_notebook(path: str | Path, params: Mapping[str, Any] | None = None, 
     # IPC transport: no TCP ports to find, and no "running over TCP without encryption" noise
     km = KernelManager(kernel_name=kernel_name, transport="tcp")
     client = NotebookClient(nb, km=km, timeout=timeout, kernel_name=kernel_name,
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"],
                             resources={"metadata": {"path": str(cwd or path.parent)}})
     t0 = time.perf_counter()
     error = ""

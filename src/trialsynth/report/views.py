@@ -225,6 +225,8 @@ def effect_by_time_figure(an: Analysis, outcome: str):
 
 def estimator_comparison(an: Analysis, outcome: str | None = None) -> pd.DataFrame:
     """Each group re-fitted under DL, REML (z) and REML + HKSJ, and under each named profile."""
+    if not an.results():
+        return pd.DataFrame()
     from trialsynth.pooling.fit import pool
 
     settings = [("DL", "z", None), ("REML", "z", None), ("REML", "knha", None), ("PM", "z", None)]
