@@ -170,7 +170,7 @@ def test_crash_during_replace_leaves_previous_file(repo, monkeypatch):
         raise OSError("disk full (simulated)")
 
     monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(TrialDataError, match="could not be written.*previous file is unchanged"):
         add_trials(new, repo / "data" / "trials.csv", evidence_dir=repo / "evidence", check_evidence=False)
     monkeypatch.undo()
     after = snapshot(repo)
@@ -274,3 +274,22 @@ def test_empty_new_file_is_an_error(repo):
     new.write_text(",".join(["study_id"]) + "\n")
     with pytest.raises(TrialDataError, match="no data rows"):
         add_trials(new, repo / "data" / "trials.csv", check_evidence=False)
+
+
+def test_record_copy_is_undone_when_the_table_write_fails(repo, monkeypatch):
+    sid = "synth2003"
+    ev = repo / f"{sid}.yaml"
+    ev.write_text(record_for(sid, "x"))
+    new = write_csv(repo / "new.csv", [CONTRAST])
+    real_replace = os.replace
+
+    def replace_only_records(src, dst):
+        if str(dst).endswith("trials.csv"):
+            raise OSError("simulated")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace_only_records)
+    with pytest.raises(TrialDataError):
+        add_trials(new, repo / "data" / "trials.csv", evidence=ev, evidence_dir=repo / "evidence",
+                   check_evidence=False)
+    assert not (repo / "evidence" / f"{sid}.yaml").exists()

@@ -212,3 +212,26 @@ def test_claims_cover_the_six_article_claims(evidence):
         for key in ("supported", "contradicted", "open"):
             assert key in claim["decision"], (claim["id"], key)
         assert claim["sources"], claim["id"]
+
+
+def test_review_url_reference_must_be_a_record_url(evidence):
+    records, claims, trials, reviews = evidence
+    planted = reviews.copy()
+    i = planted.index[planted["review_id"] == "AHRQ2020"][0]
+    planted.loc[i, "source_ref"] = "url:https://example.org/not-read"
+    problems = prov.check_reviews(planted, records)
+    assert [(p.row, p.column) for p in problems] == [(i + 2, "source_ref")]
+    # a url: reference is refused for a record that has a DOI or PMID
+    j = planted.index[planted["review_id"] == "Mu2020"][0]
+    planted = reviews.copy()
+    planted.loc[j, "source_ref"] = "url:https://pmc.ncbi.nlm.nih.gov/articles/PMC8095030/table/CD013814-tbl-0003"
+    problems = prov.check_reviews(planted, records)
+    assert [(p.row, p.column) for p in problems] == [(j + 2, "source_ref")]
+
+
+def test_trials_load_with_the_validator():
+    """data/trials.csv passes trialsynth's own validator (trialsynth validate)."""
+    from trialsynth.data.loading import load_trials
+
+    df = load_trials(ROOT / "data" / "trials.csv")
+    assert len(df) == len(pd.read_csv(ROOT / "data" / "trials.csv"))

@@ -332,3 +332,17 @@ def test_scale_range_is_optional_but_both_or_neither(tmp_path):
     assert len(load_trials(one_bad(tmp_path, row(scale="other", scale_min="", scale_max="")))) == 5
     items = problems_of(one_bad(tmp_path, row(scale_max="")))
     find(items, row=2, column="scale_max", text="both scale_min and scale_max")
+
+
+def test_a_file_without_the_header_is_one_problem(tmp_path):
+    path = write_csv(tmp_path / "t.csv", VALID_ROWS)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[1:]) + "\n")  # header deleted
+    items = problems_of(path)
+    assert len(items) == 1 and items[0].row == 1 and "not the header" in items[0].message
+
+
+def test_utf16_without_bom_is_named(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes("study_id,year\nA2001,2001\n".encode("utf-16-le"))
+    assert "UTF-16" in problems_of(path)[0].message

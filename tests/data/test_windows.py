@@ -118,3 +118,20 @@ def test_custom_windows_and_validation():
         select_per_window(df, rule="best")
     with pytest.raises(ArgumentError):
         assign_windows("not a frame")
+
+
+def test_default_definitions_are_the_ones_quoted_in_the_evidence_record():
+    """The immediate and short windows quote Mu 2020's summary-of-findings table verbatim."""
+    from pathlib import Path
+
+    from trialsynth.data.io import load_yaml
+
+    record = load_yaml(Path(__file__).resolve().parents[2] / "evidence" / "Mu2020.yaml")
+    quoted = " ".join(str(q.get("text", "")) for q in record["quotes"].values())
+    assert "< 7 days after the end of the sessions" in quoted
+    assert "8 days to 3 months" in quoted
+    by = {w.name: w for w in DEFAULT_WINDOWS}
+    assert "< 7 days after the end of the sessions" in by["immediate"].definition
+    assert "8 days to 3 months" in by["short"].definition
+    # 7 days = 1 week closes 'immediate'; 8 days opens 'short'; 3 months = 13 weeks closes it
+    assert by["immediate"].contains(7 / 7) and by["short"].contains(8 / 7) and by["short"].contains(13)

@@ -228,20 +228,24 @@ def add_trials(new_path: str | os.PathLike, data_path: str | os.PathLike = "data
 
         # ---- write: backup, record, table (atomic); undo the record if the table fails ----
         payload = _serialise(old, old_bytes, header, added_columns, [cells for _, _, cells in new_records])
-        result.backup = backup_file(data) if data.exists() else None
         created_record = False
-        if record_target is not None and record_bytes is not None and not record_target.exists():
-            atomic_write_bytes(record_target, record_bytes)
-            created_record = True
-            result.evidence_written = record_target
         try:
+            result.backup = backup_file(data) if data.exists() else None
+            if record_target is not None and record_bytes is not None and not record_target.exists():
+                atomic_write_bytes(record_target, record_bytes)
+                created_record = True
+                result.evidence_written = record_target
             atomic_write_bytes(data, payload)
-        except BaseException:
+        except BaseException as exc:
             if created_record:
                 try:
                     record_target.unlink()
                 except OSError:
                     pass
+            if isinstance(exc, OSError):
+                raise TrialDataError([Problem(str(data), None, None, None,
+                                              f"could not be written ({exc.strerror or exc}); "
+                                              "the previous file is unchanged")]) from exc
             raise
         return result
 
@@ -340,6 +344,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"OK (dry run): {result.added_rows} row(s) would be added to {result.data_path} "
               f"({result.total_rows} rows in all)")
         return 0
+    for note in result.notes:
+        print(f"note: {note}")
     print(f"OK: added {result.added_rows} row(s) to {result.data_path} ({result.total_rows} rows in all)")
     if result.backup is not None:
         print(f"backup: {result.backup}")

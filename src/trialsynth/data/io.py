@@ -96,6 +96,7 @@ class RawTable:
     decimal: str = "."
     notes: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    header_row: int = 1
 
     def records(self) -> Iterator[tuple[int, dict[str, str]]]:
         """(row number, {column: cell}) for every row that has as many cells as the header."""
@@ -103,6 +104,17 @@ class RawTable:
         for rownum, cells in self.rows:
             if len(cells) == width:
                 yield rownum, dict(zip(self.header, cells))
+
+
+def _looks_utf16(sample: bytes) -> bool:
+    """ASCII-range text stored as UTF-16 without a BOM: every other byte NUL, the rest printable."""
+    if len(sample) < 16:
+        return False
+    printable = set(range(0x20, 0x7F)) | {0x09, 0x0A, 0x0D}
+    for zeros, chars in ((sample[1::2], sample[0::2]), (sample[0::2], sample[1::2])):
+        if zeros.count(0) > 0.9 * len(zeros) and sum(b in printable for b in chars) > 0.9 * len(chars):
+            return True
+    return False
 
 
 def _decode(data: bytes, path: str) -> tuple[str, str, list[str]]:
@@ -125,6 +137,11 @@ def _decode(data: bytes, path: str) -> tuple[str, str, list[str]]:
                                               "UTF-16; save the file again as UTF-8 CSV")]) from None
     if b"\x00" in data:
         offset = data.index(b"\x00")
+        sample = data[:4096]
+        if _looks_utf16(sample):
+            raise TrialDataError([Problem(path, None, None, None,
+                                          "looks like UTF-16 text without a byte-order mark; "
+                                          "save it as CSV UTF-8")])
         line = data[:offset].count(b"\n") + 1
         raise TrialDataError([Problem(path, line, None, None,
                                       f"contains a NUL byte at offset {offset}: this is not a text CSV "
@@ -353,7 +370,7 @@ def read_table(path: str | os.PathLike, *, numeric_columns: Iterable[str] = (),
                for _, cells in fixed_rows if len(cells) == width for i in numeric):
             decimal = ","
             notes.append("decimal commas")
-    return RawTable(name, header, fixed_rows, encoding, delimiter, decimal, notes, problems)
+    return RawTable(name, header, fixed_rows, encoding, delimiter, decimal, notes, problems, header_row)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -610,8 +627,13 @@ def file_lock(path: str | os.PathLike, *, timeout: float = 60.0, poll: float = 0
     """
     target = Path(os.fspath(path))
     lock_path = target.with_name("." + target.name + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise TrialDataError([Problem(str(target), None, None, None,
+                                      f"cannot create the lock file {lock_path}: "
+                                      f"{exc.strerror or exc}")]) from None
     deadline = time.monotonic() + timeout
     try:
         if os.name == "nt":  # pragma: no cover

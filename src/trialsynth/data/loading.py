@@ -173,15 +173,23 @@ def validate_raw(raw: RawTable, *, windows: Sequence[TimeWindow] | None = DEFAUL
     present = set(header)
 
     # --- column set ---------------------------------------------------------------------
+    known = [name for name in header if name in S.BY_NAME]
+    if len(known) < max(1, len(set(header)) // 2):
+        shown = ", ".join(repr(h) for h in header[:4]) + (", ..." if len(header) > 4 else "")
+        # everything else would be measured against a wrong header: report just this
+        return [Problem(file, raw.header_row, None, shown,
+                        f"the first row is not the header of a trial table: only {len(known)} of its "
+                        f"{len(header)} cells are column names of data/README.md (e.g. study_id, "
+                        "comparison_id, outcome); is the header missing, or is this another file?")], []
     for name in header:
         if name and name not in S.BY_NAME:
             close = difflib.get_close_matches(name, S.COLUMN_NAMES, n=1, cutoff=0.75)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            add(Problem(file, 1, name, name, "unknown column (not in the trial-record schema; "
+            add(Problem(file, raw.header_row, name, name, "unknown column (not in the trial-record schema; "
                         "see data/README.md)" + hint))
     for col in S.COLUMNS:
         if col.name not in present and col.can_be_required:
-            add(Problem(file, 1, col.name, None, "missing column (required "
+            add(Problem(file, raw.header_row, col.name, None, "missing column (required "
                         + ("on every row" if col.required == S.ALWAYS
                            else "for data_shape " + ", ".join(col.required)) + ")"))
 

@@ -330,12 +330,18 @@ def _check_numbers(
 
 
 def _check_source_ref(row: Mapping[str, Any], row_number: int, file: str,
-                      records: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
+                      records: Mapping[str, Mapping[str, Any]], *, allow_url: bool = False) -> list[Problem]:
     record = records.get(str(row.get("source_id", "")).strip())
     ref = "" if _blank(row.get("source_ref")) else str(row.get("source_ref")).strip()
     if record is None:
         return []
     kind, _, ident = ref.partition(":")
+    if allow_url and kind == "url" and not (record.get("doi") or record.get("pmid")):
+        urls = {u.get("url") for u in record.get("urls") or [] if isinstance(u, Mapping)}
+        if ident in urls:
+            return []
+        return [Problem(file, row_number, "source_ref", ref,
+                        f"url: must be one of the urls of evidence/{record.get('id')}.yaml")]
     known = {"doi": str(record.get("doi") or "").lower(), "pmid": str(record.get("pmid") or "")}
     if kind not in known or not ident or ident.lower() != known[kind].lower() or not known[kind]:
         return [Problem(file, row_number, "source_ref", ref,
@@ -371,7 +377,7 @@ def check_reviews(reviews: pd.DataFrame, records: Mapping[str, Mapping[str, Any]
     """Check every numeric cell of the published-estimates table against its row's quotes."""
     problems: list[Problem] = []
     for position, (_, row) in enumerate(reviews.iterrows()):
-        problems += _check_source_ref(row.to_dict(), position + 2, file, records)
+        problems += _check_source_ref(row.to_dict(), position + 2, file, records, allow_url=True)
         problems += _check_numbers(row.to_dict(), position + 2, file, REVIEW_NUMERIC_COLUMNS, records)
     return problems
 

@@ -28,10 +28,12 @@ window            definition                             weeks after treatment  
 
 Why these: they are the windows of the review whose pooled estimates the article under test
 cites, so re-pooled estimates can be set beside it window by window.  The immediate and short
-boundaries are quoted from the review's summary-of-findings tables (see
-``/work/shared/research/evidence.md`` Q11 and Q13; also Yang et al. 2024, Glob Adv Integr Med
-Health 13:27536130241261161, which restates them as "up to 7 days after the end of the
-sessions" and "between 8 days to 3 months").  The intermediate and long boundaries follow the
+boundaries are quoted verbatim from the review's summary-of-findings table 3 ("Follow-up:
+immediately after; < 7 days after the end of the sessions", "Follow-up: short term; 8 days to
+3 months"; recorded in ``evidence/Mu2020.yaml`` quotes Q1-Q3, read on PMC8095030, and checked
+by ``tests/data/test_windows.py``); Yang et al. 2024 (Glob Adv Integr Med Health
+13:27536130241261161, doi:10.1177/27536130241261161) restates them as "up to 7 days after the
+end of the sessions" and "between 8 days to 3 months".  The intermediate and long boundaries follow the
 same group's convention (3 to 12 months; 12 months or more); we could not read their exact
 wording in either source, so treat them as the documented default and change them where a
 protocol says otherwise.  Day 7 exactly (1 week) is counted as *immediate*, so that the windows

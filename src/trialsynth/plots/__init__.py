@@ -1,1 +1,56 @@
-"""Figures drawn from results (never computing statistics): forest, funnel and friends."""
+"""Figures drawn from results (never computing statistics): forest, funnel and friends.
+
+Every function returns a :class:`matplotlib.figure.Figure` (never an Axes), laid
+out so that no label clips and the height follows the number of rows; write it
+with :func:`save_figure` (deterministic SVG, PDF with embedded fonts, PNG).
+
+========================  ==========================================================
+``forest_plot``           studies, diamond, prediction interval, heterogeneity, subgroups, RoB
+``short_long_panel``      short- vs long-term forest panels on a shared axis
+``funnel_plot``           contour-enhanced funnel plot with trim-and-fill's imputed studies
+``leave_one_out_plot``    forest-style plot of the pooled effect omitting each study
+``cumulative_plot``       forest-style cumulative meta-analysis
+``gosh_plot``             estimate vs I² over subsets (scatter or hexbin)
+``rob_traffic_light``     risk-of-bias grid (study x domain) and a summary bar chart
+``effect_by_time_plot``   pooled effect with CI against weeks after treatment ended
+``save_figure``           write SVG/PDF/PNG atomically, byte-identical across runs
+``get_style``             house styles ``cochrane`` and ``jama``
+========================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_API = {
+    "forest_plot": "trialsynth.plots.forest",
+    "ForestLayout": "trialsynth.plots.forest",
+    "short_long_panel": "trialsynth.plots.panels",
+    "funnel_plot": "trialsynth.plots.funnel",
+    "leave_one_out_plot": "trialsynth.plots.sensitivity",
+    "cumulative_plot": "trialsynth.plots.sensitivity",
+    "gosh_plot": "trialsynth.plots.sensitivity",
+    "rob_traffic_light": "trialsynth.plots.rob",
+    "effect_by_time_plot": "trialsynth.plots.time",
+    "save_figure": "trialsynth.plots.export",
+    "figure_bytes": "trialsynth.plots.export",
+    "get_style": "trialsynth.plots.styles",
+    "HouseStyle": "trialsynth.plots.styles",
+    "STYLES": "trialsynth.plots.styles",
+}
+
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str):
+    try:
+        module = _API[name]
+    except KeyError:
+        raise AttributeError(f"module 'trialsynth.plots' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_API))

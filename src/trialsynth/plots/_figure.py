@@ -1,0 +1,112 @@
+"""Figure plumbing shared by every plot: a pyplot-free Figure, text measurement, bounds checks."""
+
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
+
+#: the dpi figures are laid out at (text is measured at this dpi; output dpi is free)
+LAYOUT_DPI = 100
+
+
+class TrialsynthFigure(Figure):
+    """A matplotlib Figure that also shows itself in Jupyter without pyplot.
+
+    It is an ordinary :class:`matplotlib.figure.Figure` (``savefig`` works, and
+    :func:`trialsynth.plots.save_figure` writes deterministic files); it is
+    created without pyplot, so drawing many figures in a loop leaks nothing.
+    """
+
+    def _repr_png_(self):  # pragma: no cover - exercised by Jupyter
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=120)
+        return buffer.getvalue()
+
+
+def new_figure(width: float = 4.0, height: float = 3.0) -> TrialsynthFigure:
+    fig = TrialsynthFigure(figsize=(width, height), dpi=LAYOUT_DPI)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+@lru_cache(maxsize=4096)
+def _extent(text: str, family: str, size: float, weight: str, style: str) -> tuple[float, float]:
+    fig = _measuring_figure()
+    renderer = fig.canvas.get_renderer()
+    props = FontProperties(family=family, size=size, weight=weight, style=style)
+    width, height, _descent = renderer.get_text_width_height_descent(text, props, ismath=False)
+    return width / LAYOUT_DPI, height / LAYOUT_DPI
+
+
+@lru_cache(maxsize=1)
+def _measuring_figure() -> Figure:
+    fig = Figure(figsize=(2, 2), dpi=LAYOUT_DPI)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def text_width(text: str, family: str, size: float, weight: str = "normal", style: str = "normal") -> float:
+    """Width of ``text`` in inches when rendered (0 for an empty string)."""
+    if not text:
+        return 0.0
+    return max(_extent(line, family, size, weight, style)[0] for line in str(text).split("\n"))
+
+
+def line_height(family: str, size: float) -> float:
+    """Height of one text line in inches (ascent + descent of tall glyphs)."""
+    return _extent("Ahgy|[]", family, size, "normal", "normal")[1]
+
+
+def wrap_text(text: str, width: float, family: str, size: float, weight: str = "normal") -> list[str]:
+    """Greedy word wrap of ``text`` to ``width`` inches, measured with the renderer."""
+    lines: list[str] = []
+    for paragraph in str(text).split("\n"):
+        words = paragraph.split()
+        if not words:
+            lines.append("")
+            continue
+        current = words[0]
+        for word in words[1:]:
+            trial = current + " " + word
+            if text_width(trial, family, size, weight) <= width:
+                current = trial
+            else:
+                lines.append(current)
+                current = word
+        lines.append(current)
+    return lines
+
+
+def text_artists(fig: Figure) -> list[Text]:
+    """Every visible, non-empty text artist of ``fig`` (tick labels included)."""
+    found = []
+    for artist in fig.findobj(Text):
+        if artist.get_visible() and artist.get_text().strip():
+            found.append(artist)
+    return found
+
+
+def overflow(fig: Figure) -> tuple[float, float, float, float]:
+    """How far (inches) text sticks out of the figure: (left, right, bottom, top), 0 when inside."""
+    renderer = fig.canvas.get_renderer()
+    fig_box = fig.bbox
+    boxes = [a.get_window_extent(renderer) for a in text_artists(fig)]
+    for ax in fig.axes:
+        boxes.append(ax.get_tightbbox(renderer))
+    boxes = [b for b in boxes if b is not None and b.width >= 0]
+    if not boxes:
+        return (0.0, 0.0, 0.0, 0.0)
+    union = Bbox.union(boxes)
+    dpi = fig.dpi
+    return (
+        max(0.0, (fig_box.x0 - union.x0) / dpi),
+        max(0.0, (union.x1 - fig_box.x1) / dpi),
+        max(0.0, (fig_box.y0 - union.y0) / dpi),
+        max(0.0, (union.y1 - fig_box.y1) / dpi),
+    )
