@@ -48,3 +48,20 @@ def test_injection_overrides_the_parameters_cell(tmp_path, kernel_pythonpath):
     nbformat.write(bad, tmp_path / "bad.ipynb")
     *_x, error = execute_notebook(tmp_path / "bad.ipynb", {}, cwd=tmp_path)
     assert error.startswith("ZeroDivisionError")
+
+
+def test_shared_kernel_runs_notebooks_in_turn_with_a_clean_namespace(tmp_path, kernel_pythonpath):
+    import nbformat
+
+    from trialsynth.report.notebooks import run_notebooks
+
+    meta = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    a = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("LEFTOVER = 1\nprint(P)")], metadata=meta)
+    b = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('LEFTOVER' in dir(), P)")], metadata=meta)
+    nbformat.write(a, tmp_path / "01_a.ipynb")
+    nbformat.write(b, tmp_path / "02_b.ipynb")
+    runs = run_notebooks([tmp_path / "01_a.ipynb", tmp_path / "02_b.ipynb"], {"P": 5}, tmp_path / "html", cwd=tmp_path, mode="shared")
+    assert [r.status for r in runs] == ["ok", "ok"]
+    assert runs[0].kernel_start_seconds > 0 and runs[1].kernel_start_seconds == 0.0
+    html_b = (tmp_path / "html" / "02_b.html").read_text(encoding="utf-8")
+    assert "False 5" in html_b

@@ -84,7 +84,7 @@ def execute_notebook(path: str | Path, params: Mapping[str, Any] | None = None, 
     # IPC transport: no TCP ports to find, and no "running over TCP without encryption" noise
     km = KernelManager(kernel_name=kernel_name, transport="tcp")
     client = NotebookClient(nb, km=km, timeout=timeout, kernel_name=kernel_name,
-                            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"], shutdown_kernel="immediate",
                             resources={"metadata": {"path": str(cwd or path.parent)}})
     t0 = time.perf_counter()
     error = ""
@@ -133,20 +133,79 @@ def notebook_html(nb) -> str:
     return body
 
 
+RESET_SOURCE = "get_ipython().run_line_magic('reset', '-f')\nimport matplotlib.pyplot as _plt\n_plt.close('all')\ndel _plt\n"
+
+
+def execute_notebooks_shared(paths: Sequence[str | Path], params: Mapping[str, Any] | None = None, *,
+                             cwd: str | Path | None = None, timeout: int = 600, kernel_name: str = "python3"):
+    """Execute several notebooks one after another in **one** kernel, resetting its namespace
+    (``%reset -f``, figures closed) between them.
+
+    The kernel start and the imports (pandas, matplotlib, scipy, trialsynth) are paid once instead
+    of once per notebook; notebooks must not depend on state left by another (they do not: each
+    starts from its parameters). Yields ``(path, executed_nb, seconds, kernel_start_seconds, error)``
+    as each notebook finishes, so its HTML can be exported while the next one runs.
+    """
+    import nbformat
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    paths = [Path(p) for p in paths]
+    if not paths:
+        return
+    km = KernelManager(kernel_name=kernel_name, transport="tcp")
+    first = NotebookClient(nbformat.v4.new_notebook(), km=km, timeout=timeout, kernel_name=kernel_name,
+                           extra_arguments=["--IPKernelApp.log_level=ERROR"], shutdown_kernel="immediate",
+                           resources={"metadata": {"path": str(cwd or paths[0].parent)}})
+    t0 = time.perf_counter()
+    with first.setup_kernel(env=kernel_env()):
+        kernel_start = time.perf_counter() - t0
+        for n, path in enumerate(paths):
+            t1 = time.perf_counter()
+            nb = nbformat.read(path, as_version=4)
+            if params:
+                nb = inject_parameters(nb, params)
+            client = NotebookClient(nb, km=km, timeout=timeout, kernel_name=kernel_name)
+            client.kc = first.kc
+            error = ""
+            try:
+                if n:  # a throwaway notebook: nbclient writes each executed cell back into its notebook
+                    reset_nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(RESET_SOURCE)])
+                    resetter = NotebookClient(reset_nb, km=km, timeout=timeout, kernel_name=kernel_name)
+                    resetter.kc = first.kc
+                    resetter.execute_cell(reset_nb.cells[0], 0, store_history=False)
+                for index, cell in enumerate(nb.cells):
+                    client.execute_cell(cell, index)
+            except CellExecutionError as exc:
+                error = _short_error(exc)
+            except Exception as exc:  # noqa: BLE001
+                error = f"{type(exc).__name__}: {exc}"
+            yield path, nb, time.perf_counter() - t1, (kernel_start if n == 0 else 0.0), error
+
+
 def run_notebooks(paths: Sequence[str | Path], params: Mapping[str, Any], out_dir: str | Path, *,
-                  jobs: int | None = None, cwd: str | Path | None = None, timeout: int = 600) -> list[NotebookRun]:
-    """Execute ``paths`` concurrently (``jobs`` threads; default: all at once, at most 8) and write
-    ``<out_dir>/<name>.html`` for each. Returns one :class:`NotebookRun` per notebook, in order."""
+                  jobs: int | None = None, cwd: str | Path | None = None, timeout: int = 600,
+                  mode: str = "shared") -> list[NotebookRun]:
+    """Execute ``paths`` and write ``<out_dir>/<name>.html`` for each; one :class:`NotebookRun` per
+    notebook, in order.
+
+    ``mode="shared"`` (default): one kernel runs the notebooks in turn (namespace reset between
+    them) while a thread exports each finished notebook to HTML, paying kernel start-up and imports
+    once; ``mode="parallel"``: one kernel per notebook, ``jobs`` at once (default all, at most 8).
+    Both are timed in ``timings.json``.
+    """
     from trialsynth.data.io import atomic_write_text
 
+    if mode not in ("shared", "parallel"):
+        raise ArgumentError(f"mode: expected 'shared' or 'parallel', got {mode!r}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = [Path(p) for p in paths]
     if not paths:
         return []
 
-    def one(path: Path) -> NotebookRun:
-        nb, seconds, kstart, error = execute_notebook(path, params, cwd=cwd, timeout=timeout)
+    def export(path: Path, nb, seconds: float, kstart: float, error: str) -> NotebookRun:
         t0 = time.perf_counter()
         html_path = out / f"{path.stem}.html"
         try:
@@ -154,9 +213,16 @@ def run_notebooks(paths: Sequence[str | Path], params: Mapping[str, Any], out_di
         except Exception as exc:  # noqa: BLE001
             error = error or f"HTML export failed: {type(exc).__name__}: {exc}"
             html_path = None
-        export = time.perf_counter() - t0
         return NotebookRun(path.stem, str(path), str(html_path) if html_path else None, "failed" if error else "ok",
-                           seconds, kstart, export, error, len(nb.cells))
+                           seconds, kstart, time.perf_counter() - t0, error, len(nb.cells))
+
+    if mode == "shared":
+        with ThreadPoolExecutor(max_workers=1) as exporter:
+            futures = [exporter.submit(export, *item) for item in execute_notebooks_shared(paths, params, cwd=cwd, timeout=timeout)]
+            return [f.result() for f in futures]
+
+    def one(path: Path) -> NotebookRun:
+        return export(path, *execute_notebook(path, params, cwd=cwd, timeout=timeout))
 
     workers = max(1, min(jobs or len(paths), 8, len(paths)))
     # nbclient drives each kernel with its own event loop; threads keep that per-thread
