@@ -47,3 +47,38 @@ def test_validate_evidence_dir(tmp_path):
     assert proc.returncode == 1 and "no evidence record" in proc.stderr
     (ev / "synth2001.yaml").write_text("source_id: synth2001\n")
     assert run_cli("validate", str(path), "--evidence-dir", str(ev)).returncode == 0
+
+
+SYNTH_RECORD = """\
+id: synth2001
+kind: trial
+citation: Synthetic A. A made-up trial used only by tests. Nowhere J 2001;1:1-2.
+year: 2001
+doi: 10.1000/synth.2001
+urls:
+  - url: https://example.org/synth2001
+    accessed: 2026-11-26
+    what: synthetic
+quotes:
+  Q1:
+    text: "10 sessions, 2 a week, 30 minutes each, over 5 weeks; assessed at week 5, 0 weeks after."
+    location: methods
+    url: https://example.org/synth2001
+  Q2:
+    text: "acupuncture (n = 40) 30.5 (12.0); sham (n = 38) 40.25 (13.5)"
+    location: table 2
+    url: https://example.org/synth2001
+"""
+
+
+def test_validate_provenance_checks_numbers_against_quotes(tmp_path):
+    ev = tmp_path / "evidence"
+    ev.mkdir()
+    (ev / "synth2001.yaml").write_text(SYNTH_RECORD)
+    good = write_csv(tmp_path / "good.csv", [BASE])
+    proc = run_cli("validate", str(good), "--evidence-dir", str(ev), "--provenance")
+    assert proc.returncode == 0, proc.stderr
+    bad = write_csv(tmp_path / "bad.csv", [row(mean1="31.5")])
+    proc = run_cli("validate", str(bad), "--evidence-dir", str(ev), "--provenance")
+    assert proc.returncode == 1
+    assert f"{bad}, row 2, column 'mean1'" in proc.stderr and "'31.5'" in proc.stderr

@@ -1,7 +1,7 @@
 """Fuzzing the data layer (issue 8): random and mutated CSVs into load_trials, `trialsynth
 validate` and add-trial.  Nothing but TrialDataError may come out, and whatever loads satisfies
-the validation guarantees.  Each test runs FUZZ_EXAMPLES hypothesis examples (7 tests x 200 =
-1400 cases per run)."""
+the validation guarantees.  Seven tests run FUZZ_EXAMPLES hypothesis examples each (7 x 200 =
+1400 cases per run) plus 80 file-format round trips of add-trial."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -206,3 +207,54 @@ def test_fuzz_select_per_window_one_closest_row_per_group(spec):
         best = (group["weeks_after"] - targets[key[3]]).abs().round(9).min()
         chosen = out[(out[keys] == pd.Series(key, index=keys)).all(axis=1)]
         assert abs(abs(chosen["weeks_after"].iloc[0] - targets[key[3]]) - best) < 1e-6
+
+
+FORMAT = st.fixed_dictionaries({
+    "encoding": st.sampled_from(["utf-8", "utf-8-sig", "cp1252"]),
+    "delimiter": st.sampled_from([",", ";", "\t"]),
+    "decimal_comma": st.booleans(),
+    "ending": st.sampled_from(["\n", "\r\n"]),
+    "final_newline": st.booleans(),
+    "drop_optional": st.booleans(),
+})
+
+
+def render(rows, fmt) -> bytes:
+    """Rows written as a spreadsheet in `fmt` would export them."""
+    numeric = {c for c, m in BY_NAME.items() if m.type in ("number", "integer")}
+    cols = [c for c in COLUMN_NAMES if not (fmt["drop_optional"] and c in ("country", "notes", "rob_source"))]
+    comma = fmt["decimal_comma"] and fmt["delimiter"] != ","
+    out = [{c: (v.replace(".", ",") if comma and c in numeric else v) for c, v in r.items()} for r in rows]
+    text = csv_text(out, columns=cols, delimiter=fmt["delimiter"], lineterminator=fmt["ending"])
+    if not fmt["final_newline"]:
+        text = text.rstrip("\r\n")
+    data = text.encode("cp1252" if fmt["encoding"] == "cp1252" else "utf-8")
+    return (b"\xef\xbb\xbf" if fmt["encoding"] == "utf-8-sig" else b"") + data
+
+
+ROUND_TRIP_EXAMPLES = 80  # each example writes files with fsync: ~0.1 s
+ACCENTED = dict(BASE, country="Österreich", notes="Müller; “quoted”, 2 lines\nsecond")
+
+
+@pytest.mark.slow
+@settings(FUZZ, max_examples=ROUND_TRIP_EXAMPLES)
+@given(FORMAT, FORMAT, st.permutations([dict(CONTRAST, notes="café; “x”, 1,5"), TEST_ONLY, BINARY]))
+def test_fuzz_add_trial_round_trips_every_file_format(old_fmt, new_fmt, new_rows):
+    """Whatever format the table and the new file are in, the result loads with exactly the
+    old rows' and the new rows' values, and the old bytes are kept (unless columns were added)."""
+    with _tmpdir() as d:
+        data = Path(d) / "trials.csv"
+        data.write_bytes(render([ACCENTED], old_fmt))
+        new = Path(d) / "new.csv"
+        new.write_bytes(render(list(new_rows), new_fmt))
+        expected_old = load_trials(data)
+        expected_new = load_trials(new)
+        before = data.read_bytes()
+        add_trials(new, data, check_evidence=False)
+        combined = load_trials(data)
+        if not (old_fmt["drop_optional"] and not new_fmt["drop_optional"]):
+            assert data.read_bytes().startswith(before.rstrip(b"\r\n"))
+        assert len(combined) == 1 + len(new_rows)
+        expected = pd.concat([expected_old, expected_new], ignore_index=True)
+        got = combined.reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, expected, check_dtype=True)

@@ -18,6 +18,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="the CSV file (default: %(default)s)")
     p.add_argument("--evidence-dir", default=None, metavar="DIR",
                    help="also check that every source_id has its record DIR/<source_id>.yaml")
+    p.add_argument("--provenance", action="store_true",
+                   help="with --evidence-dir: also check every number against the quotes its row "
+                   "names (trialsynth.data.provenance)")
     p.add_argument("--quiet", action="store_true", help="print nothing when the file is valid")
     p.set_defaults(func=run)
 
@@ -25,7 +28,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from trialsynth.data.loading import check_trials
 
-    report = check_trials(args.path, evidence_dir=args.evidence_dir)
+    if args.provenance and args.evidence_dir is None:
+        args.evidence_dir = "evidence"
+    report = check_trials(args.path, evidence_dir=args.evidence_dir, provenance=args.provenance)
     if report.problems:
         for problem in report.problems:
             print(f"error: {problem}", file=sys.stderr)

@@ -47,7 +47,8 @@ from trialsynth.data.io import RawTable, parse_number, read_table
 from trialsynth.data.windows import DEFAULT_WINDOWS, TimeWindow, _check_windows, window_of
 from trialsynth.errors import ArgumentError, Problem, TrialDataError
 
-__all__ = ["load_trials", "check_trials", "ValidationReport", "validate_raw", "typed_frame"]
+__all__ = ["load_trials", "check_trials", "ValidationReport", "validate_raw", "typed_frame",
+           "source_problems"]
 
 _NUMERIC = [c.name for c in S.COLUMNS if c.type in ("number", "integer")]
 _PATTERNS = {c.name: re.compile(c.pattern) for c in S.COLUMNS if c.pattern}
@@ -411,10 +412,53 @@ def typed_frame(parsed_rows: list[tuple[int, dict]]) -> pd.DataFrame:
     return pd.DataFrame(data, index=index)
 
 
+def source_problems(raw: RawTable, evidence_dir: str | os.PathLike) -> list[Problem]:
+    """Check every row's numbers against the quotes of its evidence record.
+
+    Uses :mod:`trialsynth.data.provenance` (structure of each record the table names, and every
+    numeric cell printed in one of the row's quotes).  Records are read with
+    :func:`~trialsynth.data.io.load_yaml`; a missing record is left to the ``source_id`` check
+    of :func:`validate_raw`.  Problems carry the table's spreadsheet row numbers.
+    """
+    from trialsynth.data import provenance
+    from trialsynth.data.io import load_yaml
+
+    folder = Path(os.fspath(evidence_dir))
+    rows = [(r, cells) for r, cells in raw.records()]
+    if not rows:
+        return []
+    problems: list[Problem] = []
+    records: dict[str, object] = {}
+    for sid in sorted({cells.get("source_id", "") for _, cells in rows} - {""}):
+        path = next((folder / f"{sid}{ext}" for ext in (".yaml", ".yml")
+                     if (folder / f"{sid}{ext}").is_file()), None)
+        if path is None or not _PATTERNS["source_id"].fullmatch(sid):
+            continue
+        try:
+            records[sid] = load_yaml(path)
+        except TrialDataError as exc:
+            problems.extend(exc.items)
+    problems += provenance.check_records({k: v for k, v in records.items()}, directory=str(folder))
+    usable = {k: v for k, v in records.items() if isinstance(v, dict)}
+    checkable = [(r, cells) for r, cells in rows if cells.get("source_id", "") in usable]
+    if checkable:
+        frame = pd.DataFrame([cells for _, cells in checkable], dtype=object)
+        for p in provenance.check_trials(frame, usable, file=raw.path):
+            row = p.row
+            if isinstance(row, int) and 2 <= row < 2 + len(checkable):
+                row = checkable[row - 2][0]
+            problems.append(Problem(raw.path, row, p.column, p.value, p.message))
+    return problems
+
+
 def check_trials(path: str | os.PathLike, *, windows: Sequence[TimeWindow] | None = DEFAULT_WINDOWS,
-                 evidence_dir: str | os.PathLike | None = None) -> ValidationReport:
+                 evidence_dir: str | os.PathLike | None = None,
+                 provenance: bool = False) -> ValidationReport:
     """Validate ``path`` and return a :class:`ValidationReport` (never raises for bad data,
-    except when the file cannot be read at all: then the report holds that one problem)."""
+    except when the file cannot be read at all: then the report holds that one problem).
+
+    With ``evidence_dir`` every ``source_id`` must have its record; with ``provenance=True`` as
+    well, every number must be printed in the row's quotes (:func:`source_problems`)."""
     name = os.fspath(path)
     if windows is not None:
         windows = _check_windows(windows)
@@ -423,6 +467,8 @@ def check_trials(path: str | os.PathLike, *, windows: Sequence[TimeWindow] | Non
     except TrialDataError as exc:
         return ValidationReport(name, exc.items, None, [])
     problems, parsed = validate_raw(raw, windows=windows, evidence_dir=evidence_dir)
+    if provenance and evidence_dir is not None and parsed:
+        problems += source_problems(raw, evidence_dir)
     frame = typed_frame(parsed)
     frame.attrs.update(source=name, encoding=raw.encoding, delimiter=raw.delimiter,
                        decimal=raw.decimal, notes=list(raw.notes))

@@ -110,3 +110,31 @@ def overflow(fig: Figure) -> tuple[float, float, float, float]:
         max(0.0, (fig_box.y0 - union.y0) / dpi),
         max(0.0, (union.y1 - fig_box.y1) / dpi),
     )
+
+
+def fit_margins(fig: Figure, pad: float = 0.03) -> None:
+    """Grow ``fig`` until no text sticks out, keeping every axes' size in inches.
+
+    Axes, figure-fraction texts and texts placed in inches (``fig.dpi_scale_trans``)
+    are shifted by the added left/bottom margin.
+    """
+    for _ in range(3):
+        left, right, bottom, top = overflow(fig)
+        if max(left, right, bottom, top) <= 0.005:
+            return
+        add_l = left + pad if left > 0 else 0.0
+        add_b = bottom + pad if bottom > 0 else 0.0
+        width, height = fig.get_size_inches()
+        new_w = width + add_l + (right + pad if right > 0 else 0.0)
+        new_h = height + add_b + (top + pad if top > 0 else 0.0)
+        for ax in fig.axes:
+            x0, y0, w, h = ax.get_position().bounds
+            ax.set_position(((x0 * width + add_l) / new_w, (y0 * height + add_b) / new_h,
+                             w * width / new_w, h * height / new_h))
+        for text in fig.texts:
+            tx, ty = text.get_position()
+            if text.get_transform() is fig.transFigure:
+                text.set_position(((tx * width + add_l) / new_w, (ty * height + add_b) / new_h))
+            elif text.get_transform() is fig.dpi_scale_trans:
+                text.set_position((tx + add_l, ty + add_b))
+        fig.set_size_inches(new_w, new_h)

@@ -163,6 +163,8 @@ def forest_plot(
     title: str | None = None,
     plot_width: float | None = None,
     level: float | None = None,
+    columns: Mapping[str, str] | None = None,
+    pooled_line: bool = False,
 ):
     """Draw a forest plot and return the :class:`matplotlib.figure.Figure`.
 
@@ -230,6 +232,12 @@ def forest_plot(
         Width of the graphical panel in inches (style default otherwise).
     level : float, optional
         Confidence level for headings (default: the result's, else 95).
+    columns : dict, optional
+        Extra text columns after the study label: heading -> column of the study
+        data (e.g. ``{"Weeks": "weeks_after_treatment", "Sessions": "sessions"}``).
+    pooled_line : bool
+        Also draw a dotted vertical line at each pooled estimate through its
+        section's rows (a reference for leave-one-out and cumulative plots).
 
     Returns
     -------
@@ -281,6 +289,7 @@ def forest_plot(
         show_overall_test=show_overall_test,
         rob_columns=rob_columns,
         rob_frame=rob_frame,
+        extra_columns=dict(columns or {}),
     )
     null = (1.0 if log_axis else 0.0) if null_value is None else float(null_value)
     limits, ticks = _axis(rows, log_axis, null, xlim, xticks, symmetric)
@@ -296,6 +305,7 @@ def forest_plot(
         footnote=footnote or "",
         title=title,
         plot_width=plot_width or style.plot_width,
+        pooled_line=pooled_line,
     )
 
 
@@ -404,6 +414,7 @@ def _build_table(
     show_overall_test,
     rob_columns,
     rob_frame,
+    extra_columns,
 ):
     arm_kind = _arm_kind(sections, show_arms)
     has_weight = show_weights and any("weight" in s.studies.columns and s.studies["weight"].notna().any() for s in sections)
@@ -411,6 +422,10 @@ def _build_table(
     name = measure_name(measure)
 
     columns = [Column("label", study_header, align="left")]
+    for header, source in extra_columns.items():
+        if not any(source in s.studies.columns for s in sections):
+            raise ArgumentError(f"columns: {source!r} (for {header!r}) is not a column of the study data")
+        columns.append(Column(f"extra:{source}", str(header)))
     for arm, arm_label in ((1, arm_labels[0]), (2, arm_labels[1])):
         if arm_kind == "binary":
             columns += [
@@ -449,6 +464,9 @@ def _build_table(
         frame = section.studies
         arm_digits = {c: max([_arm_digits(v) for v in frame[c]] or [1]) for c in ("mean1", "sd1", "mean2", "sd2")
                       if c in frame.columns}
+        for source in extra_columns.values():
+            values = frame[source] if source in frame.columns else pd.Series([None] * len(frame))
+            frame = frame.assign(**{f"__extra__:{source}": [_cell_text(v) for v in values]})
         for _, study in frame.iterrows():
             rows.append(_study_row(study, to_display, digits, arm_kind, rob_columns, rob_frame, index,
                                    style.ci_format, style.weight_percent_sign, arm_digits))
@@ -513,6 +531,9 @@ def _study_row(study, to_display, digits, arm_kind, rob_columns, rob_frame, sect
             if arm_kind == "continuous":
                 cells[f"mean{arm}"] = fmt_num(study.get(f"mean{arm}"), arm_digits.get(f"mean{arm}", 1))
                 cells[f"sd{arm}"] = fmt_num(study.get(f"sd{arm}"), arm_digits.get(f"sd{arm}", 1))
+    for key, value in study.items():
+        if isinstance(key, str) and key.startswith("__extra__:"):
+            cells["extra:" + key[10:]] = value
     rob = {}
     for key in rob_columns:
         if rob_frame is not None:
@@ -531,6 +552,17 @@ def _study_row(study, to_display, digits, arm_kind, rob_columns, rob_frame, sect
         label=label,
         section=section,
     )
+
+
+def _cell_text(value) -> str:
+    """Text of an extra column's cell: numbers without spurious decimals, missing as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, (float, np.floating)):
+        if math.isnan(value):
+            return ""
+        return fmt_count(value) if float(value).is_integer() else fmt_num(value, 2)
+    return str(value)
 
 
 def _arm_digits(value) -> int:
@@ -820,7 +852,8 @@ def _layout_columns(columns, rows, style, note_min_width):
         left[0].width += note_min_width - left_width
 
 
-def _render(columns, rows, *, style, log_axis, null, limits, ticks, favours, footnote, title, plot_width):
+def _render(columns, rows, *, style, log_axis, null, limits, ticks, favours, footnote, title, plot_width,
+            pooled_line=False):
     family = style.font
     gap = style.column_gap
     row_h = style.row_height
@@ -845,7 +878,7 @@ def _render(columns, rows, *, style, log_axis, null, limits, ticks, favours, foo
     for _attempt in range(3):
         fig = new_figure()
         layout = _draw(fig, columns, rows, style, log_axis, null, limits, ticks, favours, footnote, title,
-                       plot_width, left_block, left_cols, right_cols, extra)
+                       plot_width, left_block, left_cols, right_cols, extra, pooled_line)
         spill = overflow(fig)
         if max(spill) <= 0.005:
             break
@@ -855,7 +888,7 @@ def _render(columns, rows, *, style, log_axis, null, limits, ticks, favours, foo
 
 
 def _draw(fig, columns, rows, style, log_axis, null, limits, ticks, favours, footnote, title,
-          plot_width, left_block, left_cols, right_cols, extra):
+          plot_width, left_block, left_cols, right_cols, extra, pooled_line=False):
     family = style.font
     gap = style.column_gap
     row_h = style.row_height
@@ -993,6 +1026,12 @@ def _draw(fig, columns, rows, style, log_axis, null, limits, ticks, favours, foo
         elif row.kind == "pi":
             _draw_pi(ax, row, y, style, x_lo, x_hi)
 
+    if pooled_line:
+        for y, row in enumerate(rows):
+            if row.kind == "pooled":
+                first = min(i for i, r in enumerate(rows) if r.section == row.section and r.kind in ("study", "pooled"))
+                ax.plot([row.estimate, row.estimate], [first - 0.5, y], color=style.diamond_color, linestyle=":",
+                        linewidth=style.line_width, zorder=1, gid=f"pooled-line:{row.label}")
     # line of no effect, per section (never through the notes)
     runs = _graphic_runs(rows)
     for start, stop in runs:
