@@ -45,6 +45,11 @@ _API: dict[str, str] = {
     "rank_test": "trialsynth.diagnostics.small_study",
     "trim_and_fill": "trialsynth.diagnostics.small_study",
     "funnel_coordinates": "trialsynth.diagnostics.small_study",
+    # plots
+    "forest_plot": "trialsynth.plots.forest",
+    "short_long_panel": "trialsynth.plots.panels",
+    "funnel_plot": "trialsynth.plots.funnel",
+    "save_figure": "trialsynth.plots.export",
 }
 
 __all__ = ["__version__", *sorted(_API)]

@@ -9,7 +9,8 @@ import pytest
 
 from .helpers import BASE, BINARY, VALID_ROWS, row, write_csv
 from trialsynth import DEFAULT_WINDOWS, assign_windows, load_trials, select_per_window
-from trialsynth.data.windows import TimeWindow, make_windows, window_of
+from trialsynth.data.windows import (TimeWindow, describe_windows, make_windows, selection_report,
+                                     window_of)
 from trialsynth.errors import ArgumentError, TrialDataError
 
 
@@ -71,6 +72,10 @@ def test_select_closest_to_target_then_priority_then_row():
     out = select_per_window(df)
     assert list(out.index) == [3, 6, 7]
     assert sorted(out.attrs["dropped_rows"]) == [2, 4, 5, 8]
+    report = selection_report(out)
+    assert list(report["kept"]) == [3, 6, 7]
+    assert list(report["decided_by"]) == ["closest", "priority", "file order"]
+    assert report.loc[0, "dropped"] == [4, 2]
     latest = select_per_window(df, rule="latest")
     assert 3 in latest.index
     earliest = select_per_window(df, rule="earliest")
@@ -135,3 +140,10 @@ def test_default_definitions_are_the_ones_quoted_in_the_evidence_record():
     assert "8 days to 3 months" in by["short"].definition
     # 7 days = 1 week closes 'immediate'; 8 days opens 'short'; 3 months = 13 weeks closes it
     assert by["immediate"].contains(7 / 7) and by["short"].contains(8 / 7) and by["short"].contains(13)
+
+
+def test_describe_windows_table():
+    table = describe_windows()
+    assert list(table["name"]) == ["immediate", "short", "intermediate", "long"]
+    assert list(table["bounds"]) == ["[0, 1]", "(1, 13]", "(13, 52)", "[52, inf)"]
+    assert table["definition"].str.len().min() > 10

@@ -72,6 +72,8 @@ __all__ = [
     "window_of",
     "assign_windows",
     "select_per_window",
+    "selection_report",
+    "describe_windows",
     "SELECTION_KEYS",
 ]
 
@@ -298,7 +300,18 @@ def select_per_window(df: pd.DataFrame, rule: str = "closest", *,
     -------
     DataFrame
         The selected rows in their original order; ``attrs["dropped_rows"]`` lists the index
-        labels of the rows not kept.
+        labels of the rows not kept, and ``attrs["selection"]`` says for every group with more
+        than one candidate which row was kept, which were dropped and what decided it
+        (``"closest"``/``"latest"``/``"earliest"``, ``"priority"`` or ``"file order"``);
+        :func:`selection_report` gives the same as a DataFrame.
+
+    Notes
+    -----
+    Several comparisons of one study with the same comparator class (two acupuncture arms
+    against one sham arm) fall in one group, so only one enters a pooled estimate: pooling
+    both would count the shared control arm twice (Cochrane Handbook for Systematic Reviews
+    of Interventions, version 6.4, section 23.3.4, recommends combining the arms or splitting
+    the shared group instead; do that in the data, with ``priority``, if wanted).
     """
     if not isinstance(df, pd.DataFrame):
         raise ArgumentError(f"df must be a pandas DataFrame, got {type(df).__name__}")
@@ -340,5 +353,48 @@ def select_per_window(df: pd.DataFrame, rule: str = "closest", *,
     chosen = np.sort(chosen)
     out = data.iloc[chosen].copy()
     kept = set(chosen.tolist())
-    out.attrs["dropped_rows"] = [data.index[i] for i in range(len(data)) if i not in kept]
+    out.attrs["dropped_rows"] = [_plain(data.index[i]) for i in range(len(data)) if i not in kept]
+    decisions = []
+    for key, group in order_frame.groupby(list(keys), sort=False, observed=True, dropna=True):
+        if len(group) < 2:
+            continue
+        first, second = group.iloc[0], group.iloc[1]
+        if first["_score"] != second["_score"]:
+            decided = rule
+        elif first["_prio"] != second["_prio"]:
+            decided = "priority"
+        else:
+            decided = "file order"
+        entry = {k: _plain(v) for k, v in zip(keys, key if isinstance(key, tuple) else (key,))}
+        entry.update(kept=_plain(data.index[int(first["_pos"])]),
+                     dropped=[_plain(data.index[int(p)]) for p in group["_pos"].iloc[1:]],
+                     decided_by=decided)
+        decisions.append(entry)
+    out.attrs["selection"] = decisions
     return out
+
+
+def _plain(value):
+    """numpy scalars -> Python scalars (attrs must stay comparable and printable)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def selection_report(selected: pd.DataFrame) -> pd.DataFrame:
+    """The decisions of :func:`select_per_window` as a tidy DataFrame (one row per group with
+    more than one candidate: the group keys, ``kept``, ``dropped``, ``decided_by``)."""
+    if not isinstance(selected, pd.DataFrame) or "selection" not in selected.attrs:
+        raise ArgumentError("selected must be a DataFrame returned by select_per_window")
+    return pd.DataFrame(selected.attrs["selection"])
+
+
+def describe_windows(windows: Sequence[TimeWindow] = DEFAULT_WINDOWS) -> pd.DataFrame:
+    """The windows as a table (name, label, lower, upper, target, bounds, definition), e.g. for
+    a methods section or a notebook."""
+    ws = _check_windows(windows)
+    return pd.DataFrame([{
+        "name": w.name, "label": w.label, "lower_weeks": w.lower, "upper_weeks": w.upper,
+        "target_weeks": w.target,
+        "bounds": ("[" if w.lower_inclusive else "(") + f"{w.lower:g}, "
+                  + ("inf)" if math.isinf(w.upper) else f"{w.upper:g}" + ("]" if w.upper_inclusive else ")")),
+        "definition": w.definition,
+    } for w in ws])

@@ -1,0 +1,55 @@
+"""Small linear-algebra helpers for weighted least squares in meta-analysis models.
+
+All functions are pure and work on 1-D outcome arrays with a (k x p) design
+matrix ``X``.  The notation follows Viechtbauer (2005, Journal of Educational
+and Behavioral Statistics 30(3), 261-293): ``W = diag(w)``,
+``P = W - W X (X'WX)^{-1} X'W`` (the "residual-maker" of weighted least squares,
+so that ``y'Py`` is the weighted residual sum of squares).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def intercept_design(k: int) -> np.ndarray:
+    """The (k x 1) design of an intercept-only model."""
+    return np.ones((k, 1))
+
+
+def wls(yi: np.ndarray, X: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted least squares.
+
+    Returns ``b = (X'WX)^{-1} X'W y`` and ``(X'WX)^{-1}``.
+    """
+    xtw = X.T * w
+    xtwx = xtw @ X
+    xtwx_inv = _inv(xtwx)
+    b = xtwx_inv @ (xtw @ yi)
+    return b, xtwx_inv
+
+
+def p_matrix(X: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``P = W - W X (X'WX)^{-1} X'W`` for weights ``w``."""
+    wx = X * w[:, None]
+    xtwx_inv = _inv(X.T @ wx)
+    return np.diag(w) - wx @ xtwx_inv @ wx.T
+
+
+def quad_p(yi: np.ndarray, X: np.ndarray, w: np.ndarray) -> float:
+    """``y'Py``: the weighted residual sum of squares (a generalised Q)."""
+    b, _ = wls(yi, X, w)
+    resid = yi - X @ b
+    return float(np.sum(w * resid * resid))
+
+
+def _inv(a: np.ndarray) -> np.ndarray:
+    if a.shape == (1, 1):
+        return np.array([[1.0 / a[0, 0]]])
+    return np.linalg.inv(a)
+
+
+def logdet(a: np.ndarray) -> float:
+    """log |det(a)| of a small symmetric positive-definite matrix."""
+    sign, value = np.linalg.slogdet(a)
+    return float(value)

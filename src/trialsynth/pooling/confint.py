@@ -1,0 +1,171 @@
+"""Confidence intervals for tau2 (and tau, I2, H2).
+
+* Q-profile (Viechtbauer 2007, Stat Med 26:37-52, eq. 8): the set of tau2 for which the
+  generalised Q statistic Q(tau2) = y'P(tau2)y, with weights 1/(v_i + tau2), lies between
+  the chi-square quantiles on k - p df.  Q(tau2) decreases in tau2, so each bound is the
+  unique root of Q(tau2) = quantile, found with Brent's method to 1e-15.
+* Profile likelihood (Hardy & Thompson 1996, Stat Med 15:619-629, section 2.2): the set of
+  tau2 whose (restricted) log-likelihood lies within chi2_{1, level}/2 of the maximum.
+
+Bounds are exact roots: no search cap is imposed (metafor caps the search at
+max(100, 10 tau2) by default and marks such a bound with ">"; we extend the bracket by
+doubling until the root is enclosed).  When a bound would be negative it is reported as 0:
+a lower bound of 0 (Q(0) below the upper quantile) is an ordinary answer and is flagged with
+sign "" as metafor does; when even the upper bound is below 0 (Q(0) below the lower quantile,
+so the whole interval lies below 0) both bounds are reported as 0 and flagged "<", again as
+metafor does (the interval is then "below 0", i.e. {0} after truncation).
+
+tau, I2 and H2 bounds are monotone transforms of the tau2 bounds: tau = sqrt(tau2),
+I2 = 100 tau2/(tau2 + s2), H2 = (tau2 + s2)/s2 with s2 = (k-p)/tr(P) (Higgins & Thompson
+2002; the "typical" within-study variance).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from trialsynth.errors import ArgumentError
+from trialsynth.pooling._linalg import intercept_design, logdet, p_matrix, quad_p, wls
+
+
+def _brent(f, lo, hi):
+    return float(optimize.brentq(f, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps,
+                                 maxiter=2000))
+
+
+def _expand(f, start):
+    """Double ``start`` until f changes sign from >0 to <=0 (f decreasing beyond)."""
+    hi = max(start, 1e-10)
+    for _ in range(2000):
+        if f(hi) <= 0:
+            return hi
+        hi *= 2.0
+    raise ArithmeticError("could not bracket the confidence bound")
+
+
+def typical_variance(vi: np.ndarray, X: np.ndarray | None = None) -> float:
+    """s2 = (k - p)/tr(P) with P at weights 1/v_i (Higgins & Thompson 2002, eq. 9)."""
+    k = vi.size
+    X = intercept_design(k) if X is None else X
+    P = p_matrix(X, 1.0 / vi)
+    return (k - X.shape[1]) / float(np.trace(P))
+
+
+def q_profile_tau2(yi, vi, X=None, level: float = 95.0) -> dict:
+    """Q-profile bounds for tau2 (Viechtbauer 2007).
+
+    Returns ``{"ci_low", "ci_high", "lb_sign", "ub_sign"}``.
+    """
+    yi = np.asarray(yi, float)
+    vi = np.asarray(vi, float)
+    k = yi.size
+    X = intercept_design(k) if X is None else np.asarray(X, float)
+    df = k - X.shape[1]
+    if df < 1:
+        raise ArgumentError(f"a CI for tau2 needs k - p >= 1; got k = {k}, p = {X.shape[1]}")
+    alpha = 1 - level / 100
+
+    def qgen(t):
+        return quad_p(yi, X, 1.0 / (vi + t))
+
+    crit_low = float(stats.chi2.ppf(1 - alpha / 2, df))  # gives the lower bound
+    crit_high = float(stats.chi2.ppf(alpha / 2, df))     # gives the upper bound
+    q0 = qgen(0.0)
+    scale = max(float(np.var(yi)), float(np.mean(vi)), 1e-12)
+    bounds = {}
+    for key, crit in (("ci_low", crit_low), ("ci_high", crit_high)):
+        f = lambda t, c=crit: qgen(t) - c  # noqa: E731
+        if q0 <= crit:
+            bounds[key] = 0.0
+        else:
+            hi = _expand(f, scale)
+            bounds[key] = _brent(f, 0.0, hi)
+    # both bounds below zero: metafor flags both with "<"; a lower bound alone at 0 is ""
+    both_below = q0 <= crit_high
+    bounds["lb_sign"] = "<" if both_below else ""
+    bounds["ub_sign"] = "<" if both_below else ""
+    return bounds
+
+
+def _ll_ml(yi, vi, X, t):
+    w = 1.0 / (vi + t)
+    b, _ = wls(yi, X, w)
+    r = yi - X @ b
+    return -0.5 * (yi.size * math.log(2 * math.pi) + float(np.sum(np.log(vi + t)))
+                   + float(np.sum(w * r * r)))
+
+
+def _ll_reml(yi, vi, X, t):
+    k, p = X.shape
+    w = 1.0 / (vi + t)
+    b, _ = wls(yi, X, w)
+    r = yi - X @ b
+    return -0.5 * ((k - p) * math.log(2 * math.pi) - logdet(X.T @ X)
+                   + float(np.sum(np.log(vi + t))) + logdet((X.T * w) @ X)
+                   + float(np.sum(w * r * r)))
+
+
+def profile_likelihood_tau2(yi, vi, X=None, *, tau2: float, method: str = "REML",
+                            level: float = 95.0) -> dict:
+    """Profile-likelihood bounds for tau2 under ML or REML (Hardy & Thompson 1996).
+
+    ``tau2`` is the (RE)ML estimate at which the log-likelihood is maximal.
+    """
+    if method not in ("ML", "REML"):
+        raise ArgumentError(f"profile-likelihood CIs need method 'ML' or 'REML'; got {method!r}")
+    yi = np.asarray(yi, float)
+    vi = np.asarray(vi, float)
+    k = yi.size
+    X = intercept_design(k) if X is None else np.asarray(X, float)
+    ll = _ll_ml if method == "ML" else _ll_reml
+    target = ll(yi, vi, X, tau2) - float(stats.chi2.ppf(level / 100, 1)) / 2.0
+
+    def f(t):
+        return ll(yi, vi, X, t) - target
+
+    out = {"lb_sign": "", "ub_sign": ""}
+    if tau2 <= 0 or f(0.0) >= 0:
+        out["ci_low"] = 0.0
+    else:
+        out["ci_low"] = _brent(f, 0.0, tau2)
+    scale = max(tau2, float(np.var(yi)), float(np.mean(vi)), 1e-12)
+    hi = max(tau2, 1e-12)
+    while f(hi) > 0:
+        hi = hi * 2.0 if hi > 0 else scale
+    lo = tau2 if f(tau2) > 0 else 0.0
+    out["ci_high"] = _brent(f, lo, hi) if f(lo) > 0 else 0.0
+    return out
+
+
+def heterogeneity_ci(yi, vi, X=None, *, tau2: float, method: str = "REML", level: float = 95.0,
+                     type: str = "QP") -> pd.DataFrame:
+    """Rows tau2, tau, i2, h2; columns estimate, ci_low, ci_high (plus the bound signs in
+    ``frame.attrs``).  ``type`` is ``QP`` (Q-profile) or ``PL`` (profile likelihood)."""
+    yi = np.asarray(yi, float)
+    vi = np.asarray(vi, float)
+    kind = str(type).upper()
+    if kind == "QP":
+        b = q_profile_tau2(yi, vi, X, level)
+    elif kind == "PL":
+        b = profile_likelihood_tau2(yi, vi, X, tau2=tau2, method=method, level=level)
+    else:
+        raise ArgumentError(f"type must be 'QP' (Q-profile) or 'PL' (profile likelihood); got {type!r}")
+    s2 = typical_variance(vi, None if X is None else np.asarray(X, float))
+
+    def row(t):
+        return [t, math.sqrt(t), 100 * t / (t + s2), (t + s2) / s2]
+
+    est, lo, hi = row(tau2), row(b["ci_low"]), row(b["ci_high"])
+    frame = pd.DataFrame(
+        {"estimate": est, "ci_low": lo, "ci_high": hi}, index=["tau2", "tau", "i2", "h2"]
+    )
+    frame.attrs.update({"lb_sign": b["lb_sign"], "ub_sign": b["ub_sign"], "type": kind,
+                        "level": level})
+    return frame
+
+
+__all__ = ["q_profile_tau2", "profile_likelihood_tau2", "heterogeneity_ci", "typical_variance"]
