@@ -239,6 +239,7 @@ def test_lock_timeout_is_a_clear_error(repo):
     finally:
         holder.kill()
         holder.wait()
+        holder.stdout.close()
     with file_lock(repo / "data" / "trials.csv", timeout=5):
         pass
 

@@ -160,7 +160,7 @@ def test_fuzz_validate_command(data):
         assert (code == 0) == out.getvalue().startswith("OK ")
         assert "Traceback" not in err.getvalue()
         if code == 1:
-            assert all(line.startswith("error: ") or line.endswith("problem(s)")
+            assert all(line.startswith(("error: ", "note: ")) or line.endswith("problem(s)")
                        for line in err.getvalue().splitlines())
 
 

@@ -36,6 +36,8 @@ _API: dict[str, str] = {
     "subgroups": "trialsynth.pooling.subgroups",
     "PROFILES": "trialsynth.pooling.profiles",
     "get_profile": "trialsynth.pooling.profiles",
+    "pool_groups": "trialsynth.pooling.grouped",
+    "permutation_test": "trialsynth.pooling.regression",
     # diagnostics
     "leave_one_out": "trialsynth.diagnostics.sensitivity",
     "influence": "trialsynth.diagnostics.sensitivity",

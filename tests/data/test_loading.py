@@ -346,3 +346,13 @@ def test_utf16_without_bom_is_named(tmp_path):
     path = tmp_path / "t.csv"
     path.write_bytes("study_id,year\nA2001,2001\n".encode("utf-16-le"))
     assert "UTF-16" in problems_of(path)[0].message
+
+
+def test_change_score_larger_than_the_scale(tmp_path):
+    items = problems_of(one_bad(tmp_path, row(value_type="change", mean1="-120", mean2="-20")))
+    find(items, row=2, column="mean1", value="-120", text="cannot exceed the scale's width")
+
+
+def test_year_out_of_range(tmp_path):
+    items = problems_of(one_bad(tmp_path, row(year="1850")))
+    find(items, row=2, column="year", value="1850", text="at least 1900")

@@ -92,7 +92,8 @@ def test_write_csv_safely_neutralises_and_round_trips(tmp_path):
     df = pd.DataFrame({"study_id": ["=cmd|'/C calc'!A0", "Ok2001"], "estimate": [-0.5, 1.25],
                        "n": pd.array([10, None], dtype="Int64"), "flag": [True, False]})
     path = write_csv_safely(df, tmp_path / "out" / "t.csv")
-    rows = list(csv.reader(path.open(newline="", encoding="utf-8")))
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
     assert rows[0] == ["study_id", "estimate", "n", "flag"]
     assert rows[1] == ["'=cmd|'/C calc'!A0", "-0.5", "10", "true"]
     assert rows[2] == ["Ok2001", "1.25", "", "false"]

@@ -32,6 +32,8 @@ def run(args: argparse.Namespace) -> int:
         args.evidence_dir = "evidence"
     report = check_trials(args.path, evidence_dir=args.evidence_dir, provenance=args.provenance)
     if report.problems:
+        for note in report.notes:
+            print(f"note: {args.path}: {note}", file=sys.stderr)
         for problem in report.problems:
             print(f"error: {problem}", file=sys.stderr)
         print(f"{args.path}: {len(report.problems)} problem(s)", file=sys.stderr)

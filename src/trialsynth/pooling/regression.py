@@ -1,0 +1,487 @@
+"""Meta-regression: the mixed-effects model y = X b + u + e with study-level moderators.
+
+The fit is :func:`trialsynth.pooling.fit.fit_model` (any tau2 estimator, z / knha / adhoc
+inference).  On top of it:
+
+* the omnibus test of the moderators QM (Raudenbush 2009, in Cooper, Hedges & Valentine (eds),
+  The Handbook of Research Synthesis and Meta-Analysis, 2nd ed., ch. 16, eq. 16.17): the Wald
+  statistic b_m' V_m^{-1} b_m on m df (chi-square) or, under Knapp-Hartung, QM/m on (m, k - p)
+  df (F; Knapp & Hartung 2003, eq. 9);
+* the residual heterogeneity test QE (weights 1/v_i, k - p df);
+* the pseudo-R2 of Raudenbush (2009, eq. 16.19): the proportional reduction in tau2 relative to
+  the intercept-only random-effects model fitted with the same estimator,
+  R2 = max(0, (tau2_RE - tau2_ME)/tau2_RE) in percent (0 when tau2_RE = 0), as metafor reports;
+* :func:`permutation_test` of QM (Higgins & Thompson 2004, Stat Med 23:1663-1682), with all
+  permutations fitted at once (vectorised over permutations).
+
+Moderators may be a DataFrame, a dict of columns, a 1-D or 2-D array.  Non-numeric columns (and
+those named in ``categorical``) are dummy-coded with the first sorted level as the reference;
+an intercept is added.  Studies with a missing moderator value are dropped with a warning
+(as metafor does).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings as _warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from trialsynth.errors import ArgumentError
+from trialsynth.pooling.estimators import normalise_method
+from trialsynth.pooling.fit import (
+    MetaWarning,
+    check_level,
+    fit_model,
+    normalise_test,
+    validate_inputs,
+)
+
+
+# ----------------------------------------------------------------------------- design
+def design_matrix(moderators, k: int, *, categorical=(), intercept: bool = True):
+    """Build the model matrix from moderators.
+
+    Returns ``(X, coef_names, keep)`` where ``keep`` marks the rows with complete moderators.
+    """
+    if isinstance(moderators, pd.DataFrame):
+        frame = moderators.reset_index(drop=True)
+    elif isinstance(moderators, pd.Series):
+        frame = moderators.reset_index(drop=True).to_frame(name=moderators.name or "x")
+    elif isinstance(moderators, dict):
+        frame = pd.DataFrame({str(key): list(val) for key, val in moderators.items()})
+    else:
+        arr = np.asarray(moderators, dtype=object)
+        if arr.ndim == 1:
+            arr = arr[:, None]
+        if arr.ndim != 2:
+            raise ArgumentError(f"moderators must be 1-D or 2-D; got shape {arr.shape}")
+        frame = pd.DataFrame(arr, columns=[f"x{i + 1}" for i in range(arr.shape[1])])
+        frame = frame.infer_objects()
+    if len(frame) != k:
+        raise ArgumentError(f"moderators has {len(frame)} rows but yi has {k}; lengths must match")
+    if frame.shape[1] == 0:
+        raise ArgumentError("moderators has no columns")
+    categorical = {str(c) for c in (categorical or ())}
+    unknown = categorical - {str(c) for c in frame.columns}
+    if unknown:
+        raise ArgumentError(f"categorical names columns not in moderators: {sorted(unknown)}")
+    keep = ~frame.isna().any(axis=1).to_numpy()
+    cols: list[np.ndarray] = []
+    names: list[str] = []
+    if intercept:
+        cols.append(np.ones(k))
+        names.append("intrcpt")
+    for col in frame.columns:
+        series = frame[col]
+        is_cat = (str(col) in categorical or not pd.api.types.is_numeric_dtype(series)
+                  or pd.api.types.is_bool_dtype(series))
+        if is_cat:
+            levels = sorted(pd.unique(series[keep]), key=lambda x: (str(type(x)), x))
+            if len(levels) < 2:
+                raise ArgumentError(f"categorical moderator {col!r} has fewer than two levels")
+            start = 1 if intercept else 0
+            for level in levels[start:]:
+                cols.append((series == level).to_numpy(dtype=float))
+                names.append(f"{col}[{level}]")
+        else:
+            cols.append(pd.to_numeric(series, errors="coerce").to_numpy(dtype=float))
+            names.append(str(col))
+    X = np.column_stack(cols)
+    return X, names, keep
+
+
+# ----------------------------------------------------------------------------- result
+@dataclass
+class RegressionResult:
+    """A fitted meta-regression (attributes are arrays over ``coef_names``)."""
+
+    coef_names: list
+    b: np.ndarray
+    se: np.ndarray
+    statistic: np.ndarray
+    p_value: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    qm: float
+    qm_df: tuple
+    qm_p_value: float
+    qe: float
+    qe_df: int
+    qe_p_value: float
+    tau2: float
+    se_tau2: float | None
+    tau: float
+    i2: float
+    h2: float
+    r2: float
+    k: int
+    p: int
+    method: str
+    test: str
+    level: float
+    dfs: float | None
+    s2w: float
+    fit_stats: dict
+    converged: bool
+    X: np.ndarray
+    yi: np.ndarray
+    vi: np.ndarray
+    vb: np.ndarray
+    tau2_re: float
+    btt: tuple = ()
+    measure: str | None = None
+    warnings: list = field(default_factory=list)
+    kept: np.ndarray | None = None
+
+    def coef_table(self) -> pd.DataFrame:
+        """One row per coefficient: estimate, se, statistic, p_value, ci_low, ci_high."""
+        return pd.DataFrame({"estimate": self.b, "se": self.se, "statistic": self.statistic,
+                             "p_value": self.p_value, "ci_low": self.ci_low,
+                             "ci_high": self.ci_high}, index=pd.Index(self.coef_names, name="coef"))
+
+    def to_frame(self) -> pd.DataFrame:
+        """One tidy row of model-level quantities."""
+        return pd.DataFrame([{
+            "k": self.k, "p": self.p, "qm": self.qm, "qm_df1": self.qm_df[0],
+            "qm_df2": self.qm_df[1], "qm_p_value": self.qm_p_value, "qe": self.qe,
+            "qe_df": self.qe_df, "qe_p_value": self.qe_p_value, "tau2": self.tau2,
+            "i2": self.i2, "h2": self.h2, "r2": self.r2, "method": self.method, "test": self.test,
+        }])
+
+    def predict(self, newmods=None) -> pd.DataFrame:
+        """Predicted (average true) effects for rows of a design matrix.
+
+        ``newmods`` is a (n x p) design (with the intercept column) or None for the studies'
+        own fitted values.  Columns pred, se, ci_low, ci_high, pi_low, pi_high; the PI uses the
+        normal quantile for z and t with k - p df otherwise (as metafor's predict).
+        """
+        Xn = self.X if newmods is None else np.atleast_2d(np.asarray(newmods, dtype=float))
+        if Xn.shape[1] != self.p:
+            raise ArgumentError(f"newmods must have {self.p} columns ({', '.join(self.coef_names)})")
+        pred = Xn @ self.b
+        se = np.sqrt(np.einsum("ij,jk,ik->i", Xn, self.vb, Xn))
+        alpha = 1 - self.level / 100
+        crit = (stats.norm.ppf(1 - alpha / 2) if self.dfs is None
+                else stats.t.ppf(1 - alpha / 2, self.dfs))
+        half_pi = crit * np.sqrt(se * se + self.tau2)
+        return pd.DataFrame({"pred": pred, "se": se, "ci_low": pred - crit * se,
+                             "ci_high": pred + crit * se, "pi_low": pred - half_pi,
+                             "pi_high": pred + half_pi})
+
+    def summary(self) -> str:
+        """Text in the layout of metafor's print.rma for mixed-effects models."""
+        lines = [f"Mixed-Effects Model (k = {self.k}; tau^2 estimator: {self.method})", "",
+                 f"tau^2 (estimated amount of residual heterogeneity):     {self.tau2:.4f}"
+                 + ("" if self.se_tau2 is None else f" (SE = {self.se_tau2:.4f})"),
+                 f"tau (square root of estimated tau^2 value):             {self.tau:.4f}",
+                 f"I^2 (residual heterogeneity / unaccounted variability): {self.i2:.2f}%",
+                 f"H^2 (unaccounted variability / sampling variability):   {self.h2:.2f}",
+                 f"R^2 (amount of heterogeneity accounted for):            {self.r2:.2f}%", "",
+                 "Test for Residual Heterogeneity:",
+                 f"QE(df = {self.qe_df}) = {self.qe:.4f}, p-val = {_p(self.qe_p_value)}", "",
+                 "Test of Moderators:"]
+        if self.qm_df[1] is None:
+            lines.append(f"QM(df = {self.qm_df[0]}) = {self.qm:.4f}, p-val = {_p(self.qm_p_value)}")
+        else:
+            lines.append(f"F(df1 = {self.qm_df[0]}, df2 = {self.qm_df[1]}) = {self.qm:.4f}, "
+                         f"p-val = {_p(self.qm_p_value)}")
+        lines += ["", "Model Results:", ""]
+        table = self.coef_table()
+        table["p_value"] = table["p_value"].map(_p)
+        lines.append(table.to_string(float_format=lambda x: f"{x:.4f}"))
+        if self.warnings:
+            lines += ["", "Warnings:"] + [f"  - {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _p(p):
+    return "<.0001" if p < 1e-4 else f"{p:.4f}"
+
+
+# ----------------------------------------------------------------------------- fitting
+def _qm(b, vb, btt, test, k, p):
+    bm = b[list(btt)]
+    vm = vb[np.ix_(btt, btt)]
+    qm = float(bm @ np.linalg.solve(vm, bm))
+    m = len(btt)
+    if test == "z":
+        return qm, (m, None), float(stats.chi2.sf(qm, m))
+    f = qm / m
+    return f, (m, k - p), float(stats.f.sf(f, m, k - p))
+
+
+def meta_regression(
+    yi,
+    vi=None,
+    moderators=None,
+    *,
+    sei=None,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 95,
+    categorical=(),
+    intercept: bool = True,
+    measure: str | None = None,
+    tol: float = 1e-12,
+    maxiter: int = 10000,
+    warn: bool = True,
+) -> RegressionResult:
+    """Fit a meta-regression (mixed-effects meta-analysis model with moderators).
+
+    Parameters
+    ----------
+    yi, vi (or sei)
+        Effects and sampling variances.
+    moderators : DataFrame, dict, Series or array
+        Study-level covariates, one row per study.  Non-numeric columns and the columns named
+        in ``categorical`` are dummy-coded (first sorted level = reference).
+    method, test, level
+        As in :func:`trialsynth.pool`; ``test="knha"`` gives t tests for coefficients and an F
+        test for the moderators.
+    intercept : bool
+        Add an intercept column (default True); QM then tests all other coefficients.
+
+    Returns
+    -------
+    RegressionResult
+    """
+    method = normalise_method(method)
+    test = normalise_test(test)
+    level = check_level(level)
+    y, v = validate_inputs(yi, vi, sei)
+    if moderators is None:
+        raise ArgumentError("moderators is required (a DataFrame, dict or array of covariates)")
+    X, names, keep = design_matrix(moderators, y.size, categorical=categorical, intercept=intercept)
+    msgs = []
+    if not keep.all():
+        msgs.append(f"{int((~keep).sum())} studies with missing moderator values were dropped")
+        y, v, X = y[keep], v[keep], X[keep]
+    k, p = X.shape
+    if np.linalg.matrix_rank(X) < p:
+        raise ArgumentError("moderators are collinear: the model matrix is not of full column rank")
+    if k - p < 1:
+        raise ArgumentError(f"too few studies ({k}) for {p} coefficients; need k > p")
+    core = fit_model(y, v, X, method=method, test=test, level=level, tol=tol, maxiter=maxiter)
+    msgs.extend(core.warnings)
+    btt = tuple(range(1, p)) if intercept else tuple(range(p))
+    if btt:
+        qm, qm_df, qm_p = _qm(core.b, core.vb, btt, test, k, p)
+    else:
+        qm, qm_df, qm_p = float("nan"), (0, None), float("nan")
+    # pseudo-R2 against the intercept-only model with the same estimator
+    if method == "EE" or not intercept:
+        tau2_re, r2 = float("nan"), float("nan")
+    else:
+        re = fit_model(y, v, None, method=method, test="z", level=level, tol=tol, maxiter=maxiter)
+        tau2_re = re.tau2
+        r2 = 0.0 if tau2_re <= 0 else max(0.0, 100.0 * (tau2_re - core.tau2) / tau2_re)
+    result = RegressionResult(
+        coef_names=names, b=core.b, se=core.se, statistic=core.statistic, p_value=core.p_value,
+        ci_low=core.ci_low, ci_high=core.ci_high, qm=qm, qm_df=qm_df, qm_p_value=qm_p,
+        qe=core.q, qe_df=core.q_df, qe_p_value=core.q_p_value, tau2=core.tau2,
+        se_tau2=core.se_tau2, tau=math.sqrt(core.tau2), i2=core.i2, h2=core.h2, r2=r2, k=k, p=p,
+        method=method, test=test, level=level, dfs=core.dfs, s2w=core.s2w,
+        fit_stats=core.fit_stats, converged=core.converged, X=X, yi=y, vi=v, vb=core.vb,
+        tau2_re=tau2_re, btt=btt, measure=measure, warnings=msgs, kept=keep,
+    )
+    if warn:
+        for m in msgs:
+            _warnings.warn(m, MetaWarning, stacklevel=2)
+    return result
+
+
+# ----------------------------------------------------------------------------- batch over designs
+def _batch_fit_fixed_design(Y, V, X, method, test, tol=1e-12, maxiter=10000):
+    """Fit B models sharing the design X (k x p) with outcomes Y and variances V (B x k).
+
+    Vectorised over the B rows (batched p x p solves).  Returns b (B x p), vb (B x p x p),
+    tau2 (B,), converged (B,).  Supports every estimator except HE and SJ, whose OLS step is
+    also vectorised here (the OLS hat matrix does not depend on the row).
+    """
+    B, k = Y.shape
+    p = X.shape[1]
+
+    def wls_parts(w):
+        xtwx = np.einsum("bi,ij,ik->bjk", w, X, X)
+        inv = np.linalg.inv(xtwx)
+        xtwy = np.einsum("bi,ij,bi->bj", w, X, Y)
+        b = np.einsum("bjk,bk->bj", inv, xtwy)
+        r = Y - b @ X.T
+        return b, inv, r
+
+    def traces(w, inv):
+        # H_ii = x_i' inv x_i ; tr(P) = sum w - sum w_i^2 H_ii ; tr(PP) via the full P
+        xh = np.einsum("ij,bjk->bik", X, inv)            # (B, k, p)
+        H = np.einsum("bik,lk->bil", xh, X)               # (B, k, k)
+        P = -w[:, :, None] * H * w[:, None, :]
+        idx = np.arange(k)
+        P[:, idx, idx] += w
+        return P
+
+    w0 = 1.0 / V
+    _, inv0, r0 = wls_parts(w0)
+    q = np.einsum("bi,bi->b", w0 * r0, r0)
+    dfr = k - p
+    converged = np.ones(B, dtype=bool)
+    if method == "EE":
+        tau2 = np.zeros(B)
+    elif method in ("DL", "GENQ", "HS", "HSk"):
+        P0 = traces(w0, inv0)
+        trp = np.einsum("bii->b", P0)
+        if method in ("DL", "GENQ"):
+            tau2 = np.maximum(0.0, (q - dfr) / trp)
+        else:
+            factor = k / dfr if method == "HSk" else 1.0
+            tau2 = np.maximum(0.0, (factor * q - k) / w0.sum(axis=1))
+    elif method in ("HE", "SJ"):
+        ones = np.ones((B, k))
+        _, _, r_ols = wls_parts(ones)
+        if method == "HE":
+            hat = X @ np.linalg.inv(X.T @ X) @ X.T
+            p0_diag = 1.0 - np.diag(hat)
+            tau2 = np.maximum(0.0, (np.sum(r_ols ** 2, axis=1) - V @ p0_diag) / dfr)
+        else:
+            tau0 = np.sum(r_ols ** 2, axis=1) / k
+            w = 1.0 / (V + tau0[:, None])
+            _, _, r = wls_parts(w)
+            tau2 = tau0 * np.einsum("bi,bi->b", w * r, r) / dfr
+    elif method in ("ML", "REML", "EB", "PM", "PMM"):
+        tau2, converged = _iterate_tau2(Y, V, X, method, q, dfr, tol, maxiter)
+    if method == "GENQ":
+        b, inv, _ = wls_parts(w0)
+        mid = np.einsum("bi,ij,ik->bjk", w0 * w0 * (V + tau2[:, None]), X, X)
+        vb = inv @ mid @ inv
+    else:
+        w = 1.0 / (V + tau2[:, None])
+        b, vb, _ = wls_parts(w)
+    if test != "z":
+        w = 1.0 / (V + tau2[:, None])
+        _, _, r = wls_parts(w)
+        s2w = np.einsum("bi,bi->b", w * r, r) / dfr
+        scale = s2w if test == "knha" else np.maximum(1.0, s2w)
+        vb = vb * scale[:, None, None]
+    return b, vb, tau2, converged
+
+
+def _iterate_tau2(Y, V, X, method, q, dfr, tol, maxiter):
+    """ML/REML (Fisher scoring, then secant steps) and EB/PM/PMM (Newton on the generalised Q)
+    for rows sharing the design X; only rows not yet converged are updated."""
+    B, k = Y.shape
+    idx_k = np.arange(k)
+
+    def pmat(w, rows):
+        xtwx = np.einsum("bi,ij,ik->bjk", w, X, X)
+        inv = np.linalg.inv(xtwx)
+        H = np.einsum("ij,bjk,lk->bil", X, inv, X)
+        P = -w[:, :, None] * H * w[:, None, :]
+        P[:, idx_k, idx_k] += w
+        return P
+
+    if method in ("EB", "PM", "PMM"):
+        target = dfr if method in ("EB", "PM") else float(special.chdtri(dfr, 0.5))
+        tau2 = np.zeros(B)
+        conv = q <= target
+    else:
+        w0 = 1.0 / V
+        P0 = pmat(w0, None)
+        tau2 = np.maximum(0.0, (q - dfr) / np.einsum("bii->b", P0))
+        conv = np.zeros(B, dtype=bool)
+    prev_t = np.full(B, np.nan)
+    prev_u = np.full(B, np.nan)
+    for it in range(maxiter):
+        act = np.flatnonzero(~conv)
+        if act.size == 0:
+            break
+        t = tau2[act]
+        y = Y[act]
+        w = 1.0 / (V[act] + t[:, None])
+        P = pmat(w, act)
+        py = np.einsum("bij,bj->bi", P, y)
+        if method in ("EB", "PM", "PMM"):
+            u = np.einsum("bi,bi->b", y, py) - target
+            new = t + u / np.einsum("bi,bi->b", py, py)
+        else:
+            if method == "ML":
+                # P y = W r, so y'PPy = sum w^2 r^2
+                u = np.einsum("bi,bi->b", py, py) - w.sum(axis=1)
+                info = np.sum(w * w, axis=1)
+            else:
+                u = np.einsum("bi,bi->b", py, py) - np.einsum("bii->b", P)
+                info = np.einsum("bij,bij->b", P, P)
+            new = t + u / info
+            if it >= 3:
+                du = u - prev_u[act]
+                with np.errstate(all="ignore"):
+                    sec = t - u * (t - prev_t[act]) / du
+                ok = np.isfinite(sec) & (du != 0) & (sec > 0)
+                new = np.where(ok, sec, new)
+        new = np.maximum(0.0, new)
+        prev_t[act], prev_u[act] = t, u
+        done = (np.abs(new - t) <= tol * np.maximum(new, 1e-12)) | ((t == 0) & (new == 0))
+        tau2[act] = new
+        conv[act[done]] = True
+    return tau2, conv
+
+
+def permutation_test(result: RegressionResult, n_permutations: int = 1000, seed=None) -> dict:
+    """Permutation test of the moderators' omnibus statistic QM (and of each coefficient).
+
+    The rows of the model matrix are permuted relative to (yi, vi) (Higgins & Thompson 2004,
+    section 3; as metafor's ``permutest``), the model is refitted with the same estimator and
+    test for every permutation at once, and the p-value is (1 + #{QM* >= QM})/(1 + n)
+    (Phipson & Smyth 2010, Stat Appl Genet Mol Biol 9:39, eq. 2), which is never 0.
+    Coefficient p-values use |z*| >= |z| in the same way.
+
+    Returns a dict with ``qm``, ``qm_p_value`` (permutation), ``coef_p_values`` (array),
+    ``n_permutations``, ``seed`` and ``qm_permuted`` (the null distribution).
+    """
+    if not isinstance(result, RegressionResult):
+        raise ArgumentError("result must be a RegressionResult from meta_regression()")
+    try:
+        n = int(n_permutations)
+    except (TypeError, ValueError):
+        raise ArgumentError(f"n_permutations must be a positive integer; got {n_permutations!r}") from None
+    if n < 1:
+        raise ArgumentError(f"n_permutations must be a positive integer; got {n_permutations!r}")
+    if not result.btt:
+        raise ArgumentError("the model has no moderators to test")
+    rng = np.random.default_rng(seed)
+    k = result.k
+    perms = np.argsort(rng.random((n, k)), axis=1)
+    # permuting X's rows against (y, v) == applying the inverse permutation to (y, v)
+    inv = np.argsort(perms, axis=1)
+    Y = result.yi[inv]
+    V = result.vi[inv]
+    chunk = max(1, int(2e7 // max(1, k * k * 8)))
+    qms, stats_abs = [], []
+    btt = list(result.btt)
+    for start in range(0, n, chunk):
+        b, vb, _, _ = _batch_fit_fixed_design(Y[start:start + chunk], V[start:start + chunk],
+                                              result.X, result.method, result.test)
+        bm = b[:, btt]
+        vm = vb[:, btt][:, :, btt]
+        qm = np.einsum("bi,bi->b", bm, np.linalg.solve(vm, bm[:, :, None])[:, :, 0])
+        if result.test != "z":
+            qm = qm / len(btt)
+        qms.append(qm)
+        se = np.sqrt(np.einsum("bii->bi", vb))
+        stats_abs.append(np.abs(b / se))
+    qm_perm = np.concatenate(qms)
+    z_perm = np.concatenate(stats_abs)
+    tol = 1e-12 * max(1.0, abs(result.qm))
+    p_qm = (1 + np.sum(qm_perm >= result.qm - tol)) / (1 + n)
+    obs = np.abs(result.statistic)
+    p_coef = (1 + np.sum(z_perm >= obs[None, :] - 1e-12 * np.maximum(1, obs)[None, :], axis=0)) / (1 + n)
+    return {"qm": result.qm, "qm_p_value": float(p_qm), "coef_p_values": p_coef,
+            "coef_names": list(result.coef_names), "n_permutations": n, "seed": seed,
+            "qm_permuted": qm_perm}
+
+
+__all__ = ["meta_regression", "RegressionResult", "permutation_test", "design_matrix"]
