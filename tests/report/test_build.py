@@ -79,7 +79,6 @@ def test_writes_only_inside_out_dir_and_links_resolve(tmp_path):
 
 @pytest.mark.slow
 def test_added_trial_flows_into_estimates_figures_claims_and_changes(tmp_path):
-    pytest.importorskip("trialsynth.pooling.fit", reason="the pooling stage has not landed yet")
     proj = project_copy(tmp_path)
     data = proj / "data" / "trials.csv"
     rows = list(csv.reader(data.open(encoding="utf-8")))

@@ -203,7 +203,8 @@ def _write_figures(an: Analysis, folder: Path, formats) -> list[dict]:
     keys = sorted(an.results())
     jobs = [("forest", k, lambda k=k: forest_figure(an, *k)) for k in keys]
     for outcome, comp in sorted({(k[0], k[1]) for k in keys}):
-        jobs.append(("panel", (outcome, comp), lambda o=outcome, c=comp: window_panel_figure(an, o, c)))
+        if sum(1 for k in keys if k[:2] == (outcome, comp)) >= 2:  # one window: the forest plot above is the panel
+            jobs.append(("panel", (outcome, comp), lambda o=outcome, c=comp: window_panel_figure(an, o, c)))
     for kind, key, make in jobs:
         stem = safe_filename(f"{kind}_" + "_".join(str(x) for x in key))
         try:
