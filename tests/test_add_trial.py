@@ -294,3 +294,17 @@ def test_record_copy_is_undone_when_the_table_write_fails(repo, monkeypatch):
         add_trials(new, repo / "data" / "trials.csv", evidence=ev, evidence_dir=repo / "evidence",
                    check_evidence=False)
     assert not (repo / "evidence" / f"{sid}.yaml").exists()
+
+
+def test_excel_sep_line_is_kept_when_columns_are_added(tmp_path):
+    from data.helpers import csv_text
+
+    data = tmp_path / "trials.csv"
+    cols = [c for c in csv_text([BASE]).splitlines()[0].split(",") if c != "notes"]
+    data.write_bytes(b"sep=;\r\n" + csv_text([BASE], columns=cols, delimiter=";", lineterminator="\r\n").encode())
+    new = write_csv(tmp_path / "new.csv", [CONTRAST])  # has a notes value: the column is added
+    add_trials(new, data, check_evidence=False)
+    text = data.read_bytes()
+    assert text.startswith(b"sep=;\r\n") and b"notes" in text.splitlines()[1]
+    df = load_trials(data)
+    assert list(df["study_id"]) == ["Synth2001", "Synth2003"] and df.loc[3, "notes"] == "synthetic test row"

@@ -207,11 +207,32 @@ def test_claims_cover_the_six_article_claims(evidence):
     records, claims, trials, reviews = evidence
     assert [c["id"][:2] for c in claims] == ["C1", "C2", "C3", "C4", "C5", "C6"]
     for claim in claims:
-        assert claim["check"] in {"pooled_effect_pattern", "trial_result", "certainty", "durability",
-                                  "source_statement"}
         for key in ("supported", "contradicted", "open"):
             assert key in claim["decision"], (claim["id"], key)
         assert claim["sources"], claim["id"]
+
+
+def test_claims_load_in_the_claims_engine(evidence):
+    """claims.yaml uses the check kinds and parameter names trialsynth.claims reads."""
+    from trialsynth.claims.records import CHECK_KINDS, load_claims
+
+    loaded = {c.id: c for c in load_claims(ROOT / "evidence" / "claims.yaml")}
+    assert {c.check for c in loaded.values()} <= set(CHECK_KINDS)
+    assert all(c.check for c in loaded.values()), {k: c.check for k, c in loaded.items()}
+    liu = loaded["C2_liu2023_short_term_only"]
+    assert liu.params["study_id"] == "Liu2023" and liu.outcomes == ("pain",)
+    assert liu.params["expected"] == {"immediate": "benefit", "short": "no_difference"}
+    medicare = loaded["C6_medicare_sessions"].params
+    for key, value in medicare["source_values"].items():
+        assert medicare["article_values"][key] == value
+
+
+def test_claim_needs_decision_rules(evidence):
+    records, claims, trials, reviews = evidence
+    planted = [dict(c) for c in claims]
+    planted[2] = {k: v for k, v in planted[2].items() if k != "decision"}
+    problems = prov.check_claims(planted, records)
+    assert any(p.column == f"{planted[2]['id']}.decision" for p in problems)
 
 
 def test_review_url_reference_must_be_a_record_url(evidence):
@@ -235,3 +256,12 @@ def test_trials_load_with_the_validator():
 
     df = load_trials(ROOT / "data" / "trials.csv")
     assert len(df) == len(pd.read_csv(ROOT / "data" / "trials.csv"))
+
+
+def test_documentary_source_values_must_be_quoted(evidence):
+    records, claims, trials, reviews = evidence
+    planted = [dict(c) for c in claims]
+    medicare = next(c for c in planted if c["id"] == "C6_medicare_sessions")
+    medicare["source_values"] = dict(medicare["source_values"], maximum_per_12_months=24)
+    problems = prov.check_claims(planted, records)
+    assert [(p.column, p.value) for p in problems] == [("C6_medicare_sessions.source_values.maximum_per_12_months", "24")]

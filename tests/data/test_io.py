@@ -59,6 +59,7 @@ VARIANTS = {
     "thousands_space": (csv_text([row(n1="1 234")]).encode("utf-8"), 1234),
     "unicode_minus": (csv_text([row(CONTRAST, effect="\u22129.5")]).encode("utf-8"), -9.5),
     "scientific_notation": (csv_text([row(TEST_ONLY, p_value="1e-4")]).encode("utf-8"), 1e-4),
+    "excel_sep_line": (b"sep=;\r\n" + european(VALID_ROWS).replace("\n", "\r\n").encode("cp1252"), None),
     # rejected, with file/row/column named:
     "ambiguous_thousands": (european([row(n1="1.234")], keep=("n1",)).encode("utf-8"), "ambiguous"),
     "decimal_comma_in_comma_file": (csv_text([row(mean1="30,5")]).encode("utf-8"), "decimal point"),
@@ -71,8 +72,8 @@ VARIANTS = {
     "utf8_bom_invalid": (codecs.BOM_UTF8 + b"study_id\n\xff\xfe\n", "byte-order mark"),
 }
 def test_variant_count():
-    # 26 read correctly + 9 rejected with a clear error = 35 variants
-    assert len(VARIANTS) == 35
+    # 27 read correctly + 9 rejected with a clear error = 36 variants
+    assert len(VARIANTS) == 36
 
 
 @pytest.mark.parametrize("name", sorted(VARIANTS))
@@ -147,3 +148,11 @@ def test_parse_number_accepts(text, decimal, expected):
 def test_parse_number_rejects(text, decimal):
     with pytest.raises(ValueError):
         parse_number(text, decimal)
+
+
+def test_sep_line_does_not_shift_row_numbers(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"sep=;\n" + csv_text([BASE, row(BINARY, events1="99")], delimiter=";").encode())
+    with pytest.raises(TrialDataError) as info:
+        load_trials(path)
+    assert [(p.row, p.column) for p in info.value.items] == [(3, "events1")]

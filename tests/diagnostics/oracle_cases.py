@@ -59,3 +59,32 @@ def close_array(ours, theirs, name: str, rtol: float, atol: float) -> None:
 
 
 skip_without_oracle = pytest.mark.skipif(not available(), reason=f"metafor oracle not found at {ORACLE}")
+
+
+RMA_FIELDS = {
+    "b": "estimate", "se": "se", "zval": "statistic", "pval": "p_value", "ci.lb": "ci_low",
+    "ci.ub": "ci_high", "tau2": "tau2", "se.tau2": "se_tau2", "tau": "tau", "I2": "i2", "H2": "h2",
+    "QE": "q", "QEp": "q_p_value", "dfs": "dfs", "s2w": "s2w",
+}
+
+
+def check_rma_record(fit, record: dict, rtol: float, atol: float) -> int:
+    """Compare a MetaResult with a metafor fit record, field by field; returns the number compared."""
+    assert record["error"] is None, record["error"]
+    assert fit.k == record["k"]
+    n = 1
+    for field, attribute in RMA_FIELDS.items():
+        if field not in record:
+            continue
+        if field == "tau" and record["tau"] is not None:
+            # tau = sqrt(tau2): a tau2 of 1e-13 (a boundary estimate) gives tau ~ 3e-7, so
+            # the square root is compared on the tau2 scale
+            close(getattr(fit, attribute) ** 2, record["tau"] ** 2, "tau^2", rtol, atol)
+        else:
+            close(getattr(fit, attribute), record[field], field, rtol, atol)
+        n += 1
+    for likelihood, values in (record.get("fit.stats") or {}).items():
+        for name, value in values.items():
+            close(fit.fit_stats[likelihood][name], value, f"fit.stats.{likelihood}.{name}", rtol, atol)
+            n += 1
+    return n

@@ -1,6 +1,7 @@
 """metafor's dat.bcg (13 BCG trials) as the forest plot's inputs, read from the metafor oracle.
 
-Study rows: metafor's escalc log risk ratios (yi, vi); the per-study Wald CI
+Study rows: log risk ratios (yi, vi) from ``trialsynth.effect_sizes("RR", ...)``,
+checked against metafor's escalc values in the oracle; the per-study Wald CI
 yi +/- z(0.975) * sqrt(vi) is what metafor's forest() draws. Pooled row: metafor's
 rma(yi, vi, method="REML") record (estimate, CI, PI, tau2, I2, Q, z, weights).
 """
@@ -27,8 +28,13 @@ def bcg():
     table = pd.read_csv(ORACLE / "dat.bcg.csv")
     escalc = record["measures"]["RR"]["escalc"]
     fit = record["measures"]["RR"]["rma"]["REML"]["z"]
-    yi = np.asarray(escalc["yi"], dtype=float)
-    vi = np.asarray(escalc["vi"], dtype=float)
+    from trialsynth import effect_sizes
+
+    effects = effect_sizes("RR", events1=table["ai"], n1=table["n1i"], events2=table["ci"], n2=table["n2i"])
+    yi = effects["yi"].to_numpy(dtype=float)
+    vi = effects["vi"].to_numpy(dtype=float)
+    np.testing.assert_allclose(yi, escalc["yi"], rtol=1e-10)
+    np.testing.assert_allclose(vi, escalc["vi"], rtol=1e-10)
     frame = pd.DataFrame(
         {
             "label": table["study"],
@@ -93,3 +99,25 @@ def synthetic(k: int, seed: int = 1):
         "statistic": -3.9, "p_value": 0.0001, "test": "z", "method": "REML",
     }
     return frame, pooled
+
+
+def bcg_subgroups():
+    """dat.bcg split by allocation (alternate, random, systematic): per-level REML fits from the oracle,
+    and the test for subgroup differences with a separate tau2 per subgroup (RevMan's), from the oracle."""
+    record = json.loads((ORACLE / "dat.bcg.json").read_text())
+    frame, _ = bcg()
+    table = pd.read_csv(ORACLE / "dat.bcg.csv")
+    subgroups = record["primary"]["subgroups"]
+    sections = {}
+    for fit in subgroups["per_level"]["REML"]:
+        mask = (table["alloc"] == fit["level"]).to_numpy()
+        studies = frame[mask].drop(columns=["weight"]).reset_index(drop=True)
+        pooled = {
+            "estimate": fit["b"], "ci_low": fit["ci.lb"], "ci_high": fit["ci.ub"], "tau2": fit["tau2"],
+            "i2": fit["I2"], "q": fit["QE"], "q_df": fit["k"] - 1, "q_p_value": fit["QEp"],
+            "statistic": fit["zval"], "p_value": fit["pval"], "test": "z", "method": "REML",
+        }
+        sections[f"{fit['level'].capitalize()} allocation"] = (studies, pooled)
+    between = subgroups["separate_tau2"]["REML"]
+    test = (between["QE"], between["k"] - 1, between["QEp"])
+    return sections, test

@@ -60,3 +60,13 @@ def test_figures_command_writes_every_standard_figure(tmp_path):
     for entry in manifest["figures"]:
         for name in entry["files"]:
             assert (tmp_path / name).stat().st_size > 0
+
+
+def test_favours_labels_follow_the_orientation_of_effects():
+    from types import SimpleNamespace
+
+    from trialsynth.cli.forest import favours_for
+
+    # effects_from_trials: continuous effects negative favour acupuncture; responder ratios > 1 favour it
+    assert favours_for(SimpleNamespace(measure="SMD")) == ("Favours acupuncture", "Favours control")
+    assert favours_for(SimpleNamespace(measure="RR")) == ("Favours control", "Favours acupuncture")

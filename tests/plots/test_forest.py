@@ -273,3 +273,75 @@ def test_bad_input_names_the_argument(bcg_data):
         forest_plot(frame, {"estimate": 0.1})
     with pytest.raises(ArgumentError, match="xlim"):
         forest_plot(frame, pooled, measure="RR", xlim=(0, 2))
+
+
+def _bcg_subgroup_figure():
+    from oracle_data import bcg_subgroups
+
+    sections, test = bcg_subgroups()
+    return forest_plot(sections, measure="RR", subgroup_test=test, font="DejaVu Sans",
+                       arm_labels=("Vaccinated", "Control"), favours=("Favours vaccine", "Favours control"),
+                       footnote="Random-effects (REML) per subgroup; test for subgroup differences with a "
+                       "separate tau\u00b2 per subgroup. Numbers from R metafor 3.8-1 (dat.bcg).")
+
+
+def test_bcg_subgroups_match_baseline(tmp_path):
+    fig = _bcg_subgroup_figure()
+    actual = tmp_path / "forest_bcg_subgroups.png"
+    save_figure(fig, actual, dpi=100)
+    expected = BASELINE / "forest_bcg_subgroups.png"
+    if UPDATE:
+        expected.write_bytes(actual.read_bytes())
+    assert expected.exists(), f"baseline {expected} missing (set TRIALSYNTH_UPDATE_BASELINES=1 to create it)"
+    result = compare_images(str(expected), str(actual), tol=2.0)
+    assert result is None, result
+
+
+def test_bcg_subgroups_structure():
+    from oracle_data import bcg_subgroups
+
+    sections, test = bcg_subgroups()
+    fig = _bcg_subgroup_figure()
+    diamonds = _diamond(fig)
+    assert len(diamonds) == 3
+    expected = sorted(math.exp(pooled["estimate"]) for _, pooled in sections.values())
+    assert sorted(d.get_xy()[1][0] for d in diamonds) == pytest.approx(expected, rel=1e-12)
+    headings = [t.get_text() for t in _texts(fig, "heading:")]
+    assert headings == list(sections)
+    rows = fig.forest_layout.rows
+    for heading, (studies, _) in sections.items():
+        start = next(i for i, r in enumerate(rows) if r.kind == "heading" and r.label == heading)
+        labels = [r.label for r in rows[start + 1:start + 1 + len(studies)]]
+        assert labels == list(studies["label"])  # each section's studies, in order, under its heading
+    notes = [t.get_text() for t in _texts(fig, "note:")]
+    q, df, p = test
+    assert f"Test for subgroup differences: Chi\u00b2 = {q:.2f}, df = {df:g} (P = {p:.2f})" in notes
+    assert texts_outside(fig) == []
+
+
+def test_forest_from_a_pooled_result(bcg_data):
+    """The MetaResult path: rows from study_frame(), diamond and texts from the result's attributes."""
+    from trialsynth import pool
+
+    frame, _ = bcg_data
+    variances = ((frame["ci_high"] - frame["estimate"]) / 1.959963984540054) ** 2
+    result = pool(frame["estimate"].to_numpy(), variances.to_numpy(), measure="RR",
+                  labels=list(frame["label"]), profile="cochrane-2025")
+    fig = forest_plot(result, study_data=frame[["label", "events1", "n1", "events2", "n2"]], font="DejaVu Sans")
+    assert isinstance(fig, Figure)
+    (diamond,) = _diamond(fig)
+    assert diamond.get_xy()[1][0] == pytest.approx(math.exp(result.estimate), rel=1e-12)
+    assert diamond.get_xy()[0][0] == pytest.approx(math.exp(result.ci_low), rel=1e-12)
+    studies = result.study_frame()
+    rows = [r for r in fig.forest_layout.rows if r.kind == "study"]
+    assert [r.label for r in rows] == list(studies["label"])
+    assert [r.low for r in rows] == pytest.approx(list(np.exp(studies["ci_low"])), rel=1e-12)
+    assert [r.weight for r in rows] == pytest.approx(list(studies["weight"]), rel=1e-12)
+    assert [r.cells["events1"] for r in rows] == [str(v) for v in frame["events1"]]
+    notes = " | ".join(t.get_text() for t in _texts(fig, "note:"))
+    assert f"t = {abs(result.statistic):.2f}, df = {result.dfs:g}" in notes  # HKSJ: a t test
+    footnote = " ".join(t.get_text() for t in _texts(fig, "footnote:"))
+    assert "cochrane-2025" in footnote
+    (pi_line,) = [line for line in fig.axes[0].lines if line.get_gid() == "prediction-interval"]
+    assert pi_line.get_xdata()[0] == pytest.approx(result.exp()["pi_low"], rel=1e-12)
+    assert texts_outside(fig) == []

@@ -132,3 +132,21 @@ def test_bad_input_named(kwargs, match):
 def test_peto_uninformative():
     with pytest.raises(ArgumentError, match="informative"):
         pool_peto([0, 0], [5, 5], [0, 0], [5, 5])
+
+
+def test_weights_and_study_frame():
+    # OR: MH weights b_i c_i / n_i (Mantel & Haenszel 1959)
+    result = pool_mh("OR", [1, 5], [3, 6], [2, 3], [7, 4], labels=["a", "b"])
+    # table a: a=1,b=2,c=2,d=5,n=10 -> 2*2/10 = 0.4; table b: a=5,b=1,c=3,d=1,n=10 -> 0.3
+    np.testing.assert_allclose(result.weights, [100 * 0.4 / 0.7, 100 * 0.3 / 0.7])
+    frame = result.study_frame()
+    assert frame["label"].tolist() == ["a", "b"]
+    assert frame["in_q"].all()
+    # Peto weights are the hypergeometric variances
+    peto = pool_peto([1, 5], [3, 6], [2, 3], [7, 4])
+    assert peto.weights.sum() == pytest.approx(100)
+    # a double-zero study keeps its row, with no estimable effect, and weight 0
+    zero = pool_mh("RR", [0, 2, 3], [10, 10, 10], [0, 4, 6], [10, 10, 10])
+    frame = zero.study_frame()
+    assert frame["in_q"].tolist() == [False, True, True]
+    assert np.isnan(frame.loc[0, "yi"]) and frame.loc[0, "weight"] == 0

@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 import warnings
 
-import numpy as np
 import pytest
 
 from _pooling_oracle import ORACLE, Mismatch, case_names, load_case, num, yivi

@@ -7,7 +7,6 @@ number of decimals printed by the sources.
 
 from __future__ import annotations
 
-import math
 
 import pytest
 

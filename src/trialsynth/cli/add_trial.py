@@ -333,7 +333,7 @@ def _serialise(old, old_bytes: bytes, header: list[str], added_columns: list[str
     # new columns: rewrite the whole table (same cells, wider header)
     existing = [header] + [cells + [""] * (len(header) - len(cells)) for _, cells in old.rows]
     bom = b"\xef\xbb\xbf" if old.encoding == "utf-8-sig" else b""
-    return bom + encode(dump(existing, localise=False) + dump(new_rows))
+    return bom + encode(old.preamble + dump(existing, localise=False) + dump(new_rows))
 
 
 def run(args: argparse.Namespace) -> int:

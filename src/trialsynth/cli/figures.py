@@ -17,6 +17,7 @@ from trialsynth.cli.forest import (
     WINDOW_TITLES,
     _align_labels,
     add_common,
+    favours_for,
     forest_for_group,
     group_rows,
     prepare,
@@ -135,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
                 data[heading] = study_data(group_rows(effects, key))
                 _align_labels(grouped.results[key], data[heading])
             fig = forest_plot(sections, study_data=data, style=style,
+                              favours=favours_for(grouped.results[pair_keys[0]]),
                               title=_title(outcome, comparator, "by time after treatment"))
             save(fig, f"forest_{outcome}_{comparator}_by_window", "forest_by_window",
                  f"forest plot with windows as subgroups, {outcome} vs {comparator}")
@@ -142,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
         if "short" in windows and later is not None:
             fig = short_long_panel(grouped.results[windows["short"]], grouped.results[windows[later]],
                                    headings=(WINDOW_TITLES["short"], WINDOW_TITLES[later]), style=style,
+                                   favours=favours_for(grouped.results[windows["short"]]),
                                    title=_title(outcome, comparator, f"short term and {later} term"))
             save(fig, f"panel_{outcome}_{comparator}_short_{later}", "short_long_panel",
                  f"paired short- and {later}-term panels, {outcome} vs {comparator}")
@@ -153,7 +156,8 @@ def run(args: argparse.Namespace) -> int:
         part = table[table["outcome"].astype(str) == outcome]
         for measure in dict.fromkeys(part["measure"].astype(str)):
             subset = part[part["measure"].astype(str) == measure]
-            fig = effect_by_time_plot(subset, style=style, title=f"{outcome.replace('_', ' ').capitalize()}: "
+            fig = effect_by_time_plot(subset, style=style, favours=favours_for(subset.iloc[0]),
+                                      title=f"{outcome.replace('_', ' ').capitalize()}: "
                                       "pooled effect by time after treatment (window targets)")
             save(fig, f"effect_by_time_{outcome}_{measure}", "effect_by_time",
                  f"pooled {measure} by weeks after treatment, {outcome}")

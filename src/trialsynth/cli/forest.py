@@ -91,7 +91,8 @@ def study_data(rows):
     out = pd.DataFrame({"label": rows["study_id"].astype(str).to_numpy()})
     approximate = rows["approximate"].fillna(False).astype(bool).to_numpy() if "approximate" in rows else None
     if approximate is not None and approximate.any():
-        out["label"] = [f"{label} \u2020" if approx else label for label, approx in zip(out["label"], approximate)]
+        out["display_label"] = [f"{label} \u2020" if approx else label
+                                for label, approx in zip(out["label"], approximate)]
     for column in ("year", "n1", "n2", "mean1", "sd1", "mean2", "sd2", "events1", "events2"):
         if column in rows.columns:
             out[column] = rows[column].to_numpy()
@@ -123,7 +124,10 @@ def forest_for_group(result, rows, *, style, sort=None, title=None):
     data = study_data(rows)
     _align_labels(result, data)
     rob = ["RoB"] if "RoB" in data.columns else None
-    return forest_plot(result, study_data=data, style=style, sort_by=sort, rob=rob,
+    favours = favours_for(result)
+    if style.name == "jama":
+        favours = tuple(f.replace("Favours", "Favors") for f in favours)
+    return forest_plot(result, study_data=data, style=style, sort_by=sort, rob=rob, favours=favours,
                        footnote=_footnote(result, rows), title=title)
 
 
@@ -134,7 +138,16 @@ def _align_labels(result, data) -> None:
         raise ArgumentError(
             f"internal: the pooled result has {len(labels)} studies but the group has {len(data)} rows"
         )
-    data["label"] = labels if set(labels) != set(data["label"]) else data["label"]
+    if set(labels) != set(data["label"]):
+        data["label"] = labels
+
+
+def favours_for(result, arm_labels=("Acupuncture", "Control")):
+    """Which side favours whom: continuous effects are oriented so that negative favours
+    acupuncture; for responder outcomes (RR, OR, RD) a positive effect favours acupuncture."""
+    measure = str(getattr(result, "measure", "") or "").upper()
+    left, right = f"Favours {arm_labels[0].lower()}", f"Favours {arm_labels[1].lower()}"
+    return (right, left) if measure in ("RR", "OR", "RD") else (left, right)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -180,6 +193,7 @@ def run(args: argparse.Namespace) -> int:
             data[heading] = study_data(rows)
             _align_labels(grouped.results[key], data[heading])
         fig = forest_plot(sections, study_data=data, style=style, sort_by=args.sort,
+                          favours=favours_for(grouped.results[keys[0]]),
                           title=f"{args.outcome.replace('_', ' ').capitalize()}, acupuncture vs "
                                 f"{args.comparator.replace('_', ' ')}, by time after treatment")
         written += save_figure(fig, out / f"forest_{args.outcome}_{args.comparator}_by_window", formats, dpi=args.dpi)

@@ -97,6 +97,7 @@ class RawTable:
     notes: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     header_row: int = 1
+    preamble: str = ""  # an Excel "sep=;" line, kept so that rewrites can keep it
 
     def records(self) -> Iterator[tuple[int, dict[str, str]]]:
         """(row number, {column: cell}) for every row that has as many cells as the header."""
@@ -298,9 +299,16 @@ def read_table(path: str | os.PathLike, *, numeric_columns: Iterable[str] = (),
         raise TrialDataError([Problem(name, None, None, None,
                                       f"cannot be read: {exc.strerror or exc}")]) from None
     text, encoding, notes = _decode(data, name)
-    delimiter = _detect_delimiter(text)
-    if delimiter != ",":
-        notes.append({";": "semicolon", "\t": "tab"}[delimiter] + "-separated")
+    declared = re.match(r"\A\ufeff?sep=([,;\t|])[ \t]*(\r\n|\n|\r)", text)
+    preamble = declared.group(0).lstrip("\ufeff") if declared else ""
+    if declared:  # Excel's "sep=;" first line: Excel hides it, so rows are numbered without it
+        delimiter = declared.group(1)
+        text = text[declared.end():]
+        notes.append(f"delimiter {delimiter!r} declared by a 'sep=' first line")
+    else:
+        delimiter = _detect_delimiter(text)
+    if delimiter != "," and not declared:
+        notes.append({";": "semicolon", "\t": "tab", "|": "pipe"}[delimiter] + "-separated")
 
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"',
                         doublequote=True, strict=True, skipinitialspace=False)
@@ -370,7 +378,8 @@ def read_table(path: str | os.PathLike, *, numeric_columns: Iterable[str] = (),
                for _, cells in fixed_rows if len(cells) == width for i in numeric):
             decimal = ","
             notes.append("decimal commas")
-    return RawTable(name, header, fixed_rows, encoding, delimiter, decimal, notes, problems, header_row)
+    return RawTable(name, header, fixed_rows, encoding, delimiter, decimal, notes, problems, header_row,
+                    preamble)
 
 
 # ---------------------------------------------------------------------------------------------

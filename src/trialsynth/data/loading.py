@@ -33,6 +33,7 @@ Its index is the spreadsheet row number (named ``row``); ``df.attrs`` holds ``so
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import re
 from dataclasses import dataclass, field
@@ -103,6 +104,12 @@ def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse_named(name: str, text: str, decimal: str):
+    """:func:`_parse_cell` by column name, memoised (tables repeat most of their cells)."""
+    return _parse_cell(S.BY_NAME[name], text, decimal)
 
 
 def _parse_cell(col: S.Column, text: str, decimal: str):
@@ -203,7 +210,7 @@ def validate_raw(raw: RawTable, *, windows: Sequence[TimeWindow] | None = DEFAUL
                 row[name] = None
                 continue
             col = S.BY_NAME[name]
-            value, err = _parse_cell(col, text, raw.decimal)
+            value, err = _parse_named(name, text, raw.decimal)
             if err is not None:
                 add(Problem(file, rownum, name, text, err))
                 # keep out-of-bounds numbers (for later checks) only if they parsed

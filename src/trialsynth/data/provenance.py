@@ -388,9 +388,14 @@ def check_claims(claims: Iterable[Mapping[str, Any]], records: Mapping[str, Mapp
     problems: list[Problem] = []
     for position, claim in enumerate(claims):
         cid = str(claim.get("id", f"#{position + 1}"))
-        for key in ("id", "article_text", "article_quote", "concerns", "check", "decision", "sources"):
+        for key in ("id", "article_text", "article_quote", "check", "outcome", "decision", "sources"):
             if key not in claim:
                 problems.append(Problem(file, None, f"{cid}.{key}", None, f"claim needs {key!r}"))
+        decision = claim.get("decision") or {}
+        for key in ("supported", "contradicted", "open"):
+            if not isinstance(decision, Mapping) or key not in decision:
+                problems.append(Problem(file, None, f"{cid}.decision.{key}", None,
+                                        "each claim states what supports, contradicts and leaves it open"))
         refs = _as_list(claim.get("article_quote"))
         texts = _as_list(claim.get("article_text"))
         if len(refs) != len(texts):
@@ -404,6 +409,24 @@ def check_claims(claims: Iterable[Mapping[str, Any]], records: Mapping[str, Mapp
             elif str(quote.get("text", "")).strip() != str(text).strip():
                 problems.append(Problem(file, None, f"{cid}.article_text", str(text)[:60],
                                         f"article_text differs from the verbatim quote {ref}"))
+        source_values = claim.get("source_values")
+        if isinstance(source_values, Mapping) and claim.get("source"):
+            srec = records.get(str(claim.get("source")))
+            if srec is None:
+                problems.append(Problem(file, None, f"{cid}.source", str(claim.get("source")), "no such evidence record"))
+            else:
+                toks: set[Decimal] = set()
+                for qid in _as_list(claim.get("quote_ids")):
+                    quote = (srec.get("quotes") or {}).get(qid)
+                    if quote is None:
+                        problems.append(Problem(file, None, f"{cid}.quote_ids", str(qid), "quote does not exist in the record"))
+                    else:
+                        toks |= number_tokens(str(quote.get("text", "")))
+                for key, value in source_values.items():
+                    number = _decimal(value) if isinstance(value, (int, float, str)) else None
+                    if number is not None and abs(number) not in toks:
+                        problems.append(Problem(file, None, f"{cid}.source_values.{key}", str(value),
+                                                f"not printed in the quotes of evidence/{claim.get('source')}.yaml"))
         for entry in claim.get("sources") or []:
             sid = str(entry.get("source_id", ""))
             record = records.get(sid)

@@ -73,3 +73,28 @@ def small_k_warning(test_name: str, k: int) -> str | None:
             "real asymmetry (Sterne et al. 2011, BMJ 343:d4002; Cochrane Handbook 13.3.5.4)"
         )
     return None
+
+
+def fit_options(fit, method, test, level):
+    """method/test/level from the arguments, else from a fitted result, else metafor's defaults."""
+    if method is None:
+        method = getattr(fit, "method", None) or "REML"
+    if test is None:
+        test = getattr(fit, "test", None) or "z"
+    if level is None:
+        level = getattr(fit, "level", None) or 95.0
+    return method, test, float(level)
+
+
+def model_fit(yi, vi, X=None, *, method="REML", test="z", level=95.0):
+    """A (mixed-effects) model fit from the pooling stage (``trialsynth.pooling.fit.fit_model``)."""
+    from trialsynth.pooling.fit import fit_model
+
+    return fit_model(np.asarray(yi, float), np.asarray(vi, float), X, method=method, test=test, level=level)
+
+
+def pooled(yi, vi, *, method="REML", test="z", level=95.0, labels=None, measure=None):
+    """An intercept-only fit as :func:`trialsynth.pool` gives it (warnings kept, not emitted)."""
+    from trialsynth.pooling.fit import pool
+
+    return pool(yi, vi, method=method, test=test, level=level, labels=labels, measure=measure, warn=False)

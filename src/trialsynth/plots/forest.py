@@ -175,7 +175,8 @@ def forest_plot(
           heterogeneity from its attributes, the footnote from ``methods_text()``;
         * a tidy DataFrame with columns ``label, estimate, ci_low, ci_high`` and
           optionally ``weight`` (percent), arm columns (``n1, mean1, sd1, events1``,
-          ``n2, ...``), ``year``, risk-of-bias columns; the diamond comes from ``pooled``;
+          ``n2, ...``), ``year``, risk-of-bias columns, ``display_label`` (the text
+          shown instead of ``label``); the diamond comes from ``pooled``;
         * subgroups: a dict or list of ``(heading, result)`` (or ``(heading,
           (frame, pooled))``), or an object with a ``results`` dict (as
           :func:`trialsynth.subgroups` returns), drawn as sections of one figure,
@@ -515,7 +516,8 @@ def _study_row(study, to_display, digits, arm_kind, rob_columns, rob_frame, sect
     estimate = _float(study.get("estimate"))
     low = _float(study.get("ci_low"))
     high = _float(study.get("ci_high"))
-    cells = {"label": label}
+    shown = study.get("display_label")
+    cells = {"label": str(shown) if isinstance(shown, str) and shown else label}
     if estimate is None:
         cells["effect"] = "Not estimable"
     else:
@@ -639,6 +641,8 @@ def _float(value) -> float | None:
 
 
 def _heterogeneity_text(pooled: Pooled, style: HouseStyle) -> str:
+    if pooled.k == 1 or pooled.q_df == 0:
+        return "Heterogeneity: not applicable (one study)"
     parts = []
     if style.p_style == "revman":
         if pooled.tau2 is not None:

@@ -126,11 +126,11 @@ def effect_by_time_plot(
         ax.plot(x, est, marker="o", color=color, markersize=5, linewidth=style.line_width * 0.8,
                 linestyle="-" if len(x) > 1 else "none", zorder=3, label=text, gid=f"series:{text}")
         if show_k and "k" in part.columns:
-            for xi, hi_i, k in zip(x, hi, part["k"]):
-                if np.isfinite(hi_i) and pd.notna(k):
-                    ax.annotate(f"k={int(k)}", (xi, hi_i), xytext=(0, 2), textcoords="offset points",
-                                ha="center", va="bottom", fontsize=style.small_size - 1, fontfamily=family,
-                                color=color)
+            for xi, est_i, k in zip(x, est, part["k"]):
+                if np.isfinite(est_i) and pd.notna(k):
+                    ax.annotate(f"k={int(k)}", (xi, est_i), xytext=(4, 0), textcoords="offset points",
+                                ha="left", va="center", fontsize=style.small_size - 1, fontfamily=family,
+                                color=color, gid=f"k:{text}")
     ax.axhline(null, color="black", linewidth=style.line_width * 0.8, linestyle=style.null_line_style, zorder=0)
     if categorical:
         ax.set_xticks(range(len(order)))
@@ -145,7 +145,9 @@ def effect_by_time_plot(
     if log_axis:
         ax.yaxis.set_minor_locator(NullLocator())
         lo_y, hi_y = ax.get_ylim()
-        ticks = [t for t in (0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 4, 5, 10, 20) if lo_y <= t <= hi_y]
+        ticks = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100) if lo_y <= t <= hi_y]
+        if len(ticks) < 3:
+            ticks = [t for t in (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4) if lo_y <= t <= hi_y]
         ax.yaxis.set_major_locator(FixedLocator(ticks))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt_tick(v)))
     ax.tick_params(labelsize=style.small_size)

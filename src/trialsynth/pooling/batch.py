@@ -367,8 +367,6 @@ def _tau2_batch_impl(method, y, v, pres, kf, dfr, w0, sw0, sw0_2, q, trp0, tol, 
         tau2 = np.maximum(0.0, (q - dfr) / trp0)  # DL start, as in estimate_tau2
         tau2 = np.where(np.isfinite(tau2), tau2, 0.0)
         conv = ~(kf >= 2)
-        prev_t = np.full(m, np.nan)
-        prev_u = np.full(m, np.nan)
         for it in range(maxiter):
             idx = np.flatnonzero(~conv)
             if idx.size == 0:
@@ -387,15 +385,14 @@ def _tau2_batch_impl(method, y, v, pres, kf, dfr, w0, sw0, sw0_2, q, trp0, tol, 
                 sw3 = _rowsum(w * w * w)
                 score = u_quad - (sw - sw2 / sw)
                 info = sw2 - 2.0 * sw3 / sw + (sw2 / sw) ** 2
-            new = t + score / info  # Fisher scoring step
-            if it >= 3:
-                # secant step on the score (superlinear) where it is well defined
-                du = score - prev_u[idx]
-                sec = t - score * (t - prev_t[idx]) / du
-                ok = np.isfinite(sec) & (du != 0) & (sec > 0)
-                new = np.where(ok, sec, new)
+            fisher = t + score / info
+            # exact Newton step on the score (see estimators._newton_intercept)
+            w2r = w * w * r
+            d_a = -2.0 * _rowsum(w2r * w * r) + 2.0 * _rowsum(w2r) ** 2 / sw
+            dscore = d_a + info
+            new = np.where(dscore < 0, t - score / dscore, fisher)
+            new = np.where(np.isfinite(new) & (new >= 0), new, fisher)
             new = np.maximum(0.0, new)
-            prev_t[idx], prev_u[idx] = t, score
             done = (np.abs(new - t) <= tol * np.maximum(new, 1e-12)) | ((t == 0) & (new == 0))
             tau2[idx] = new
             conv[idx[done]] = True

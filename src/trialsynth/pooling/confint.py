@@ -50,7 +50,10 @@ def _expand(f, start):
 def typical_variance(vi: np.ndarray, X: np.ndarray | None = None) -> float:
     """s2 = (k - p)/tr(P) with P at weights 1/v_i (Higgins & Thompson 2002, eq. 9)."""
     k = vi.size
-    X = intercept_design(k) if X is None else X
+    if X is None:  # intercept only: (k - 1) sum(w) / ((sum w)^2 - sum(w^2)), O(k) memory
+        w = 1.0 / vi
+        sw = float(w.sum())
+        return (k - 1) * sw / (sw * sw - float(w @ w))
     P = p_matrix(X, 1.0 / vi)
     return (k - X.shape[1]) / float(np.trace(P))
 

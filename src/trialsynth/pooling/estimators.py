@@ -31,10 +31,11 @@ Standard errors of tau^2 (``se_tau2``) follow the formulas reported by metafor
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from trialsynth.errors import ArgumentError
 from trialsynth.pooling._linalg import intercept_design, p_matrix, quad_p, wls
@@ -74,18 +75,23 @@ class Tau2Estimate:
     messages: list[str] = field(default_factory=list)
 
 
+_CANONICAL = {m.upper(): m for m in METHODS}
+_METHOD_SET = frozenset(METHODS)
+
+
 def normalise_method(method: str) -> str:
     """Return the canonical spelling of an estimator name, or raise ArgumentError."""
+    if method in _METHOD_SET:
+        return method
     if not isinstance(method, str):
         raise ArgumentError(f"method must be a string, one of {', '.join(METHODS)}; got {method!r}")
-    canon = {m.upper(): m for m in METHODS}
     key = method.strip().upper()
     key = _ALIASES.get(key, key)
-    if key not in canon:
+    if key not in _CANONICAL:
         raise ArgumentError(
             f"method must be one of {', '.join(METHODS)}; got {method!r}"
         )
-    return canon[key]
+    return _CANONICAL[key]
 
 
 # ----------------------------------------------------------------------------
@@ -217,6 +223,188 @@ def _fisher_scoring(yi, vi, X, method, start, tol, maxiter):
 
 
 # ----------------------------------------------------------------------------
+# intercept-only fast path (no k x k matrices: every trace is a power sum of the weights)
+
+
+def _newton_intercept(yi, vi, method, start, tol, maxiter):
+    """Root of the ML/REML score or of the PM/PMM equation for an intercept-only model.
+
+    Newton's method with the exact derivative (Fisher scoring step as a fallback when the
+    Newton step is not usable), truncated at 0.  ML score (Viechtbauer 2005, eq. 9):
+    U = sum w^2 r^2 - sum w; REML (eq. 11): U = sum w^2 r^2 - tr(P) with
+    tr(P) = sum w - sum w^2/sum w.  With dw/dtau = -w^2 and sum w r = 0,
+    d(sum w^2 r^2)/dtau = -2 sum w^3 r^2 + 2 (sum w^2 r)^2/sum w.  PM/PMM/EB: Q(tau2) - target
+    with dQ/dtau = -sum w^2 r^2 (DerSimonian & Kacker 2007).
+    Returns (tau2, converged, iterations).
+    """
+    k = yi.size
+    if method in ("PM", "EB", "PMM"):
+        target = (k - 1) if method != "PMM" else float(special.chdtri(k - 1, 0.5))
+    tau2 = max(0.0, float(start))
+    for it in range(1, maxiter + 1):
+        w = 1.0 / (vi + tau2)
+        sw = w.sum()
+        mu = (w @ yi) / sw
+        r = yi - mu
+        w2 = w * w
+        w2r = w2 * r
+        a = float(w2r @ r)
+        if method in ("PM", "EB", "PMM"):
+            u = float(w @ (r * r)) - target
+            du = -a
+            step = -u / du if du < 0 else 0.0
+            fisher = step
+        else:
+            sw2 = w2.sum()
+            w3r2 = float((w2r * w) @ r)
+            d_a = -2.0 * w3r2 + 2.0 * float(w2r.sum()) ** 2 / sw
+            if method == "ML":
+                u = a - sw
+                du = d_a + sw2
+                info = sw2
+            else:
+                sw3 = float(w2 @ w)
+                u = a - (sw - sw2 / sw)
+                du = d_a + sw2 - 2.0 * sw3 / sw + (sw2 / sw) ** 2
+                info = sw2 - 2.0 * sw3 / sw + (sw2 / sw) ** 2
+            fisher = u / info
+            step = -u / du if du < 0 else fisher
+        new = tau2 + step
+        if not np.isfinite(new) or new < 0:
+            new = tau2 + fisher
+        new = max(0.0, new)
+        if abs(new - tau2) <= tol * max(new, 1e-12) or (new == 0.0 and tau2 == 0.0):
+            return new, True, it
+        tau2 = new
+    return tau2, False, maxiter
+
+
+def _newton_intercept_small(yi, vi, method, start, tol, maxiter):
+    """:func:`_newton_intercept` in plain Python floats: for small k this avoids the per-call
+    overhead of numpy and is several times faster (same formulas and stopping rule)."""
+    ys = [float(x) for x in yi]
+    vs = [float(x) for x in vi]
+    k = len(ys)
+    pm = method in ("PM", "EB", "PMM")
+    if pm:
+        target = (k - 1) if method != "PMM" else float(special.chdtri(k - 1, 0.5))
+    tau2 = max(0.0, float(start))
+    for it in range(1, maxiter + 1):
+        ws = [1.0 / (x + tau2) for x in vs]
+        sw = sum(ws)
+        mu = sum(w * y for w, y in zip(ws, ys)) / sw
+        a = s_w2r = s_w3r2 = sw2 = sw3 = qg = 0.0
+        for w, y in zip(ws, ys):
+            r = y - mu
+            w2 = w * w
+            w2r = w2 * r
+            a += w2r * r
+            if pm:
+                qg += w * r * r
+            else:
+                s_w2r += w2r
+                s_w3r2 += w2r * w * r
+                sw2 += w2
+                sw3 += w2 * w
+        if pm:
+            u = qg - target
+            step = u / a if a > 0 else 0.0
+            fisher = step
+        else:
+            d_a = -2.0 * s_w3r2 + 2.0 * s_w2r * s_w2r / sw
+            if method == "ML":
+                u = a - sw
+                du = d_a + sw2
+                info = sw2
+            else:
+                u = a - (sw - sw2 / sw)
+                info = sw2 - 2.0 * sw3 / sw + (sw2 / sw) ** 2
+                du = d_a + info
+            fisher = u / info
+            step = -u / du if du < 0 else fisher
+        new = tau2 + step
+        if not math.isfinite(new) or new < 0:
+            new = tau2 + fisher
+        new = max(0.0, new)
+        change = abs(new - tau2)
+        if change <= tol * max(new, 1e-12) or (new == 0.0 and tau2 == 0.0):
+            return new, True, it
+        tau2 = new
+    return tau2, False, maxiter
+
+
+def _estimate_intercept(yi, vi, method, tol, maxiter, tau2_start):
+    """All estimators for X = 1 from power sums (same formulas as the general path)."""
+    k = yi.size
+    dfr = k - 1
+    w0 = 1.0 / vi
+    sw0 = w0.sum()
+    w0sq = w0 * w0
+    sw0_2 = w0sq.sum()
+    mu0 = (w0 @ yi) / sw0
+    r0 = yi - mu0
+    q = float(w0 @ (r0 * r0))
+    trp0 = sw0 - sw0_2 / sw0
+
+    def var_q_fixed(tau2):
+        # tr(P S P S) for P at weights 1/v, S = diag(v + tau2)
+        sw0_3 = float(w0sq @ w0)
+        sa2 = k + 2 * tau2 * sw0 + tau2 * tau2 * sw0_2
+        swa2 = sw0 + 2 * tau2 * sw0_2 + tau2 * tau2 * sw0_3
+        saw = sw0 + tau2 * sw0_2
+        return 2.0 * (sa2 - 2.0 * swa2 / sw0 + (saw / sw0) ** 2)
+
+    def var_q_weights(w, s):
+        a = w * s
+        sw = w.sum()
+        return 2.0 * (float(a @ a) - 2.0 * float((w * a) @ a) / sw + (float(a @ w) / sw) ** 2)
+
+    if method in ("DL", "GENQ"):
+        tau2 = max(0.0, (q - dfr) / trp0)
+        return tau2, float(np.sqrt(var_q_fixed(tau2)) / trp0), True, 0
+    if method in ("HS", "HSk"):
+        factor = k / dfr if method == "HSk" else 1.0
+        tau2 = max(0.0, (factor * q - k) / sw0)
+        return tau2, float(factor * np.sqrt(var_q_fixed(tau2)) / sw0), True, 0
+    if method in ("HE", "SJ"):
+        rr = yi - yi.mean()
+        rss = float(rr @ rr)
+    if method == "HE":
+        tau2 = max(0.0, (rss - vi.sum() * dfr / k) / dfr)
+        return tau2, float(np.sqrt(var_q_weights(np.ones(k), vi + tau2)) / dfr), True, 0
+    if method == "SJ":
+        tau0 = rss / k
+        if tau0 <= 0:
+            tau0 = 1e-10
+        w = 1.0 / (vi + tau0)
+        mu = (w @ yi) / w.sum()
+        r = yi - mu
+        tau2 = tau0 * float(w @ (r * r)) / dfr
+        return tau2, float(tau0 / dfr * np.sqrt(var_q_weights(w, vi + tau2))), True, 0
+    if method in ("ML", "REML"):
+        start = max(0.0, (q - dfr) / trp0) if tau2_start is None else float(tau2_start)
+        solver = _newton_intercept_small if k <= 64 else _newton_intercept
+        tau2, conv, it = solver(yi, vi, method, start, tol, maxiter)
+        w = 1.0 / (vi + tau2)
+        sw, sw2 = w.sum(), float(w @ w)
+        if method == "ML":
+            se = np.sqrt(2.0 / sw2)
+        else:
+            sw3 = float((w * w) @ w)
+            se = np.sqrt(2.0 / (sw2 - 2.0 * sw3 / sw + (sw2 / sw) ** 2))
+        return tau2, float(se), conv, it
+    # EB, PM, PMM
+    target = dfr if method != "PMM" else float(special.chdtri(dfr, 0.5))
+    if q <= target:
+        tau2, conv, it = 0.0, True, 0
+    else:
+        solver = _newton_intercept_small if k <= 64 else _newton_intercept
+        tau2, conv, it = solver(yi, vi, method, 0.0, tol, maxiter)
+    w = 1.0 / (vi + tau2)
+    return tau2, float(np.sqrt(2.0 * k * k / dfr) / w.sum()), conv, it
+
+
+# ----------------------------------------------------------------------------
 # public
 
 
@@ -261,6 +449,15 @@ def estimate_tau2(
     yi = np.asarray(yi, dtype=float)
     vi = np.asarray(vi, dtype=float)
     k = yi.size
+    if X is None and (weights is None or method != "GENQ") and method != "EE" and k >= 2:
+        tau2, se, converged, it = _estimate_intercept(yi, vi, method, tol, maxiter, tau2_start)
+        messages = []
+        if not converged:
+            messages.append(
+                f"the {method} iteration did not converge in {maxiter} iterations "
+                f"(last tau2 = {tau2:.6g})"
+            )
+        return Tau2Estimate(float(tau2), se, converged, it, method, messages)
     X = intercept_design(k) if X is None else np.asarray(X, dtype=float)
     p = X.shape[1]
     messages: list[str] = []

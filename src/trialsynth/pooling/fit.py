@@ -29,11 +29,13 @@ import warnings as _warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from trialsynth.errors import ArgumentError
 from trialsynth.pooling._linalg import intercept_design, logdet, p_matrix, wls
 from trialsynth.pooling.estimators import METHODS, estimate_tau2, normalise_method
+from trialsynth.pooling.profiles import get_profile
+from trialsynth.pooling.results import MetaResult
 
 TESTS: tuple[str, ...] = ("z", "knha", "adhoc")
 _TEST_ALIASES = {"HKSJ": "knha", "KNHA": "knha", "HK": "knha", "Z": "z", "ADHOC": "adhoc",
@@ -47,6 +49,8 @@ class MetaWarning(UserWarning):
 
 def normalise_test(test: str) -> str:
     """Canonical test name (``z``, ``knha`` or ``adhoc``), or ArgumentError."""
+    if test in TESTS:
+        return test
     if not isinstance(test, str):
         raise ArgumentError(f"test must be one of {', '.join(TESTS)}; got {test!r}")
     key = test.strip()
@@ -87,23 +91,23 @@ def validate_inputs(yi, vi=None, sei=None) -> tuple[np.ndarray, np.ndarray]:
         s = _as_1d(sei, "sei")
         v = s * s
         vname = "sei"
-        if np.any(np.isfinite(s) & (s <= 0)):
+        if s.size and np.nanmin(s) <= 0:
             bad = np.flatnonzero(s <= 0)
             raise ArgumentError(f"sei must be positive; non-positive at positions {bad.tolist()}")
     if y.size != v.size:
         raise ArgumentError(f"yi has {y.size} values but {vname} has {v.size}; lengths must match")
     if y.size == 0:
         raise ArgumentError("yi is empty; at least one study is needed")
-    bad_y = np.flatnonzero(~np.isfinite(y))
-    if bad_y.size:
+    if not np.isfinite(y).all():
+        bad_y = np.flatnonzero(~np.isfinite(y))
         raise ArgumentError(f"yi must be finite; missing or infinite at positions {bad_y.tolist()}")
-    bad_v = np.flatnonzero(~np.isfinite(v))
-    if bad_v.size:
+    if not np.isfinite(v).all():
+        bad_v = np.flatnonzero(~np.isfinite(v))
         raise ArgumentError(
             f"{vname} must be finite; missing or infinite at positions {bad_v.tolist()}"
         )
-    bad_v = np.flatnonzero(v <= 0)
-    if bad_v.size:
+    if v.min() <= 0:
+        bad_v = np.flatnonzero(v <= 0)
         raise ArgumentError(
             f"{vname} must be positive (a sampling variance); zero or negative at positions "
             f"{bad_v.tolist()}"
@@ -191,6 +195,8 @@ def fit_model(
     test = normalise_test(test)
     level = check_level(level)
     k = yi.size
+    if X is None and weights is None and k >= 2:
+        return _fit_intercept(yi, vi, method, test, level, tau2, tol, maxiter)
     X = intercept_design(k) if X is None else np.asarray(X, dtype=float)
     p = X.shape[1]
     msgs: list[str] = []
@@ -237,12 +243,11 @@ def fit_model(
         dfs = float(dfr)
         if method == "EE":
             msgs.append("the Knapp-Hartung method is not meant for common-effect (EE) models")
-        if test == "knha" and s2w < 1.0:
-            msgs.append(
-                f"HKSJ narrows the confidence interval (s2w = {s2w:.3g} < 1): the Knapp-Hartung "
-                "interval is narrower than the Wald interval; consider test='adhoc' "
-                "(Knapp & Hartung 2003; Jackson et al. 2017)"
-            )
+        if test == "knha":
+            note = _hksj_narrowing_message(s2w, float(stats.t.ppf(1.0 - alpha / 2.0, dfs)),
+                                           float(stats.norm.ppf(1.0 - alpha / 2.0)))
+            if note:
+                msgs.append(note)
     vb = vb * scale
     se = np.sqrt(np.diag(vb))
     statistic = b / se
@@ -284,6 +289,114 @@ def fit_model(
     )
 
 
+def _hksj_narrowing_message(s2w: float, t_crit: float, z_crit: float) -> str | None:
+    if t_crit * math.sqrt(s2w) < z_crit:
+        return (
+            f"HKSJ narrows the confidence interval (s2w = {s2w:.3g}): the Hartung-Knapp "
+            "interval is narrower than the Wald (z) interval; consider test='adhoc', "
+            "which never narrows it (Knapp & Hartung 2003; Jackson et al. 2017)"
+        )
+    return None
+
+
+def _fit_intercept(yi, vi, method, test, level, tau2_fixed, tol, maxiter) -> ModelFit:
+    """:func:`fit_model` for an intercept-only model (k >= 2) from power sums of the weights.
+
+    Same quantities and formulas as the general path (verified against it and against
+    metafor), without k x k matrices, so a single fit is fast and memory stays O(k).
+    """
+    k = yi.size
+    dfr = k - 1
+    msgs: list[str] = []
+    if tau2_fixed is not None:
+        tau2, se_tau2, converged, iterations = float(tau2_fixed), None, True, 0
+    else:
+        est = estimate_tau2(yi, vi, None, method, tol=tol, maxiter=maxiter)
+        tau2, se_tau2, converged, iterations = est.tau2, est.se_tau2, est.converged, est.iterations
+        msgs.extend(est.messages)
+    w0 = 1.0 / vi
+    sw0 = float(w0.sum())
+    mu0 = float(w0 @ yi) / sw0
+    r0 = yi - mu0
+    q = float(w0 @ (r0 * r0))
+    trp0 = sw0 - float(w0 @ w0) / sw0
+    w = 1.0 / (vi + tau2)
+    sw = float(w.sum())
+    mu = float(w @ yi) / sw
+    r = yi - mu
+    rss_w = float(w @ (r * r))
+    if method == "GENQ":
+        b = mu0
+        var_b = float((w0 * w0) @ (vi + tau2)) / (sw0 * sw0)
+        wt = w0
+    else:
+        b = mu
+        var_b = 1.0 / sw
+        wt = w
+    s2w = rss_w / dfr
+    alpha = 1.0 - level / 100.0
+    z_crit = float(special.ndtri(1.0 - alpha / 2.0))
+    if test == "z":
+        scale, dfs, crit = 1.0, None, z_crit
+    else:
+        scale = s2w if test == "knha" else max(1.0, s2w)
+        dfs = float(dfr)
+        crit = float(special.stdtrit(dfr, 1.0 - alpha / 2.0))
+        if method == "EE":
+            msgs.append("the Knapp-Hartung method is not meant for common-effect (EE) models")
+        if test == "knha":
+            note = _hksj_narrowing_message(s2w, crit, z_crit)
+            if note:
+                msgs.append(note)
+    var_b *= scale
+    se = math.sqrt(var_b)
+    stat = b / se
+    if dfs is None:
+        p_value = float(2.0 * special.ndtr(-abs(stat)))
+    else:
+        p_value = float(2.0 * special.stdtr(dfr, -abs(stat)))
+    q_p_value = float(special.chdtrc(dfr, q))
+    s2 = dfr / trp0
+    if method == "EE":
+        i2 = max(0.0, 100.0 * (q - dfr) / q) if q > 0 else 0.0
+        h2 = q / dfr
+    else:
+        i2 = 100.0 * tau2 / (tau2 + s2)
+        h2 = (tau2 + s2) / s2
+    # likelihoods (residuals at the fitted b, as metafor)
+    rb = yi - b
+    rss_b = float(w @ (rb * rb))
+    sum_log = float(np.log(vi + tau2).sum())
+    ll_ml = -0.5 * (k * _LOG2PI + sum_log + rss_b)
+    ll_sat = -0.5 * float(np.log(2 * math.pi * vi).sum())
+    ll_reml = -0.5 * (dfr * _LOG2PI - math.log(k) + sum_log + math.log(sw) + rss_b)
+    fit_stats = _information_criteria(ll_ml, -2.0 * (ll_ml - ll_sat), ll_reml, k, 1,
+                                      estimated_tau2=(method != "EE"))
+    return ModelFit(
+        b=np.array([b]), se=np.array([se]), vb=np.array([[var_b]]), statistic=np.array([stat]),
+        p_value=np.array([p_value]), ci_low=np.array([b - crit * se]),
+        ci_high=np.array([b + crit * se]), tau2=tau2, se_tau2=se_tau2, i2=i2, h2=h2, q=q,
+        q_df=dfr, q_p_value=q_p_value, k=k, p=1, dfs=dfs, s2w=(s2w if test != "z" else 1.0),
+        weights=100.0 * wt / wt.sum(), fit_stats=fit_stats, method=method, test=test,
+        level=level, converged=converged, iterations=iterations, warnings=msgs, s2=s2, crit=crit,
+    )
+
+
+_LOG2PI = math.log(2 * math.pi)
+
+
+def _information_criteria(ll_ml, dev_ml, ll_reml, k, p, estimated_tau2=True) -> dict:
+    npar = p + (1 if estimated_tau2 else 0)
+    out = {}
+    for name, ll, dev, n in (("ML", ll_ml, dev_ml, k), ("REML", ll_reml, -2.0 * ll_reml, k - p)):
+        aic = -2.0 * ll + 2.0 * npar
+        bic = -2.0 * ll + npar * math.log(n) if n > 0 else float("nan")
+        denom = max(n, npar + 2) - npar - 1
+        aicc = -2.0 * ll + 2.0 * npar * max(n, npar + 2) / denom
+        out[name] = {"ll": ll, "dev": dev, "AIC": aic, "BIC": bic, "AICc": aicc}
+    return out
+
+
 def likelihood_stats(yi, vi, X, tau2: float, estimated_tau2: bool = True,
                      b: np.ndarray | None = None) -> dict:
     """Log-likelihood, deviance, AIC, BIC and AICc under ML and REML.
@@ -309,15 +422,7 @@ def likelihood_stats(yi, vi, X, tau2: float, estimated_tau2: bool = True,
     ll_reml = -0.5 * ((k - p) * math.log(2 * math.pi) - logdet(X.T @ X) + sum_log
                       + logdet(xtwx) + rss)
     dev_reml = -2.0 * ll_reml
-    npar = p + (1 if estimated_tau2 else 0)
-    out = {}
-    for name, ll, dev, n in (("ML", ll_ml, dev_ml, k), ("REML", ll_reml, dev_reml, k - p)):
-        aic = -2.0 * ll + 2.0 * npar
-        bic = -2.0 * ll + npar * math.log(n) if n > 0 else float("nan")
-        denom = max(n, npar + 2) - npar - 1
-        aicc = -2.0 * ll + 2.0 * npar * max(n, npar + 2) / denom
-        out[name] = {"ll": ll, "dev": dev, "AIC": aic, "BIC": bic, "AICc": aicc}
-    return out
+    return _information_criteria(ll_ml, dev_ml, ll_reml, k, p, estimated_tau2)
 
 
 def prediction_interval(
@@ -339,12 +444,12 @@ def prediction_interval(
     if pi_method == "auto":
         pi_method = "normal" if test == "z" else "t"
     if pi_method == "normal":
-        crit, df = float(stats.norm.ppf(1 - alpha / 2)), None
+        crit, df = float(special.ndtri(1 - alpha / 2)), None
     elif pi_method in ("t", "hts"):
         df = k - p if pi_method == "t" else k - 2
         if df < 1:
             return float("nan"), float("nan"), float(df)
-        crit = float(stats.t.ppf(1 - alpha / 2, df))
+        crit = float(special.stdtrit(df, 1 - alpha / 2))
     else:
         raise ArgumentError(f"pi_method must be one of {', '.join(PI_METHODS)}; got {pi_method!r}")
     half = crit * math.sqrt(se * se + tau2)
@@ -352,7 +457,7 @@ def prediction_interval(
 
 
 def _extreme_ratio_warning(vi: np.ndarray) -> str | None:
-    ratio = float(np.max(vi) / np.min(vi))
+    ratio = float(vi.max() / vi.min())
     if ratio > 1e7:
         return (
             f"the ratio of largest to smallest sampling variance is extremely large ({ratio:.3g}); "
@@ -421,9 +526,6 @@ def pool(
     -------
     MetaResult
     """
-    from trialsynth.pooling.profiles import get_profile
-    from trialsynth.pooling.results import MetaResult
-
     prof = get_profile(profile) if profile is not None else None
     if method is None:
         method = prof.method if prof else "REML"

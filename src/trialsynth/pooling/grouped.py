@@ -10,7 +10,6 @@ silent NaN.
 
 from __future__ import annotations
 
-import warnings as _warnings
 from dataclasses import dataclass, field
 
 import numpy as np

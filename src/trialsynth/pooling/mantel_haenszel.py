@@ -62,6 +62,14 @@ class MHResult:
     ----------
     estimate, se, ci_low, ci_high, statistic, p_value : float
         Pooled effect, its standard error, the Wald CI and z test.
+    weights : ndarray
+        Each study's share (percent) of the Mantel-Haenszel weights: b_i c_i/n_i
+        (OR), c_i n1i/n_i (RR), n1i n2i/n_i (RD), x2i t1i/t_i (IRR),
+        t1i t2i/t_i (IRD), or of the hypergeometric variances V_i (Peto).
+    yi, vi, in_q : ndarray
+        The per-study effects and variances used for Q (escalc defaults, see the
+        module notes); a study left out of Q (``in_q`` False: no events, or only
+        events, in both arms) has no estimable effect and holds NaN.
     q, q_df, q_p_value, i2, h2 : float
         Cochran's Q of the per-study effects (k_yi - 1 df), its p-value,
         I2 = max(0, (Q - df)/Q) in percent and H2 = Q/df.
@@ -112,7 +120,25 @@ class MHResult:
     tarone_p_value: float | None = None
     labels: list[str] | None = None
     warnings: list[str] = field(default_factory=list)
+    weights: np.ndarray | None = None
+    yi: np.ndarray | None = None
+    vi: np.ndarray | None = None
+    in_q: np.ndarray | None = None
     tau2: float = 0.0
+    tau: float = 0.0
+    se_tau2: float | None = None
+    pi_low: float = float("nan")
+    pi_high: float = float("nan")
+    test: str = "z"
+    dfs: float | None = None
+    profile: str | None = None
+
+    def study_frame(self) -> pd.DataFrame:
+        """Per study: label, yi and vi as used in Q (NaN for a study left out of Q), in_q, weight (%)."""
+        labels = self.labels if self.labels is not None else [str(i + 1) for i in range(self.k)]
+        return pd.DataFrame(
+            {"label": labels, "yi": self.yi, "vi": self.vi, "in_q": self.in_q, "weight": self.weights}
+        )
 
     @property
     def is_ratio(self) -> bool:
@@ -261,6 +287,8 @@ def _heterogeneity(yi: np.ndarray, vi: np.ndarray, center: float):
     Q = sum((y_i - center)^2 / v_i) on k_yi - 1 df, where ``center`` is the
     Mantel-Haenszel or Peto estimate (as metafor's rma.mh and rma.peto).
     """
+    finite = np.isfinite(yi)
+    yi, vi = yi[finite], vi[finite]
     k_yi = yi.size
     if k_yi < 2:
         return 0.0, 0, 1.0, 0.0, 1.0, k_yi
@@ -280,6 +308,7 @@ def _escalc_2x2(measure: str, a, b, c, d):
     dropped (``drop00=TRUE``).
     """
     keep = ~(((a == 0) & (c == 0)) | ((b == 0) & (d == 0)))
+    k = a.size
     a, b, c, d = (x[keep].copy() for x in (a, b, c, d))
     if measure != "PETO":  # Peto's per-study log OR needs no correction
         zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)
@@ -302,7 +331,11 @@ def _escalc_2x2(measure: str, a, b, c, d):
         variance = n1 * n2 * m1 * (n - m1) / (n**2 * (n - 1))
         yi = (a - expected) / variance
         vi = 1 / variance
-    return yi, vi
+    yi_full = np.full(k, np.nan)
+    vi_full = np.full(k, np.nan)
+    yi_full[keep] = yi
+    vi_full[keep] = vi
+    return yi_full, vi_full
 
 
 # ------------------------------------------------------------------- MH
@@ -419,6 +452,7 @@ def pool_mh(
         var = (estimate * p_i.sum() + q_i.sum()) / w_sum**2
     se = float(np.sqrt(var))
     ci_low, ci_high, z, p = _wald(estimate, se, level)
+    mh_weights = {"OR": b * c / n, "RR": c * n1i / n, "RD": n1i * n2i / n}[measure]
     yi, vi = _escalc_2x2(measure, a, b, c, d)
     q, q_df, q_p, i2, h2, k_yi = _heterogeneity(yi, vi, estimate)
     if k_yi < k:
@@ -439,6 +473,10 @@ def pool_mh(
         h2=h2,
         k=k,
         k_yi=k_yi,
+        weights=100 * mh_weights / mh_weights.sum(),
+        yi=yi,
+        vi=vi,
+        in_q=np.isfinite(yi),
         level=level,
         labels=None if labels is None else [str(x) for x in labels],
         warnings=warnings,
@@ -545,12 +583,16 @@ def _pool_mh_rates(measure, events1, time1, events2, time2, level, labels) -> MH
     zero = (a == 0) | (c == 0)
     a = np.where(zero, a + 0.5, a)
     c = np.where(zero, c + 0.5, c)
+    yi = np.full(k, np.nan)
+    vi = np.full(k, np.nan)
     if measure == "IRR":
-        yi = np.log(a / ta) - np.log(c / tc)
-        vi = 1 / a + 1 / c
+        yi[keep] = np.log(a / ta) - np.log(c / tc)
+        vi[keep] = 1 / a + 1 / c
+        mh_weights = x2 * t1 / t
     else:
-        yi = a / ta - c / tc
-        vi = a / ta**2 + c / tc**2
+        yi[keep] = a / ta - c / tc
+        vi[keep] = a / ta**2 + c / tc**2
+        mh_weights = t1 * t2 / t
     q, q_df, q_p, i2, h2, k_yi = _heterogeneity(yi, vi, estimate)
     warnings = []
     if k_yi < k:
@@ -571,6 +613,10 @@ def _pool_mh_rates(measure, events1, time1, events2, time2, level, labels) -> MH
         h2=h2,
         k=k,
         k_yi=k_yi,
+        weights=100 * mh_weights / mh_weights.sum(),
+        yi=yi,
+        vi=vi,
+        in_q=np.isfinite(yi),
         level=level,
         labels=None if labels is None else [str(x) for x in labels],
         warnings=warnings,
@@ -619,6 +665,7 @@ def pool_peto(events1, n1, events2, n2, *, level: float = 95, labels=None) -> MH
     estimate = float(np.sum(a - expected) / v_sum)
     se = float(1 / np.sqrt(v_sum))
     ci_low, ci_high, z, p = _wald(estimate, se, level)
+    mh_weights = variance
     yi, vi = _escalc_2x2("PETO", a, b, c, d)
     q, q_df, q_p, i2, h2, k_yi = _heterogeneity(yi, vi, estimate)
     warnings = []
@@ -641,6 +688,10 @@ def pool_peto(events1, n1, events2, n2, *, level: float = 95, labels=None) -> MH
         k=k,
         k_yi=k_yi,
         k_pos=k_pos,
+        weights=100 * mh_weights / mh_weights.sum(),
+        yi=yi,
+        vi=vi,
+        in_q=np.isfinite(yi),
         level=level,
         labels=None if labels is None else [str(x) for x in labels],
         warnings=warnings,

@@ -182,13 +182,13 @@ class RegressionResult:
                  f"H^2 (unaccounted variability / sampling variability):   {self.h2:.2f}",
                  f"R^2 (amount of heterogeneity accounted for):            {self.r2:.2f}%", "",
                  "Test for Residual Heterogeneity:",
-                 f"QE(df = {self.qe_df}) = {self.qe:.4f}, p-val = {_p(self.qe_p_value)}", "",
+                 f"QE(df = {self.qe_df}) = {self.qe:.4f}, p-val {_pv(self.qe_p_value)}", "",
                  "Test of Moderators:"]
         if self.qm_df[1] is None:
-            lines.append(f"QM(df = {self.qm_df[0]}) = {self.qm:.4f}, p-val = {_p(self.qm_p_value)}")
+            lines.append(f"QM(df = {self.qm_df[0]}) = {self.qm:.4f}, p-val {_pv(self.qm_p_value)}")
         else:
             lines.append(f"F(df1 = {self.qm_df[0]}, df2 = {self.qm_df[1]}) = {self.qm:.4f}, "
-                         f"p-val = {_p(self.qm_p_value)}")
+                         f"p-val {_pv(self.qm_p_value)}")
         lines += ["", "Model Results:", ""]
         table = self.coef_table()
         table["p_value"] = table["p_value"].map(_p)
@@ -201,7 +201,14 @@ class RegressionResult:
         return self.summary()
 
 
+def _pv(p):
+    text = _p(p)
+    return "< .0001" if text == "<.0001" else f"= {text}"
+
+
 def _p(p):
+    if p is None or p != p:
+        return "NA"
     return "<.0001" if p < 1e-4 else f"{p:.4f}"
 
 

@@ -43,6 +43,12 @@ def _fmt_p(p) -> str:
     return "<.0001" if p < 1e-4 else f"{p:.4f}"
 
 
+def _pval_text(p) -> str:
+    """'< .0001' or '= 0.1234', as metafor prints p-values after a statistic."""
+    text = _fmt_p(p)
+    return "< .0001" if text == "<.0001" else f"= {text}"
+
+
 @dataclass
 class MetaResult:
     """A pooled meta-analysis (common-effect or random-effects).
@@ -197,7 +203,7 @@ class MetaResult:
                 f"H^2 (total variability / sampling variability): {_fmt(self.h2, 2)}",
             ]
         lines += ["", "Test for Heterogeneity:",
-                  f"Q(df = {self.q_df}) = {_fmt(self.q)}, p-val = {_fmt_p(self.q_p_value)}", "",
+                  f"Q(df = {self.q_df}) = {_fmt(self.q)}, p-val {_pval_text(self.q_p_value)}", "",
                   "Model Results:", ""]
         stat_name = "zval" if self.dfs is None else "tval"
         head = f"{'estimate':>9} {'se':>8} {stat_name:>8} "
