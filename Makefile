@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 validate: $(STAMP)
-	$(PY) -m trialsynth validate data/trials.csv
+	$(PY) -m trialsynth validate data/trials.csv --evidence-dir evidence --provenance
 
 report: $(STAMP)
 	$(PY) -m trialsynth report --data data/trials.csv --out reports

@@ -5,7 +5,7 @@
 # Reads from <input_dir> (written by run.py):
 #   single.csv   columns yi, vi           one meta-analysis (k = 10)
 #   batch.csv    columns id, yi, vi       many meta-analyses of k = 10 (long format)
-#   gosh.csv     columns yi, vi           k = 10, for gosh() (2^10 - 1 = 1023 subsets)
+#   gosh.csv     columns yi, vi           k = 10 (7 in quick mode), for gosh() (2^k - 1 subsets)
 #   metareg.csv  columns yi, vi, x        one-moderator meta-regression for permutest()
 # Writes timings (seconds, per fit unless said otherwise; the minimum over repeats
 # measured with proc.time() inside R, so Rscript's start-up is excluded) and the

@@ -82,3 +82,19 @@ def test_validate_provenance_checks_numbers_against_quotes(tmp_path):
     proc = run_cli("validate", str(bad), "--evidence-dir", str(ev), "--provenance")
     assert proc.returncode == 1
     assert f"{bad}, row 2, column 'mean1'" in proc.stderr and "'31.5'" in proc.stderr
+
+
+def test_problems_csv_is_written_and_neutralised(tmp_path):
+    import csv
+
+    path = write_csv(tmp_path / "trials.csv", [row(country="x", notes="n", mean1="=HYPERLINK(\"http://x\")")])
+    out = tmp_path / "problems.csv"
+    proc = run_cli("validate", str(path), "--problems-csv", str(out))
+    assert proc.returncode == 1
+    with out.open(newline="", encoding="utf-8") as fh:
+        table = list(csv.DictReader(fh))
+    assert table[0]["row"] == "2" and table[0]["column"] == "mean1"
+    assert table[0]["value"].startswith("'=")  # a spreadsheet shows it as text, never runs it
+    ok = write_csv(tmp_path / "ok.csv", [BASE])
+    assert run_cli("validate", str(ok), "--problems-csv", str(out)).returncode == 0
+    assert out.read_text().strip() == "file,row,column,value,message"

@@ -265,3 +265,12 @@ def test_documentary_source_values_must_be_quoted(evidence):
     medicare["source_values"] = dict(medicare["source_values"], maximum_per_12_months=24)
     problems = prov.check_claims(planted, records)
     assert [(p.column, p.value) for p in problems] == [("C6_medicare_sessions.source_values.maximum_per_12_months", "24")]
+
+
+def test_record_identifiers_must_be_quoted(evidence):
+    records, claims, trials, reviews = evidence
+    bad = {"Meng2003": dict(records["Meng2003"], doi="10.1093/rheumatology/keg999")}
+    assert prov.check_records(bad) == []  # structure only
+    problems = prov.check_identifiers(bad)
+    assert [(p.file, p.column, p.value) for p in problems] == [
+        ("evidence/Meng2003.yaml", "doi", "10.1093/rheumatology/keg999")]

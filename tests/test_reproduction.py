@@ -117,6 +117,22 @@ REPRODUCTION: dict[tuple[str, str, str, str, str], dict] = {
         status="not_reproducible",
         reason="individual patient data meta-analysis of back and neck pain: not rebuildable from aggregate rows.",
     ),
+    ("Manheimer2005", "sham", "pain", "short", "SMD"): dict(
+        status="not_reproducible",
+        published_k=7,
+        ours_expected={"Kong2020"},
+        cell=dict(comparator_class="sham", outcome="pain", window="short", measure="SMD"),
+        reason="the 7 trials (searched to August 2004) are not named in the abstract; the only sham pain "
+               "row we hold in the short window is Kong 2020, published after the review.",
+    ),
+    ("Manheimer2005", "no_treatment", "pain", "short", "SMD"): dict(
+        status="not_reproducible",
+        published_k=8,
+        ours_expected=set(),
+        cell=dict(comparator_class="no_treatment", outcome="pain", window="short", measure="SMD"),
+        reason="8 unnamed trials; our only no-treatment pain row in the short window (Liu 2023, week 8) is a "
+               "p > 0.05 test-only row that gives no effect size.",
+    ),
     ("Lin2024", "active", "pain", "", "MD"): dict(
         status="not_reproducible",
         ours_expected=set(),

@@ -6,6 +6,8 @@ file, the spreadsheet row, the column and the offending value.
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pytest
 
@@ -319,6 +321,8 @@ def test_unreadable_file_is_one_problem(tmp_path):
     folder = tmp_path / "adir"
     folder.mkdir()
     assert "folder" in problems_of(folder)[0].message
+    if os.path.exists("/dev/zero"):  # POSIX: a device would never end
+        assert "not a regular file" in problems_of("/dev/zero")[0].message
 
 
 def test_check_trials_reports_without_raising(tmp_path):

@@ -47,7 +47,8 @@ def test_suffix_chooses_the_format_and_dpi_scales_the_png(bcg_data, tmp_path):
 
     width, height = fig.get_size_inches()
     for path, dpi in ((png, 100), (big, 200)):
-        size = Image.open(path).size
+        with Image.open(path) as image:
+            size = image.size
         assert abs(size[0] - width * dpi) <= 1 and abs(size[1] - height * dpi) <= 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.png", "g.png"]
 
@@ -93,3 +94,13 @@ def test_styles_differ_where_journals_differ(bcg_data):
     c_effect = next(c for c in c_layout.columns if c.key == "effect")
     j_effect = next(c for c in j_layout.columns if c.key == "effect")
     assert c_effect.x < c_layout.panel[0] and j_effect.x > j_layout.panel[0] + j_layout.panel[2]
+
+
+def test_methods_sentences_of_subgroup_fits_are_merged():
+    from trialsynth.plots._format import merge_methods_texts
+
+    a = "A random-effects meta-analysis of 13 studies was performed with t distribution with 12 degrees of freedom."
+    b = "A random-effects meta-analysis of 7 studies was performed with t distribution with 6 degrees of freedom."
+    (merged,) = merge_methods_texts([a, b], "per panel")
+    assert "per panel" in merged and "k \u2212 1 degrees" in merged and "13" not in merged
+    assert merge_methods_texts([a, "Something else entirely."]) == [a, "Something else entirely."]

@@ -164,3 +164,48 @@ def test_short_long_panel_shares_rows_and_axis(synthetic_data):
     squares_right = [line for line in right.lines if (line.get_gid() or "").startswith("square:")]
     assert sorted(line.get_ydata()[0] for line in squares_right) == [1, 2, 3]  # matched rows
     assert texts_outside(fig) == []
+
+
+def test_funnel_draws_engine_coordinates_as_given(bcg_record):
+    """With FunnelCoordinates (trialsynth.funnel_coordinates) the plot draws the given lines, computing nothing."""
+    from types import SimpleNamespace
+
+    filled = bcg_record["primary"]["trimfill"]["REML"]
+    sei = np.sqrt(filled["vi"])
+    grid = np.linspace(0, sei.max(), 5)
+    z = {0.90: 1.6448536269514722, 0.95: 1.959963984540054, 0.99: 2.5758293035489004}
+    contours = pd.DataFrame([{"level": lvl, "sei": s, "low": -zv * s, "high": zv * s}
+                             for lvl, zv in z.items() for s in grid])
+    coords = SimpleNamespace(
+        studies=pd.DataFrame({"label": [f"s{i}" for i in range(len(sei))], "yi": filled["yi"], "sei": sei,
+                              "filled": filled["fill"]}),
+        center=filled["b"],
+        pseudo_ci=pd.DataFrame({"sei": grid, "ci_low": filled["b"] - 1.96 * grid, "ci_high": filled["b"] + 1.96 * grid}),
+        contours=contours, level=95.0, refline=0.0,
+    )
+    fig = funnel_plot(coords, measure="RR", font="DejaVu Sans")
+    ax = fig.axes[0]
+    (studies,) = _lines(fig, "funnel:studies")
+    (imputed,) = _lines(fig, "funnel:imputed")
+    assert len(studies.get_xdata()) == len(sei) - filled["k0"] and len(imputed.get_xdata()) == filled["k0"]
+    pseudo = _lines(fig, "funnel:pseudo-ci")
+    assert np.allclose(pseudo[0].get_xdata(), np.exp(coords.pseudo_ci["ci_low"]))
+    wedge = [p for p in ax.patches if p.get_gid() == "contour:0.05"][0].get_xy()
+    assert np.allclose(wedge[len(grid) - 1], [math.exp(1.959963984540054 * grid[-1]), grid[-1]])
+    assert {p.get_gid() for p in ax.patches} >= {"contour:0.1", "contour:0.05", "contour:0.01", "contour:outer"}
+    assert texts_outside(fig) == []
+
+
+def test_forest_axis_label_and_notebook_png(bcg_data):
+    from trialsynth.plots import forest_plot
+
+    frame, pooled = bcg_data
+    fig = forest_plot(frame, pooled, measure="RR", xlabel="Risk ratio (log scale)", font="DejaVu Sans")
+    (label,) = [t for t in fig.texts if t.get_gid() == "xlabel"]
+    renderer = fig.canvas.get_renderer()
+    ticks = [t.get_window_extent(renderer) for t in fig.axes[0].get_xticklabels() if t.get_text()]
+    favours = [t.get_window_extent(renderer) for t in fig.texts if (t.get_gid() or "").startswith("favours")]
+    box = label.get_window_extent(renderer)
+    assert all(box.y1 <= t.y0 + 0.5 for t in ticks) and all(box.y0 >= f.y1 - 0.5 for f in favours)
+    assert texts_outside(fig) == []
+    assert fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"  # shows itself in Jupyter without pyplot

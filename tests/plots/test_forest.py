@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -344,4 +345,34 @@ def test_forest_from_a_pooled_result(bcg_data):
     assert "cochrane-2025" in footnote
     (pi_line,) = [line for line in fig.axes[0].lines if line.get_gid() == "prediction-interval"]
     assert pi_line.get_xdata()[0] == pytest.approx(result.exp()["pi_low"], rel=1e-12)
+    assert texts_outside(fig) == []
+
+
+def test_subgroups_result_object_is_drawn_with_its_test(bcg_data):
+    """A subgroups result (fits: level -> MetaResult, between_separate: the test) draws as sections."""
+    from types import SimpleNamespace
+
+    from oracle_data import ORACLE
+
+    from trialsynth import pool
+
+    frame, _ = bcg_data
+    alloc = pd.read_csv(ORACLE / "dat.bcg.csv")["alloc"]
+    variances = ((frame["ci_high"] - frame["estimate"]) / 1.959963984540054) ** 2
+    fits = {}
+    for level in sorted(alloc.unique()):  # "alternate" has two studies: the engine warns
+        mask = (alloc == level).to_numpy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fits[level] = pool(frame["estimate"][mask].to_numpy(), variances[mask].to_numpy(), measure="RR",
+                               labels=list(frame["label"][mask]))
+    result = SimpleNamespace(fits=fits, between_separate=SimpleNamespace(statistic=1.86, df=2, p_value=0.394))
+    fig = forest_plot(result, font="DejaVu Sans")
+    assert [t.get_text() for t in _texts(fig, "heading:")] == ["alternate", "random", "systematic"]
+    assert len(_diamond(fig)) == 3
+    notes = [t.get_text() for t in _texts(fig, "note:")]
+    assert "Test for subgroup differences: Chi\u00b2 = 1.86, df = 2 (P = 0.39)" in notes
+    footnote = [t.get_text() for t in _texts(fig, "footnote:")]
+    assert "per subgroup" in " ".join(footnote)  # one methods sentence, not one per subgroup
+    assert "Note: alternate: only two studies (k = 2)" in " ".join(footnote)  # the engine's warnings are shown
     assert texts_outside(fig) == []

@@ -192,3 +192,22 @@ def test_level_changes_interval():
     a = quiet(YI, VI, level=95)
     b = quiet(YI, VI, level=0.90)  # read as 90%
     assert b.level == 90 and (b.ci_high - b.ci_low) < (a.ci_high - a.ci_low)
+
+
+def test_identical_effects_under_knha_warn_instead_of_crashing():
+    res = quiet([0.2, 0.2, 0.2], [0.1, 0.05, 0.2], test="knha")
+    assert res.se == 0.0 and math.isinf(res.statistic)
+    assert any("standard error of the pooled effect is 0" in w for w in res.warnings)
+
+
+def test_k1_methods_text_and_forest_say_z_not_t():
+    # with one study the HKSJ request falls back to a Wald interval; nothing may claim "t, 0 df"
+    from trialsynth.plots import forest_plot
+
+    res = quiet([0.4], [0.04], method="REML", test="knha")
+    text = res.methods_text()
+    assert "normal distribution" in text and "0 degrees of freedom" not in text
+    fig = forest_plot(res)
+    texts = [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
+    assert any("z = 2.00" in t.lower() for t in texts), texts
+    assert not any("t = " in t for t in texts)

@@ -37,7 +37,7 @@ def test_fast_path_equals_general_path(method, test):
                                   rtol=1e-9, atol=1e-12)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True)
 @given(
     data=st.lists(
         st.lists(st.tuples(st.floats(-3, 3), st.floats(0.001, 2.0)), min_size=1, max_size=9),

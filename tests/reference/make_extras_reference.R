@@ -67,6 +67,29 @@ for (method in c("REML", "DL")) {
 }
 cases[["bcg1to6.RR.gosh"]] <- list(yi = c(dat$yi), vi = dat$vi, gosh = gosh_cases)
 
+# 5. Sensitivity and regression tests under other models: Hackshaw 1998 with DL and knha
+#    (under knha, leave1out/cumul name the t statistic tval; it is stored as zval)
+dat <- dat.hackshaw1998
+sens <- list()
+for (spec in list(c("DL", "z"), c("DL", "knha"), c("REML", "knha"))) {
+  res <- rma(yi, vi, data = dat, method = spec[1], test = spec[2], control = ctrl)
+  l1 <- leave1out(res); cu <- cumul(res); inf <- influence(res)
+  rt <- regtest(res); rl <- regtest(res, model = "lm"); rk <- ranktest(res)
+  sens[[paste(spec, collapse = ".")]] <- list(
+    call = sprintf('rma(yi, vi, method = "%s", test = "%s", control = ctrl)', spec[1], spec[2]),
+    leave1out = list(estimate = l1$estimate, se = l1$se, zval = if (is.null(l1$zval)) l1$tval else l1$zval, pval = l1$pval, ci.lb = l1$ci.lb,
+      ci.ub = l1$ci.ub, Q = l1$Q, Qp = l1$Qp, tau2 = l1$tau2, I2 = l1$I2, H2 = l1$H2),
+    cumul = list(estimate = cu$estimate, se = cu$se, zval = if (is.null(cu$zval)) cu$tval else cu$zval, pval = cu$pval, ci.lb = cu$ci.lb,
+      ci.ub = cu$ci.ub, Q = cu$Q, Qp = cu$Qp, tau2 = cu$tau2, I2 = cu$I2, H2 = cu$H2),
+    influence = list(rstudent = inf$inf$rstudent, dffits = inf$inf$dffits, cook.d = inf$inf$cook.d,
+      cov.r = inf$inf$cov.r, tau2.del = inf$inf$tau2.del, QE.del = inf$inf$QE.del, hat = inf$inf$hat,
+      weight = inf$inf$weight, dfbetas = inf$dfbs$intrcpt, is.infl = inf$is.infl),
+    regtest = list(zval = rt$zval, pval = rt$pval, dfs = rt$dfs, est = rt$est, ci.lb = rt$ci.lb, ci.ub = rt$ci.ub),
+    regtest_lm = list(zval = rl$zval, pval = rl$pval, dfs = rl$dfs, est = rl$est, ci.lb = rl$ci.lb, ci.ub = rl$ci.ub),
+    ranktest = list(tau = unname(rk$tau), pval = rk$pval))
+}
+cases[["hackshaw1998.sensitivity"]] <- list(yi = c(dat$yi), vi = dat$vi, models = sens)
+
 out <- list(software = list(metafor = as.character(packageVersion("metafor")),
   metadat = as.character(packageVersion("metadat")), R = R.version.string),
   tight_control = ctrl, cases = cases)

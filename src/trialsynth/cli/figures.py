@@ -97,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
     cumulative = _optional("cumulative")
     trim_and_fill = _optional("trim_and_fill")
     gosh = _optional("gosh")
+    funnel_coordinates = _optional("funnel_coordinates")
 
     for key in keys:
         outcome, comparator, window = (str(v) for v in key)
@@ -111,7 +112,11 @@ def run(args: argparse.Namespace) -> int:
             skipped.append(f"{stem}: k = {k} < {MIN_K_DIAGNOSTICS}, no funnel or sensitivity plots")
             continue
         filled = trim_and_fill(result) if trim_and_fill is not None else None
-        save(funnel_plot(result, trimfill=filled, style=style, title=_title(outcome, comparator, window)),
+        funnel_data = result
+        if funnel_coordinates is not None:
+            funnel_data = funnel_coordinates(filled if filled is not None else result)
+        save(funnel_plot(funnel_data, trimfill=filled, measure=result.measure, style=style,
+                         title=_title(outcome, comparator, window)),
              f"funnel_{stem}", "funnel", f"contour-enhanced funnel plot, {outcome} vs {comparator}, {window}")
         if leave_one_out is not None:
             save(leave_one_out_plot(leave_one_out(result), result, style=style,
@@ -170,9 +175,9 @@ def run(args: argparse.Namespace) -> int:
              "rob_summary", "rob_traffic_light", "overall risk of bias per study")
 
     manifest_path = out / "figures.json"
-    from trialsynth.plots.export import _atomic_write
+    from trialsynth.data.io import atomic_write_bytes
 
-    _atomic_write(manifest_path, (json.dumps({"profile": args.profile, "style": style.name, "figures": manifest,
+    atomic_write_bytes(manifest_path, (json.dumps({"profile": args.profile, "style": style.name, "figures": manifest,
                                               "skipped": skipped}, indent=2) + "\n").encode())
     print(manifest_path)
     return 0

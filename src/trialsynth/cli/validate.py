@@ -21,6 +21,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--provenance", action="store_true",
                    help="with --evidence-dir: also check every number against the quotes its row "
                    "names (trialsynth.data.provenance)")
+    p.add_argument("--problems-csv", default=None, metavar="FILE",
+                   help="also write the problems as a CSV table (file, row, column, value, message) "
+                   "to open beside the data in a spreadsheet; cells are formula-neutralised")
     p.add_argument("--quiet", action="store_true", help="print nothing when the file is valid")
     p.set_defaults(func=run)
 
@@ -31,6 +34,13 @@ def run(args: argparse.Namespace) -> int:
     if args.provenance and args.evidence_dir is None:
         args.evidence_dir = "evidence"
     report = check_trials(args.path, evidence_dir=args.evidence_dir, provenance=args.provenance)
+    if args.problems_csv:
+        from trialsynth.data.io import write_csv_safely
+
+        write_csv_safely([{"file": p.file, "row": "" if p.row is None else p.row,
+                           "column": p.column or "", "value": "" if p.value is None else p.value,
+                           "message": p.message} for p in report.problems],
+                         args.problems_csv, columns=["file", "row", "column", "value", "message"])
     if report.problems:
         for note in report.notes:
             print(f"note: {args.path}: {note}", file=sys.stderr)

@@ -283,6 +283,9 @@ def read_table(path: str | os.PathLike, *, numeric_columns: Iterable[str] = (),
         size = p.stat().st_size
         if p.is_dir():
             raise IsADirectoryError(name)
+        if not p.is_file():
+            raise TrialDataError([Problem(name, None, None, None,
+                                          "is not a regular file (a device or a pipe?)")])
         if size > max_bytes:
             raise TrialDataError([Problem(name, None, None, None,
                                           f"file is {size} bytes, more than the {max_bytes} a "
@@ -590,6 +593,8 @@ def load_yaml(source: str | os.PathLike, *, max_bytes: int = 10_000_000) -> Any:
     import yaml
 
     name = os.fspath(source)
+    if Path(name).exists() and not Path(name).is_file():
+        raise TrialDataError([Problem(name, None, None, None, "is not a regular file")])
     try:
         data = Path(name).read_bytes()
     except FileNotFoundError:

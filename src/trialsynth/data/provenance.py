@@ -37,6 +37,7 @@ __all__ = [
     "number_tokens",
     "parse_derived",
     "check_records",
+    "check_identifiers",
     "check_trials",
     "check_reviews",
     "check_claims",
@@ -206,8 +207,10 @@ def check_records(records: Mapping[str, Mapping[str, Any]], *, directory: str = 
         for key in ("citation", "kind", "urls", "quotes"):
             if key not in record:
                 problems.append(Problem(file, None, key, None, f"missing required key {key!r}"))
-        if record.get("kind") in ("trial", "review") and not (record.get("doi") or record.get("pmid")):
-            problems.append(Problem(file, None, "doi", None, "a trial or review record needs a doi or pmid"))
+        if record.get("kind") in ("trial", "review") and not (record.get("doi") or record.get("pmid")) \
+                and record.get("identifiers") != "not found":
+            problems.append(Problem(file, None, "doi", None, "a trial or review record needs a doi or pmid "
+                                    "(or 'identifiers: not found' when none was printed in any source read)"))
         urls = {u.get("url") for u in record.get("urls") or [] if isinstance(u, Mapping)}
         for u in record.get("urls") or []:
             if not isinstance(u, Mapping) or not u.get("url") or not u.get("accessed"):
@@ -226,6 +229,27 @@ def check_records(records: Mapping[str, Mapping[str, Any]], *, directory: str = 
             if quote.get("url") and quote.get("url") not in urls:
                 problems.append(Problem(file, None, f"quotes.{qid}.url", str(quote.get("url")),
                                         "quote url is not listed under the record's urls"))
+    return problems
+
+
+def check_identifiers(records: Mapping[str, Mapping[str, Any]], *, directory: str = "evidence") -> list[Problem]:
+    """Every record's ``doi`` / ``pmid`` must be printed in one of its quotes or urls.
+
+    Kept apart from :func:`check_records` (structure only) so that tools checking a single
+    incoming record's structure are not bound by it; :func:`check_all` applies both.
+    """
+    problems: list[Problem] = []
+    for stem, record in records.items():
+        if not isinstance(record, Mapping):
+            continue
+        urls = [u.get("url") for u in record.get("urls") or [] if isinstance(u, Mapping)]
+        printed = " ".join(str(q.get("text", "")) for q in (record.get("quotes") or {}).values()
+                           if isinstance(q, Mapping)) + " " + " ".join(str(u) for u in urls)
+        for key in ("doi", "pmid"):
+            ident = record.get(key)
+            if ident and str(ident).lower() not in printed.lower():
+                problems.append(Problem(f"{directory}/{stem}.yaml", None, key, str(ident),
+                                        "identifier not printed in any quote or url of the record"))
     return problems
 
 
@@ -458,7 +482,8 @@ def orphaned_records(records: Mapping[str, Any], trials: pd.DataFrame, reviews: 
 def check_all(trials: pd.DataFrame, reviews: pd.DataFrame, records: Mapping[str, Mapping[str, Any]],
               claims: list[Mapping[str, Any]]) -> list[Problem]:
     """Every provenance check at once."""
-    return (check_records(records) + check_trials(trials, records) + check_reviews(reviews, records)
+    return (check_records(records) + check_identifiers(records) + check_trials(trials, records)
+            + check_reviews(reviews, records)
             + check_claims(claims, records) + orphaned_records(records, trials, reviews, claims))
 
 

@@ -103,6 +103,15 @@ def cumulative(
     return pd.DataFrame(rows, columns=["added", "k", *_FIT_COLUMNS])
 
 
+def _knapp_hartung_scale(fit) -> float:
+    """The factor multiplying the model variances: 1 (z), s2w (knha) or max(1, s2w) (adhoc)."""
+    if fit.test == "knha":
+        return float(fit.s2w)
+    if fit.test == "adhoc":
+        return max(1.0, float(fit.s2w))
+    return 1.0
+
+
 def influence(yi, vi=None, *, sei=None, method=None, test=None, level=None, labels=None) -> pd.DataFrame:
     """Outlier and influence diagnostics (Viechtbauer & Cheung 2010, Res Synth Methods 1:112-125).
 
@@ -120,6 +129,9 @@ def influence(yi, vi=None, *, sei=None, method=None, test=None, level=None, labe
     * ``hat``, ``weight`` (percent);
     * ``dfbetas``: (b - b(-i)) / sqrt((X' W(-i) X)^-1), where W(-i) holds
       1/(v_j + tau2(-i)) for all k studies (eq. 15);
+    * with ``test="knha"`` (or ``"adhoc"``), the variances in rstudent, dffits
+      and dfbetas are multiplied by the deleted fit's Knapp-Hartung factor
+      s2w(-i), and vb, vb(-i) are the scaled ones (as metafor);
     * ``is_influential``: |dffits| > 3 sqrt(p/(k-p)), or the chi-square(p)
       cdf of cook_d > .5, or hat > 3p/k, or any |dfbetas| > 1 (the criteria
       of Viechtbauer & Cheung 2010, section 4, as metafor flags them).
@@ -147,14 +159,15 @@ def influence(yi, vi=None, *, sei=None, method=None, test=None, level=None, labe
         b_del = float(deleted.b[0])
         vb_del = float(deleted.vb[0, 0])
         tau2_del = float(deleted.tau2)
-        out["rstudent"][i] = (y[i] - b_del) / math.sqrt(v[i] + tau2_del + vb_del)
-        out["dffits"][i] = (b - b_del) / math.sqrt(hat[i] * (v[i] + tau2_del))
+        scale = _knapp_hartung_scale(deleted)
+        out["rstudent"][i] = (y[i] - b_del) / math.sqrt(scale * (v[i] + tau2_del) + vb_del)
+        out["dffits"][i] = (b - b_del) / math.sqrt(scale * hat[i] * (v[i] + tau2_del))
         out["cook_d"][i] = (b - b_del) ** 2 / vb
         out["cov_r"][i] = vb_del / vb
         out["tau2_del"][i] = tau2_del
         out["qe_del"][i] = deleted.q
         # scaled by the variance of b with tau2(-i) but all k weights (eq. 15)
-        out["dfbetas"][i] = (b - b_del) / math.sqrt(1 / np.sum(1 / (v + tau2_del)))
+        out["dfbetas"][i] = (b - b_del) / math.sqrt(scale / np.sum(1 / (v + tau2_del)))
     dffits_cut = 3 * math.sqrt(p / (k - p)) if k > p else math.inf
     infl = (
         (np.abs(out["dffits"]) > dffits_cut)

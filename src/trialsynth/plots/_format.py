@@ -129,3 +129,22 @@ def fmt_count(value) -> str:
     if math.isnan(value):
         return ""
     return f"{int(round(value))}" if value == round(value) else f"{value:g}"
+
+
+def merge_methods_texts(texts, unit: str = "per subgroup") -> list[str]:
+    """One methods sentence for several fits that differ only in their number of studies.
+
+    ``"... of 13 studies ... t distribution with 12 degrees of freedom ..."`` and the same
+    sentence for 7 studies become ``"... per subgroup ... with k − 1 degrees of freedom ..."``;
+    sentences that differ otherwise are all kept.
+    """
+    import re
+
+    texts = [t for t in dict.fromkeys(t for t in texts if t)]
+    if len(texts) < 2:
+        return texts
+    if len({re.sub(r"\d+", "#", t) for t in texts}) != 1:
+        return texts
+    text = re.sub(r"\bof \d+ stud(?:y|ies)\b", unit, texts[0])
+    text = re.sub(r"\bwith \d+ degrees? of freedom\b", "with k \u2212 1 degrees of freedom", text)
+    return [text]

@@ -51,6 +51,7 @@ class Pooled:
     profile: str | None = None
     measure: str | None = None
     methods_text: str | None = None
+    warnings: tuple = ()
 
 
 @dataclass
@@ -150,7 +151,17 @@ def pooled_from(obj, label: str | None = None) -> Pooled:
         profile=None if _get(obj, "profile") is None else str(_get(obj, "profile")),
         measure=None if _get(obj, "measure") is None else str(_get(obj, "measure")),
         methods_text=methods_text,
+        warnings=_warnings_of(obj),
     )
+
+
+def _warnings_of(obj) -> tuple:
+    found = _get(obj, "warnings")
+    if isinstance(found, str):
+        return (found,)
+    if isinstance(found, (list, tuple)):
+        return tuple(str(w) for w in found if w)
+    return ()
 
 
 def subgroup_test_from(obj) -> SubgroupTest | None:
@@ -164,7 +175,7 @@ def subgroup_test_from(obj) -> SubgroupTest | None:
             raise ArgumentError("subgroup_test: expected (q, df, p_value) or (q, df, p_value, i2)")
         return SubgroupTest(*[float(v) for v in obj[:3]], i2=_num(obj[3]) if len(obj) == 4 else None)
     # a subgroups result may nest the test in an attribute
-    for nested in ("test", "between", "difference_test"):
+    for nested in ("between_separate", "test", "between", "difference_test"):
         inner = _get(obj, nested) if not isinstance(obj, Mapping) else obj.get(nested)
         if inner is not None and not isinstance(inner, (str, float, int)):
             found = subgroup_test_from(inner)
@@ -259,7 +270,7 @@ def normalise_sections(
     elif isinstance(data, (list, tuple)) and all(isinstance(i, (list, tuple)) and len(i) == 2 for i in data):
         items = [tuple(i) for i in data]
     else:
-        results = _get(data, "results", "groups")
+        results = _get(data, "fits", "results", "groups")
         if isinstance(results, Mapping):
             items = [(_heading(k), v) for k, v in results.items()]
     if items is None:

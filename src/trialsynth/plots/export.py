@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from pathlib import Path
 from typing import Iterable
 
 import matplotlib
 from matplotlib.figure import Figure
 
+from trialsynth.data.io import atomic_write_bytes
 from trialsynth.errors import ArgumentError
 
 FORMATS = ("svg", "pdf", "png")
@@ -38,28 +38,6 @@ _RC = {
     "pdf.compression": 6,
     "path.simplify": True,
 }
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    try:
-        from trialsynth.data.io import atomic_write_bytes  # type: ignore[attr-defined]
-    except ImportError:
-        atomic_write_bytes = None
-    if atomic_write_bytes is not None:
-        atomic_write_bytes(path, data)
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        if os.path.exists(temp_name):
-            os.unlink(temp_name)
-        raise
 
 
 def figure_bytes(fig: Figure, fmt: str, *, dpi: int = 300, svg_text: str = "path") -> bytes:
@@ -132,6 +110,6 @@ def save_figure(
     written = []
     for fmt in formats:
         target = stem.parent / f"{stem.name}.{fmt}"
-        _atomic_write(target, figure_bytes(fig, fmt, dpi=int(dpi), svg_text=svg_text))
+        atomic_write_bytes(target, figure_bytes(fig, fmt, dpi=int(dpi), svg_text=svg_text))
         written.append(target)
     return written

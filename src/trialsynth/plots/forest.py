@@ -38,6 +38,7 @@ from trialsynth.plots._format import (
     fmt_tick,
     is_ratio_measure,
     measure_name,
+    merge_methods_texts,
 )
 from trialsynth.plots._inputs import (
     Pooled,
@@ -165,6 +166,7 @@ def forest_plot(
     level: float | None = None,
     columns: Mapping[str, str] | None = None,
     pooled_line: bool = False,
+    xlabel: str | None = None,
 ):
     """Draw a forest plot and return the :class:`matplotlib.figure.Figure`.
 
@@ -236,6 +238,8 @@ def forest_plot(
     columns : dict, optional
         Extra text columns after the study label: heading -> column of the study
         data (e.g. ``{"Weeks": "weeks_after_treatment", "Sessions": "sessions"}``).
+    xlabel : str, optional
+        An axis label under the tick labels (e.g. ``"Risk ratio (log scale)"``).
     pooled_line : bool
         Also draw a dotted vertical line at each pooled estimate through its
         section's rows (a reference for leave-one-out and cumulative plots).
@@ -307,6 +311,7 @@ def forest_plot(
         title=title,
         plot_width=plot_width or style.plot_width,
         pooled_line=pooled_line,
+        xlabel=xlabel,
     )
 
 
@@ -674,7 +679,8 @@ def _heterogeneity_text(pooled: Pooled, style: HouseStyle) -> str:
 def _overall_test_text(pooled: Pooled, style: HouseStyle) -> str:
     if pooled.statistic is None and pooled.p_value is None:
         return ""
-    t_test = (pooled.test or "z").lower() in ("t", "knha", "adhoc", "hksj") or pooled.dfs is not None
+    # a t-based test reports its df; without df (k = 1, or a z test) the statistic is a z value
+    t_test = pooled.dfs is not None
     symbol = "t" if t_test else ("Z" if style.p_style == "revman" else "z")
     parts = []
     if pooled.statistic is not None:
@@ -718,7 +724,14 @@ def _default_footnote(sections: list[Section], overall: Pooled | None) -> str:
             text = ("Pooled with " + ", ".join(bits) + ".") if bits else ""
         if text and text not in texts:
             texts.append(text)
-    return "\n".join(texts)
+    warnings = []
+    for section in sections:
+        for warning in section.pooled.warnings if section.pooled is not None else ():
+            text = f"{section.heading}: {warning}" if section.heading else warning
+            if text not in warnings:
+                warnings.append(text)
+    notes = [f"Note: {w}" for w in warnings]
+    return "\n".join(merge_methods_texts(texts, "per subgroup") + notes)
 
 
 # --------------------------------------------------------------------------- axis
@@ -857,11 +870,14 @@ def _layout_columns(columns, rows, style, note_min_width):
 
 
 def _render(columns, rows, *, style, log_axis, null, limits, ticks, favours, footnote, title, plot_width,
-            pooled_line=False):
+            pooled_line=False, xlabel=None):
     family = style.font
     gap = style.column_gap
     row_h = style.row_height
-    note_min = 3.2 if style.text_position == "right" else 2.6
+    # notes wrap to the left block; widen it (up to 4.6 in) so a heterogeneity line fits on one line
+    widest_note = max([text_width(r.cells["label"], style.font, style.small_size) for r in rows if r.kind == "note"]
+                      or [0.0])
+    note_min = max(3.2 if style.text_position == "right" else 2.6, min(widest_note, 4.6))
     _layout_columns(columns, rows, style, note_min)
     left_cols = [c for c in columns if c.side == "left"]
     right_cols = [c for c in columns if c.side == "right"]
@@ -882,7 +898,7 @@ def _render(columns, rows, *, style, log_axis, null, limits, ticks, favours, foo
     for _attempt in range(3):
         fig = new_figure()
         layout = _draw(fig, columns, rows, style, log_axis, null, limits, ticks, favours, footnote, title,
-                       plot_width, left_block, left_cols, right_cols, extra, pooled_line)
+                       plot_width, left_block, left_cols, right_cols, extra, pooled_line, xlabel)
         spill = overflow(fig)
         if max(spill) <= 0.005:
             break
@@ -892,7 +908,7 @@ def _render(columns, rows, *, style, log_axis, null, limits, ticks, favours, foo
 
 
 def _draw(fig, columns, rows, style, log_axis, null, limits, ticks, favours, footnote, title,
-          plot_width, left_block, left_cols, right_cols, extra, pooled_line=False):
+          plot_width, left_block, left_cols, right_cols, extra, pooled_line=False, xlabel=None):
     family = style.font
     gap = style.column_gap
     row_h = style.row_height
@@ -923,6 +939,8 @@ def _draw(fig, columns, rows, style, log_axis, null, limits, ticks, favours, foo
     header_rows = 2
     title_h = (line_height(family, style.font_size + 1.5) * 1.6) if title else 0.0
     tick_h = 4.5 / 72 + small_h  # tick length + pad + labels
+    xlabel_h = small_h * 1.5 if xlabel else 0.0
+    tick_h += xlabel_h
     fav_h = small_h * 1.6
     axis_area = max(tick_h + fav_h, trailing * row_h + small_h * 0.3)
     bottom_area = axis_area + (small_h * 0.6 + foot_h if foot_lines else 0.0)
@@ -1043,6 +1061,10 @@ def _draw(fig, columns, rows, style, log_axis, null, limits, ticks, favours, foo
                 linestyle=style.null_line_style, zorder=1, gid="null-line", solid_capstyle="butt")
     # favours labels under the tick labels, on each side of the null
     fav_y = panel_bottom - tick_h - small_h * 0.9
+    if xlabel:
+        fig.text(panel_left + plot_width / 2, panel_bottom - tick_h + xlabel_h - small_h * 0.9, xlabel,
+                 transform=fig.dpi_scale_trans, ha="center", va="center_baseline", fontsize=style.small_size,
+                 fontfamily=family, gid="xlabel")
     null_x_in = panel_left + plot_width * _axis_fraction(null, limits, log_axis)
     left_text = favours[0] if style.name != "jama" else "\u2190 " + favours[0]
     right_text = favours[1] if style.name != "jama" else favours[1] + " \u2192"

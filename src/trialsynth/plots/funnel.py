@@ -31,6 +31,11 @@ __all__ = ["funnel_plot"]
 CONTOUR_SHADES = ("#ffffff", "#e6e6e6", "#c8c8c8", "#a6a6a6")
 
 
+def _is_coordinates(data) -> bool:
+    """Is ``data`` a FunnelCoordinates (from trialsynth.funnel_coordinates)?"""
+    return all(hasattr(data, name) for name in ("studies", "center", "pseudo_ci", "contours"))
+
+
 def _yi_vi(data):
     if is_result(data) or (hasattr(data, "yi") and hasattr(data, "vi")):
         return np.asarray(data.yi, dtype=float), np.asarray(data.vi, dtype=float)
@@ -61,9 +66,12 @@ def funnel_plot(
 
     Parameters
     ----------
-    data : MetaResult or DataFrame
-        The studies: a result (its ``yi``, ``vi``, ``estimate``, ``measure``) or a
-        frame with ``yi, vi`` (or ``estimate, se``) on the analysis scale.
+    data : FunnelCoordinates, MetaResult or DataFrame
+        Preferably ``trialsynth.funnel_coordinates(result_or_trimfill)``: everything
+        is then drawn as the engine computed it (studies with their ``filled``
+        flags, pseudo-confidence region, significance contours). A result (its
+        ``yi``, ``vi``, ``estimate``, ``measure``) or a frame with ``yi, vi`` (or
+        ``estimate, se``) is drawn with reference contour lines ``null +/- z * SE``.
     estimate : float, optional
         The pooled estimate (analysis scale) when ``data`` is a frame.
     trimfill : result or DataFrame, optional
@@ -77,23 +85,44 @@ def funnel_plot(
     -------
     matplotlib.figure.Figure
     """
-    yi, vi = _yi_vi(data)
-    if np.any(vi[np.isfinite(vi)] <= 0):
-        raise ArgumentError("data: sampling variances must be positive to draw a funnel")
+    coords = data if _is_coordinates(data) else None
+    if coords is not None:
+        studies = coords.studies
+        filled_flag = studies["filled"].to_numpy(dtype=bool) if "filled" in studies else np.zeros(len(studies), bool)
+        all_yi = studies["yi"].to_numpy(dtype=float)
+        all_se = studies["sei"].to_numpy(dtype=float)
+        yi, se = all_yi[~filled_flag], all_se[~filled_flag]
+        filled = (all_yi[filled_flag], all_se[filled_flag]) if filled_flag.any() else None
+        if estimate is None:
+            estimate = float(coords.center)
+        contour_table = coords.contours
+        # confidence levels (0.90, 0.95, 0.99) -> significance levels (0.10, 0.05, 0.01)
+        contours = sorted({round(1 - float(v), 10) for v in contour_table["level"]}, reverse=True)
+        null_t = float(getattr(coords, "refline", 0.0))
+        pseudo = coords.pseudo_ci
+    else:
+        yi, vi = _yi_vi(data)
+        if np.any(vi[np.isfinite(vi)] <= 0):
+            raise ArgumentError("data: sampling variances must be positive to draw a funnel")
+        se = np.sqrt(vi)
+        if estimate is None and is_result(data):
+            estimate = float(data.estimate)
+        contours = sorted({float(c) for c in contours}, reverse=True)
+        contour_table = None
+        pseudo = None
+        null_t = None
+        filled = None
     if measure is None:
         measure = getattr(data, "measure", None)
-    if estimate is None and is_result(data):
-        estimate = float(data.estimate)
-    contours = sorted({float(c) for c in contours}, reverse=True)
     if len(contours) > 3 or any(not 0 < c < 1 for c in contours):
         raise ArgumentError("contours: expected up to three significance levels between 0 and 1")
     style = get_style(style, font=font)
     family = style.font
     to_display = display_transform(measure)
     log_axis = is_ratio_measure(measure)
-    null_t = 0.0 if null_value is None else (np.log(null_value) if log_axis else float(null_value))
+    if null_t is None:
+        null_t = 0.0 if null_value is None else (np.log(null_value) if log_axis else float(null_value))
 
-    filled = None
     adjusted = None
     if trimfill is not None:
         fill = _get(trimfill, "fill", "imputed", "filled")
@@ -101,16 +130,20 @@ def funnel_plot(
         if fill is None:
             raise ArgumentError("trimfill: expected a 'fill' (or 'imputed') flag per study")
         fill = np.asarray(fill, dtype=bool)
-        filled = (t_yi[fill], t_vi[fill])
+        if coords is None:  # coordinates already carry the imputed studies
+            filled = (t_yi[fill], np.sqrt(t_vi[fill]))
         adjusted = _get(trimfill, "estimate", "b")
         if isinstance(trimfill, pd.DataFrame):
             adjusted = None  # a frame carries studies, not the adjusted estimate
-    se = np.sqrt(vi)
-    all_se = np.concatenate([se, np.sqrt(filled[1])]) if filled is not None else se
+    all_se = np.concatenate([se, filled[1]]) if filled is not None else se
     se_max = float(np.nanmax(all_se)) * 1.08
     all_y = np.concatenate([yi, filled[0]]) if filled is not None else yi
-    z_max = norm.ppf(1 - min(contours) / 2) if contours else 1.96
-    half = max(float(np.nanmax(np.abs(all_y - null_t))) * 1.08, z_max * se_max * 1.02)
+    if contour_table is not None:
+        widest = float(np.nanmax(np.abs(contour_table[["low", "high"]].to_numpy(dtype=float) - null_t)))
+        widest *= se_max / float(contour_table["sei"].max())
+    else:
+        widest = (norm.ppf(1 - min(contours) / 2) if contours else 1.96) * se_max
+    half = max(float(np.nanmax(np.abs(all_y - null_t))) * 1.08, widest * 1.02)
     x_lo_t, x_hi_t = null_t - half, null_t + half
 
     fig = new_figure(width, height)
@@ -125,10 +158,23 @@ def funnel_plot(
                           (to_display(x_lo_t), se_max)], closed=True, facecolor=CONTOUR_SHADES[len(contours)],
                          edgecolor="none", zorder=0, gid="contour:outer"))
     for i, level in enumerate(sorted(contours)):
-        z = norm.ppf(1 - level / 2)
         shade = CONTOUR_SHADES[len(contours) - 1 - i]
-        wedge = [(to_display(null_t), 0), (to_display(null_t + z * se_max), se_max),
-                 (to_display(null_t - z * se_max), se_max)]
+        if contour_table is not None:
+            part = contour_table[np.isclose(1 - contour_table["level"].to_numpy(dtype=float), level)]
+            part = part.sort_values("sei")
+            sei = part["sei"].to_numpy(dtype=float)
+            low = part["low"].to_numpy(dtype=float)
+            high = part["high"].to_numpy(dtype=float)
+            # extend the straight contour lines to the bottom of the axis
+            scale = se_max / sei[-1]
+            low = np.append(low, null_t + (low[-1] - null_t) * scale)
+            high = np.append(high, null_t + (high[-1] - null_t) * scale)
+            sei = np.append(sei, se_max)
+            wedge = list(zip(to_display(high), sei)) + list(zip(to_display(low[::-1]), sei[::-1]))
+        else:
+            z = norm.ppf(1 - level / 2)
+            wedge = [(to_display(null_t), 0), (to_display(null_t + z * se_max), se_max),
+                     (to_display(null_t - z * se_max), se_max)]
         ax.add_patch(Polygon(wedge, closed=True, facecolor=shade, edgecolor="none", zorder=0,
                              gid=f"contour:{level:g}"))
     edges = [1.0] + contours + [0.0]
@@ -145,7 +191,12 @@ def funnel_plot(
         ax.plot([to_display(estimate)] * 2, [0, se_max], color="black", linewidth=style.line_width, zorder=2,
                 gid="funnel:estimate")
         handles.append(Line2D([], [], color="black", linewidth=style.line_width, label="Pooled estimate"))
-        if pseudo_ci:
+        if pseudo_ci and pseudo is not None:
+            for column in ("ci_low", "ci_high"):
+                ax.plot(to_display(pseudo[column].to_numpy(dtype=float)), pseudo["sei"].to_numpy(dtype=float),
+                        color="black", linestyle="--", linewidth=style.line_width * 0.7, zorder=2,
+                        gid="funnel:pseudo-ci")
+        elif pseudo_ci:
             grid = np.linspace(0, se_max, 2)
             for sign in (-1, 1):
                 ax.plot(to_display(estimate + sign * 1.959963984540054 * grid), grid, color="black",
@@ -155,7 +206,7 @@ def funnel_plot(
     handles.append(Line2D([], [], marker="o", linestyle="none", markerfacecolor=style.square_color,
                           markeredgecolor=style.square_edge, label=f"Studies (k = {len(yi)})"))
     if filled is not None and len(filled[0]):
-        ax.plot(to_display(filled[0]), np.sqrt(filled[1]), marker="o", linestyle="none", markersize=4.5,
+        ax.plot(to_display(filled[0]), filled[1], marker="o", linestyle="none", markersize=4.5,
                 markerfacecolor="white", markeredgecolor=style.square_edge, zorder=4, gid="funnel:imputed")
         handles.append(Line2D([], [], marker="o", linestyle="none", markerfacecolor="white",
                               markeredgecolor=style.square_edge, label=f"Imputed (k = {len(filled[0])})"))

@@ -17,6 +17,7 @@ from matplotlib.transforms import blended_transform_factory
 
 from trialsynth.errors import ArgumentError
 from trialsynth.plots._figure import fit_margins, line_height, new_figure, text_width, wrap_text
+from trialsynth.plots._format import merge_methods_texts
 from trialsynth.plots._format import fmt_ci, fmt_interval, fmt_percent, fmt_tick, is_ratio_measure, measure_name
 from trialsynth.plots._inputs import display_transform, measure_of, normalise_sections
 from trialsynth.plots.forest import (
@@ -170,7 +171,7 @@ def short_long_panel(
             text = section.pooled.methods_text if section.pooled is not None else None
             if text and text not in texts:
                 texts.append(text)
-        footnote = "\n".join(texts)
+        footnote = "\n".join(merge_methods_texts(texts, "per panel"))
     small_h = line_height(family, ss)
     foot_lines = wrap_text(footnote, width - 2 * margin, family, ss) if footnote else []
     tick_h = 4.5 / 72 + small_h

@@ -191,14 +191,14 @@ def gosh_plot(
         if estimate is not None and i2 is not None:
             ax.plot([estimate], [i2], marker="D", color=style.diamond_color, markersize=6, linestyle="none",
                     gid="gosh-all-studies", label="All studies")
-            ax.legend(loc="best", fontsize=style.small_size, frameon=False, prop={"family": family})
+            ax.legend(loc="best", frameon=False, prop={"family": family, "size": style.small_size})
     ax.set_xlabel(measure_name(measure), fontsize=style.font_size, fontfamily=family)
     ax.set_ylabel("I\u00b2 (%)", fontsize=style.font_size, fontfamily=family)
     ax.set_ylim(bottom=0, top=max(100.0, float(np.max(y)) if len(y) else 100.0))
     if log_axis:
         ax.xaxis.set_minor_locator(NullLocator())
         lo, hi = ax.get_xlim()
-        ticks = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 4, 5, 10, 20, 50, 100) if lo <= t <= hi]
+        ticks = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100) if lo <= t <= hi]
         if len(ticks) < 2:
             ticks = [float(f"{v:.2g}") for v in np.geomspace(lo, hi, 4)]
         ax.xaxis.set_major_locator(FixedLocator(ticks))

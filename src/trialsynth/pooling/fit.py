@@ -250,7 +250,13 @@ def fit_model(
                 msgs.append(note)
     vb = vb * scale
     se = np.sqrt(np.diag(vb))
-    statistic = b / se
+    if np.any(se == 0):
+        msgs.append(
+            "a standard error is 0 (residuals all zero, so the Knapp-Hartung scale s2w is 0); "
+            "its test statistic and p-value are undefined"
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        statistic = b / se
     if dfs is None:
         p_value = 2.0 * stats.norm.sf(np.abs(statistic))
         crit = float(stats.norm.ppf(1.0 - alpha / 2.0))
@@ -350,7 +356,14 @@ def _fit_intercept(yi, vi, method, test, level, tau2_fixed, tol, maxiter) -> Mod
                 msgs.append(note)
     var_b *= scale
     se = math.sqrt(var_b)
-    stat = b / se
+    if se == 0.0:
+        msgs.append(
+            "the standard error of the pooled effect is 0 (all effects identical, so the "
+            "Knapp-Hartung scale s2w is 0); the test statistic and p-value are undefined"
+        )
+        stat = math.copysign(math.inf, b) if b != 0 else math.nan
+    else:
+        stat = b / se
     if dfs is None:
         p_value = float(2.0 * special.ndtr(-abs(stat)))
     else:

@@ -238,11 +238,13 @@ class MetaResult:
     def methods_text(self) -> str:
         """A sentence stating method, test, CI and PI rules, and the profile."""
         fm = self.fitted_method or self.method
+        # a t-based test that could not be applied (k = 1) falls back to z: dfs is None then
+        test = self.test if self.dfs is not None else "z"
         ci = {"z": "Wald-type confidence intervals based on the normal distribution",
               "knha": (f"Hartung-Knapp-Sidik-Jonkman confidence intervals (t distribution with "
                        f"{self.k - 1} degrees of freedom)"),
               "adhoc": ("Hartung-Knapp confidence intervals with the ad hoc correction that never "
-                        "makes them narrower than the Wald interval")}[self.test]
+                        "makes them narrower than the Wald interval")}[test]
         if fm == "EE":
             text = (f"A common-effect (inverse-variance) meta-analysis of {self.k} "
                     f"{'study' if self.k == 1 else 'studies'} was performed with {ci}.")
