@@ -141,6 +141,16 @@ REPRODUCTION: dict[tuple[str, str, str, str, str], dict] = {
         reason="acupuncture vs oral medication in acute/subacute LBP over 14 unnamed studies; our only "
                "active-comparator acute trial (Shin 2013) compares with a diclofenac injection.",
     ),
+    ("Su2021", "mixed", "pain", "", "MD"): dict(
+        status="not_reproducible",
+        published_k=11,
+        ours_expected=set(),
+        cell=dict(comparator_class="sham", outcome="pain", window="immediate", measure="MD",
+                  conditions=("acute_lbp",)),
+        reason="acute LBP: 11 unnamed RCTs comparing acupuncture with drugs or sham acupuncture in one "
+               "pooled VAS mean difference, time point not stated; we hold no acute-LBP sham pain row "
+               "(our acute trial Shin 2013 compares with a diclofenac injection).",
+    ),
     ("Lin2024", "active", "responder", "", "RR"): dict(
         status="not_reproducible",
         reason="improvement rate vs oral medication over unnamed studies; no matching trial rows.",
