@@ -98,7 +98,10 @@ def test_mixed_results_contradicted_when_consistent():
     pooled = pooled_frame([("sham", "immediate", -0.8, -1.0, -0.6), ("usual_care", "short", -0.9, -1.2, -0.6)])
     v = evaluate_claim(claim("mixed_results"), pooled=pooled)
     assert v.verdict == CONTRADICTED
-    assert "consistent" in v.reason
+    assert "uniformly positive" in v.reason
+    null = pooled_frame([("sham", "immediate", -0.1, -0.3, 0.1), ("usual_care", "short", 0.05, -0.2, 0.3)])
+    v = evaluate_claim(claim("mixed_results"), pooled=null)
+    assert v.verdict == CONTRADICTED and "uniformly null" in v.reason
 
 
 def test_mixed_results_insufficient_with_one_estimate_or_none():
@@ -158,7 +161,8 @@ def test_trial_result_from_p_values():
     v = evaluate_claim(c, trials=trial_rows())
     assert v.verdict == SUPPORTED
     assert "p = 0.036" in v.reason and "p > 0.05" in v.reason
-    assert "the article says 8 weeks after treatment stopped" in v.reason and "was 4 week(s)" in v.reason
+    assert "Timing sub-claim open: the article says 8 weeks after treatment stopped" in v.reason
+    assert "later assessment is 4 week(s) after the last session" in v.reason
     assert "11 vs 11" in v.reason
     # short-term p not significant -> one part disagrees -> mixed
     assert evaluate_claim(c, trials=trial_rows(short_p=0.2)).verdict == MIXED
@@ -170,14 +174,20 @@ def test_trial_result_from_p_values():
     assert evaluate_claim(c, trials=trial_rows().assign(study_id="Other")).verdict == INSUFFICIENT
 
 
-def test_trial_result_from_effect_sizes():
+def test_trial_result_from_effect_sizes_by_phase():
     rows = pd.DataFrame([
-        {"study_id": "S", "outcome": "pain", "comparator_class": "sham", "window": "short", "yi": -0.6, "vi": 0.01, "measure": "SMD"},
-        {"study_id": "S", "outcome": "pain", "comparator_class": "sham", "window": "long", "yi": -0.6, "vi": 0.01, "measure": "SMD"},
+        {"study_id": "S", "outcome": "pain", "comparator_class": "sham", "window": "immediate", "timepoint_weeks": 8,
+         "treatment_weeks": 8, "yi": -0.6, "vi": 0.01, "measure": "SMD"},
+        {"study_id": "S", "outcome": "pain", "comparator_class": "sham", "window": "long", "timepoint_weeks": 52,
+         "treatment_weeks": 8, "yi": -0.6, "vi": 0.01, "measure": "SMD"},
     ])
     v = evaluate_claim(claim("trial_result", study_id="S"), trials=rows)
-    assert v.verdict == MIXED  # benefit short (agrees), benefit long (disagrees with 'none later')
+    assert v.verdict == MIXED  # benefit at end of treatment (agrees), benefit 44 weeks later (disagrees)
     assert "SMD -0.60 (95% CI -0.80 to -0.40)" in v.reason
+    assert "end of treatment, week 8, 0 weeks after the last session" in v.reason
+    assert "after treatment, week 52, 44 weeks after" in v.reason
+    rows.loc[1, "yi"] = -0.05
+    assert evaluate_claim(claim("trial_result", study_id="S"), trials=rows).verdict == SUPPORTED
 
 
 def test_trial_result_without_study_id_is_insufficient():
@@ -342,8 +352,112 @@ def test_evidence_pattern_and_article_summary():
 
 def test_mid_from_claim_record_changes_class():
     pooled = pooled_frame([("sham", "immediate", -0.3, -0.5, -0.1), ("no_treatment", "immediate", -0.35, -0.5, -0.2)])
-    assert evaluate_claim(claim("mixed_results"), pooled=pooled).verdict == CONTRADICTED  # both small at MID 0.5
-    assert evaluate_claim(claim("mixed_results", mid=0.32), pooled=pooled).verdict == SUPPORTED
+    assert evaluate_claim(claim("mixed_results"), pooled=pooled).verdict == SUPPORTED  # benefits below the MID 0.5
+    assert evaluate_claim(claim("mixed_results", mid=0.2), pooled=pooled).verdict == CONTRADICTED  # both important at 0.2
     with pytest.raises(ArgumentError, match="mid"):
         evaluate_claim(claim("mixed_results", mid=-1), pooled=pooled)
     assert not math.isnan(pooled["estimate"].iloc[0])
+
+
+# ---------------------------------------------------------------- the evidence base's record format
+
+
+EVIDENCE_STYLE = {"claims": [
+    {"id": "C2", "article_text": "trial words", "check": "trial_result",
+     "concerns": {"outcome": "pain", "comparator_class": ["no_treatment"], "study": "Liu2023", "comparison_id": "trp"},
+     "decision": {"rule": {
+         "supported": {"all": [{"row": {"weeks_after_treatment": 0}, "p_below": 0.05}, {"row": {"weeks_after_treatment_min": 1}}]},
+         "timing": {"row": {"weeks_after_treatment_min": 1}, "weeks_after_treatment_at_least": 8}}}},
+    {"id": "C3", "article_text": "moderate evidence", "check": "certainty",
+     "concerns": {"outcome": "pain", "comparator_class": ["sham"], "windows": ["immediate"]},
+     "decision": {"rule": {"supported": {"cell": {"window": "immediate"}, "benefit": True, "certainty_in": ["moderate", "high"]}}}},
+    {"id": "C4", "article_text": "review", "check": "durability",
+     "concerns": {"outcome": "pain", "comparator_class": ["sham"], "windows": ["short", "intermediate"], "sessions_per_week": [1, 3]},
+     "decision": {"rule": {"supported": {"all": [{"cell": {"review_id": "Xiang2019", "window_in": ["short", "intermediate"]}, "benefit": True}]}}}},
+    {"id": "C6", "article_text": "medicare", "check": "source_statement",
+     "decision": {"rule": {"supported": {"all": [{"quote": "CMS#Q1", "contains": "Up to 12 visits in 90 days"},
+                                                 {"quote": "CMS#Q2", "contains": "additional 8 sessions"}]}}}},
+    {"id": "C5", "article_text": ["low to moderate", "low for acute"], "check": "source_statement",
+     "decision": {"rule": {"supported": {"all": [{"quote": "NCCIH#Q1", "contains": "low- or moderate-quality evidence"}]},
+                           "cross_check": {"cells": {"condition": "chronic_lbp"}, "all_certainty_in": ["low", "moderate"]}}}},
+]}
+
+
+def test_evidence_style_records_map_onto_checks():
+    cs = {c.id: c for c in claims_from_records(EVIDENCE_STYLE)}
+    assert cs["C2"].check == "trial_result" and cs["C2"].params["study_id"] == "Liu2023"
+    assert cs["C2"].params["article_weeks_after_treatment"] == 8 and cs["C2"].comparator_classes == ("no_treatment",)
+    assert cs["C3"].check == "pooled_effect" and cs["C3"].params["claimed_certainty"] == ["moderate", "high"]
+    assert cs["C4"].check == "review_result" and cs["C4"].params["review_id"] == "Xiang2019"
+    assert cs["C4"].params["require_review"] is True and cs["C4"].params["sessions_per_week"] == [1, 3]
+    assert cs["C6"].check == "source_statement" and len(cs["C6"].params["statements"]) == 2
+    assert cs["C5"].text == "low to moderate low for acute"
+
+
+def test_source_statement_verdicts():
+    cs = {c.id: c for c in claims_from_records(EVIDENCE_STYLE)}
+    quotes = {"CMS#Q1": "Up to 12 visits in 90 days are covered", "CMS#Q2": "An additional 8 sessions will be covered"}
+    v = evaluate_claim(cs["C6"], quotes=quotes)
+    assert v.verdict == SUPPORTED and 'CMS#Q2 prints "additional 8 sessions"' in v.reason
+    v = evaluate_claim(cs["C6"], quotes={**quotes, "CMS#Q2": "An additional 6 sessions"})
+    assert v.verdict == MIXED and "does not print" in v.reason
+    assert evaluate_claim(cs["C6"], quotes={}).verdict == INSUFFICIENT
+    nccih = {"NCCIH#Q1": "There\u2019s low- or moderate-quality evidence that ... acupuncture"}
+    rev = pd.DataFrame([{"review_id": "Mu2020", "comparison": "usual_care", "outcome": "pain", "condition": "chronic_lbp",
+                         "measure": "MD", "estimate": -10.26, "ci_low": -17.11, "ci_high": -3.4, "certainty": "low"}])
+    v = evaluate_claim(cs["C5"], quotes=nccih, reviews=rev)
+    assert v.verdict == SUPPORTED and "Mu2020 pain vs usual_care: low" in v.reason
+    v = evaluate_claim(cs["C5"], quotes=nccih, reviews=rev.assign(certainty="high"))
+    assert v.verdict == MIXED
+
+
+def test_pooled_effect_prefers_published_certainty():
+    cs = {c.id: c for c in claims_from_records(EVIDENCE_STYLE)}
+    ours = pooled_frame([("sham", "immediate", -0.3, -0.5, -0.1)])
+    # no published row: our draft certainty decides
+    assert evaluate_claim(cs["C3"], pooled=ours, sof=sof("low")).verdict == CONTRADICTED
+    assert evaluate_claim(cs["C3"], pooled=ours, sof=sof("moderate")).verdict == SUPPORTED
+    v = evaluate_claim(cs["C3"], pooled=ours, sof=None)
+    assert v.verdict == INSUFFICIENT and "no certainty rating" in v.reason
+    pub = pd.DataFrame([{"review_id": "Xiang2019", "comparison": "sham", "outcome": "pain", "window": "immediate",
+                         "measure": "SMD", "estimate": -0.40, "ci_low": -0.54, "ci_high": -0.25, "certainty": "moderate"}])
+    v = evaluate_claim(cs["C3"], pooled=ours, sof=sof("moderate"), reviews=pub)
+    assert v.verdict == SUPPORTED and "published Xiang2019" in v.reason
+
+
+def test_review_required_for_a_claim_about_a_review():
+    cs = {c.id: c for c in claims_from_records(EVIDENCE_STYLE)}
+    benefit = pooled_frame([("sham", "short", -0.3, -0.5, -0.1)])
+    null = pooled_frame([("sham", "short", -0.1, -0.3, 0.1)])
+    v = evaluate_claim(cs["C4"], reviews=None, subset_pooled=benefit)
+    assert v.verdict == INSUFFICIENT and "cannot confirm" in v.reason
+    assert evaluate_claim(cs["C4"], reviews=None, subset_pooled=null).verdict == CONTRADICTED
+    pub = pd.DataFrame([{"review_id": "Xiang2019", "comparison": "sham", "outcome": "pain", "window": "short",
+                         "measure": "SMD", "estimate": -0.46, "ci_low": -0.82, "ci_high": -0.09}])
+    assert evaluate_claim(cs["C4"], reviews=pub, subset_pooled=benefit).verdict == SUPPORTED
+
+
+def test_mean_difference_rows_use_the_scale_mid_and_orientation():
+    from trialsynth.claims.verdicts import _classify_row
+    md = {"outcome": "pain", "measure": "MD", "estimate": -10.26, "ci_low": -17.11, "ci_high": -3.4}
+    assert _classify_row(md, 0.5) == SMALL_BENEFIT  # below the 15-point MID, although |MD| > 0.5
+    assert _classify_row({**md, "estimate": -20.0, "ci_low": -25.0}, 0.5) == IMPORTANT_BENEFIT
+    hfaq = {"outcome": "function", "measure": "MD", "estimate": 9.78, "ci_low": 3.54, "ci_high": 16.02, "higher_is_better": True}
+    assert _classify_row(hfaq, 0.5) == SMALL_BENEFIT  # higher-is-better scale flipped to favour acupuncture
+
+
+def test_shipped_claims_file_loads_with_a_known_check_for_every_claim():
+    from pathlib import Path
+
+    from trialsynth.claims import load_claims
+    from trialsynth.claims.records import load_quotes
+    from trialsynth.claims.verdicts import CHECKS
+
+    root = Path(__file__).resolve().parents[2]
+    claims = load_claims(root / "evidence" / "claims.yaml")
+    assert len(claims) >= 6
+    assert all(c.check in CHECKS for c in claims), {c.id: c.check for c in claims}
+    quotes = load_quotes(root / "evidence")
+    for c in claims:
+        for st in c.params.get("statements", []):
+            assert st["quote"] in quotes, st["quote"]

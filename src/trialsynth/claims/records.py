@@ -22,12 +22,13 @@ from trialsynth.errors import ArgumentError, Problem, TrialDataError
 
 #: canonical check kinds and the spellings accepted for each
 CHECK_KINDS: dict[str, tuple[str, ...]] = {
-    "mixed_results": ("mixed_results", "mixed", "mixed_across_comparators", "heterogeneity_across_comparators", "consistency"),
+    "mixed_results": ("mixed_results", "pooled_effect_pattern", "mixed", "mixed_across_comparators", "heterogeneity_across_comparators", "consistency"),
     "durability": ("durability", "short_vs_long", "short_term_only", "temporary_effect", "duration"),
     "trial_result": ("trial_result", "single_trial", "trial", "trial_finding"),
     "pooled_effect": ("pooled_effect", "effect", "immediate_effect", "effect_with_certainty", "pooled"),
     "review_result": ("review_result", "review", "published_review", "review_finding"),
     "certainty": ("certainty", "evidence_level", "certainty_by_condition", "grade", "quality_of_evidence"),
+    "source_statement": ("source_statement", "statement", "quote_check"),
     "documentary": ("documentary", "external", "coverage", "source_fact", "document", "policy", "fact"),
 }
 _KIND_BY_ALIAS = {alias: kind for kind, aliases in CHECK_KINDS.items() for alias in aliases}
@@ -117,10 +118,75 @@ def infer_check(params: Mapping, windows: tuple[str, ...], comparators: tuple[st
     return ""
 
 
+def _find(obj: Any, key: str) -> list[Any]:
+    """Every value stored under ``key`` anywhere in a nested mapping/list."""
+    found = []
+    if isinstance(obj, Mapping):
+        for k, v in obj.items():
+            if k == key:
+                found.append(v)
+            found.extend(_find(v, key))
+    elif isinstance(obj, list):
+        for v in obj:
+            found.extend(_find(v, key))
+    return found
+
+
+def _adapt_decision(check: str, params: dict, rules: Mapping) -> str:
+    """Read the parameters a check needs out of a record's structured ``decision.rule``.
+
+    The evidence base writes decision rules as small mappings (``{cell: ..., benefit: true,
+    certainty_in: [...]}``, ``{quote: SRC#Q1, contains: "..."}``); this maps them onto the checks'
+    parameters so that the record, not the code, states what counts as support.
+    """
+    rule = rules.get("rule") if isinstance(rules, Mapping) else None
+    if not isinstance(rule, Mapping):
+        return check
+    supported = rule.get("supported")
+    if check == "certainty" and "claimed_certainty" not in params:
+        levels = _find(supported, "certainty_in")
+        if levels:
+            params.setdefault("claimed_certainty", list(levels[0]))
+            params.setdefault("published_first", True)
+            return "pooled_effect"
+    if check == "durability":
+        review_ids = _find(supported, "review_id")
+        if review_ids:
+            params.setdefault("review_id", review_ids[0])
+            params.setdefault("require_review", True)
+            windows = _find(supported, "window_in")
+            if windows:
+                params.setdefault("review_windows", list(windows[0]))
+            return "review_result"
+    if check == "trial_result":
+        at_least = _find(rule.get("timing"), "weeks_after_treatment_at_least")
+        if at_least:
+            params.setdefault("article_weeks_after_treatment", at_least[0])
+        if _find(supported, "weeks_after_treatment") or _find(supported, "weeks_after_treatment_min"):
+            params.setdefault("by_phase", True)
+    if check == "source_statement":
+        statements = [s for s in (supported.get("all", []) if isinstance(supported, Mapping) else []) if isinstance(s, Mapping) and "quote" in s]
+        params.setdefault("statements", statements)
+        cross = rule.get("cross_check")
+        if isinstance(cross, Mapping):
+            params.setdefault("cross_check", dict(cross))
+    return check
+
+
 def claim_from_record(record: Mapping, *, index: int = 0, file: str = "<claims>") -> Claim:
-    """Build a :class:`Claim` from one mapping; raise :class:`TrialDataError` naming what is wrong."""
+    """Build a :class:`Claim` from one mapping; raise :class:`TrialDataError` naming what is wrong.
+
+    A nested ``concerns:`` mapping (outcome, comparator_class, condition, windows, study...) is
+    read as if its keys were top-level; a structured ``decision.rule`` fills the check's
+    parameters (see :func:`_adapt_decision`).
+    """
     if not isinstance(record, Mapping):
         raise TrialDataError([Problem(file, None, None, repr(record)[:60], f"claim {index + 1}: expected a mapping of fields")])
+    concerns = record.get("concerns")
+    if isinstance(concerns, Mapping):
+        record = {**{k: v for k, v in record.items() if k != "concerns"}, **{k: v for k, v in concerns.items() if k not in record}}
+        if "study" in record and "study_id" not in record:
+            record["study_id"] = record["study"]
     used: set[str] = set()
     values: dict[str, Any] = {}
     for name in _ALIASES:
@@ -149,6 +215,7 @@ def claim_from_record(record: Mapping, *, index: int = 0, file: str = "<claims>"
     for key in ("supports", "supported", "support", "contradicts", "contradicted", "open", "leaves_open", "insufficient"):
         if key in params and isinstance(params[key], str):
             rules = {**(rules or {}), key: params[key]}
+    check = _adapt_decision(check, params, rules or {})
     return Claim(
         id=str(claim_id),
         text=" ".join(str(text).split()),
@@ -205,6 +272,36 @@ def load_claims(path: str | Path) -> list[Claim]:
     except yaml.YAMLError as exc:
         raise TrialDataError([Problem(str(path), None, None, None, f"not valid YAML: {exc}")]) from None
     return claims_from_records(doc, file=str(path))
+
+
+def load_quotes(evidence_dir: str | Path) -> dict[str, str]:
+    """Every verbatim quote of the evidence records, keyed ``"<source_id>#<quote id>"``.
+
+    Reads ``evidence/*.yaml`` (except ``claims.yaml``) with ``yaml.safe_load``; a record's quotes
+    are ``quotes: {Q1: {text: ...}}`` (or ``Q1: "text"``). A missing folder gives ``{}``.
+    """
+    import yaml
+
+    out: dict[str, str] = {}
+    folder = Path(evidence_dir)
+    if not folder.is_dir():
+        return out
+    for path in sorted(folder.glob("*.yaml")):
+        if path.name == "claims.yaml":
+            continue
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise TrialDataError([Problem(str(path), None, None, None, f"not valid YAML: {exc}")]) from None
+        source = str(doc.get("id") or path.stem) if isinstance(doc, Mapping) else path.stem
+        quotes = doc.get("quotes") if isinstance(doc, Mapping) else None
+        if not isinstance(quotes, Mapping):
+            continue
+        for qid, q in quotes.items():
+            text = q.get("text") if isinstance(q, Mapping) else q
+            if text is not None:
+                out[f"{source}#{qid}"] = str(text)
+    return out
 
 
 def require_claim(claim: Any) -> Claim:

@@ -115,7 +115,7 @@ def _check_frame(df, name: str, required: Iterable[str]) -> pd.DataFrame:
 _REVIEW_ALIASES = {
     "review_id": ("review_id", "source_id", "review", "study_id", "id"),
     "outcome": ("outcome",),
-    "comparator_class": ("comparator_class", "comparator"),
+    "comparator_class": ("comparator_class", "comparator", "comparison"),
     "window": ("window",),
     "timepoint_label": ("timepoint_label", "time_point", "timepoint", "follow_up", "time_label", "window_label"),
     "measure": ("measure", "effect_measure"),
@@ -178,7 +178,7 @@ def _window_rank(w) -> int:
 def describe_pooled_row(row: Mapping, *, mid: float) -> str:
     """One pooled row in words with its numbers: comparator, window, effect, CI, PI, k, I2, class."""
     measure = str(row.get("measure") or "SMD")
-    cls = classify_effect(row.get("estimate"), row.get("ci_low"), row.get("ci_high"), mid=mid, measure=measure)
+    cls_label = _classify_row(row, mid)
     parts = [format_effect(measure, row.get("estimate"), row.get("ci_low"), row.get("ci_high"))]
     pi = format_interval(row.get("pi_low"), row.get("pi_high"))
     if pi != "n/a":
@@ -190,7 +190,7 @@ def describe_pooled_row(row: Mapping, *, mid: float) -> str:
     if i2 is not None and _isfinite(i2):
         parts.append(f"I2={float(i2):.0f}%")
     comp = COMPARATOR_LABELS.get(str(row.get("comparator_class")), str(row.get("comparator_class")))
-    return f"{row.get('outcome')} vs {comp}, {row.get('window')}: {', '.join(parts)} -> {cls.label}"
+    return f"{row.get('outcome')} vs {comp}, {row.get('window')}: {', '.join(parts)} -> {cls_label}"
 
 
 def _isfinite(x) -> bool:
@@ -200,8 +200,31 @@ def _isfinite(x) -> bool:
         return False
 
 
+#: MIDs used when a row is a mean difference on a 0-100 scale rather than an SMD: pain 15 points
+#: (VAS 0-100; Ostelo 2008, the threshold evidence/claims.yaml names as the Cochrane review's
+#: predefined clinically relevant change), function 10 points (ODI 0-100; Ostelo 2008).
+MD_MIDS = {"pain": 15.0, "function": 10.0}
+
+
+def row_mid(row: Mapping, mid: float) -> float:
+    """The MID for one row: ``mid`` for SMD and log ratios, :data:`MD_MIDS` for mean differences."""
+    if str(row.get("measure") or "SMD").upper() == "MD":
+        return MD_MIDS.get(str(row.get("outcome")), mid)
+    return mid
+
+
+def _oriented(row: Mapping) -> Mapping:
+    """A published row whose scale is higher-is-better gets its sign flipped (negative favours acupuncture)."""
+    hib = row.get("higher_is_better")
+    if str(hib).strip().lower() in ("true", "1", "yes") and str(row.get("measure") or "").upper() in ("MD", "SMD"):
+        row = dict(row)
+        row["estimate"], row["ci_low"], row["ci_high"] = -row["estimate"], -row["ci_high"], -row["ci_low"]
+    return row
+
+
 def _classify_row(row: Mapping, mid: float) -> str:
-    return classify_effect(row.get("estimate"), row.get("ci_low"), row.get("ci_high"), mid=mid, measure=str(row.get("measure") or "SMD")).label
+    row = _oriented(row)
+    return classify_effect(row.get("estimate"), row.get("ci_low"), row.get("ci_high"), mid=row_mid(row, mid), measure=str(row.get("measure") or "SMD")).label
 
 
 def _mid(claim: Claim, mid: float | None) -> float:
@@ -225,13 +248,14 @@ def _rows(df: pd.DataFrame) -> list[dict]:
 def check_mixed_results(claim: Claim, pooled=None, reviews=None, *, mid: float | None = None, **_) -> Verdict:
     """A claim that the evidence is *mixed*.
 
-    Rule: classify every pooled estimate the claim concerns (outcome x comparator x window, see
-    :func:`trialsynth.claims.effects.classify_effect`) and every matching published estimate. The
-    claim is **supported** when at least two estimates exist and they fall in different classes
-    (e.g. an important benefit versus no treatment beside a small or unclear effect versus sham, or
-    a benefit that is present early and absent later); **contradicted** when at least two exist and
-    all fall in the same class; **insufficient evidence** with fewer than two. The reason spells out
-    the pattern by comparator and by window, so "mixed" is explained, not asserted.
+    Rule (the decision rule of ``evidence/claims.yaml``, claim C1): classify every pooled estimate
+    the claim concerns (outcome x comparator x window, see
+    :func:`trialsynth.claims.effects.classify_effect`) and every matching published estimate
+    ("cells"). **Supported** when at least one cell shows a benefit (CI excludes no effect) and at
+    least one shows no clear difference or a benefit below the MID; **contradicted** when every cell
+    is an important benefit (uniformly positive) or no cell shows a benefit (uniformly null);
+    **insufficient evidence** with fewer than two cells. The reason spells out the pattern by
+    comparator and by window, so "mixed" is explained, not asserted.
     """
     require_claim(claim)
     mid = _mid(claim, mid)
@@ -249,15 +273,21 @@ def check_mixed_results(claim: Claim, pooled=None, reviews=None, *, mid: float |
     for r in review_rows:
         lines.append(f"published {r.get('review_id')}: " + _describe_review(r, mid))
     pattern = _explain_pattern(rows, mid)
+    n_benefit = sum(c in BENEFIT_CLASSES for c in classes)
+    n_weak = sum(c in (NO_CLEAR_DIFFERENCE, SMALL_BENEFIT, HARM) for c in classes)
+    tally = ", ".join(f"{classes.count(c)} {c}" for c in (IMPORTANT_BENEFIT, SMALL_BENEFIT, NO_CLEAR_DIFFERENCE, HARM) if classes.count(c))
     if len(classes) < 2:
         verdict = INSUFFICIENT
-        head = f"only {len(classes)} estimate(s) for this outcome, comparator and window set; mixed results need at least two"
-    elif len(set(classes)) > 1:
+        head = f"only {len(classes)} estimable cell(s) for this outcome, comparator and window set; mixed results need at least two"
+    elif n_benefit >= 1 and n_weak >= 1:
         verdict = SUPPORTED
-        head = f"the estimates fall in {len(set(classes))} different classes ({', '.join(sorted(set(classes)))}; MID {mid:g})"
+        head = f"{len(classes)} cells: {tally} (MID {mid:g}): some show a benefit, others none or one below the MID"
+    elif n_benefit == 0:
+        verdict = CONTRADICTED
+        head = f"{len(classes)} cells: {tally}: no cell shows a benefit, so the evidence is uniformly null, not mixed"
     else:
         verdict = CONTRADICTED
-        head = f"all {len(classes)} estimates fall in one class ({classes[0]}; MID {mid:g}): the evidence is consistent, not mixed"
+        head = f"{len(classes)} cells: {tally} (MID {mid:g}): every cell is an important benefit, so the evidence is uniformly positive, not mixed"
     reason = head + (". " + pattern if pattern else "") + (". Estimates: " + " | ".join(lines) if lines else "")
     parts = tuple((describe_pooled_row(r, mid=mid), _classify_row(r, mid)) for r in rows)
     return Verdict(claim.id, "mixed_results", verdict, reason, parts)
@@ -367,18 +397,43 @@ def _trial_row_class(row: Mapping, mid: float, alpha: float = 0.05) -> tuple[str
     return NO_DATA, text + " (direction not reported)"
 
 
+def _weeks_after(row: Mapping) -> float | None:
+    for col in ("weeks_after_treatment", "weeks_after"):
+        if _isfinite(row.get(col)):
+            return float(row[col])
+    tp, tw = row.get("timepoint_weeks"), row.get("treatment_weeks")
+    if _isfinite(tp) and _isfinite(tw):
+        return float(tp) - float(tw)
+    return None
+
+
+END_OF_TREATMENT, AFTER_TREATMENT = "end_of_treatment", "after_treatment"
+
+
+def _phase(row: Mapping) -> str:
+    """``end_of_treatment`` (less than 1 week after the last session) or ``after_treatment``; from
+    ``weeks_after_treatment`` (or ``timepoint_weeks - treatment_weeks``), else from the window."""
+    wa = _weeks_after(row)
+    if wa is not None:
+        return END_OF_TREATMENT if wa < 1 else AFTER_TREATMENT
+    return END_OF_TREATMENT if str(row.get("window")) == "immediate" else AFTER_TREATMENT
+
+
 def check_trial_result(claim: Claim, trials=None, *, mid: float | None = None, **_) -> Verdict:
-    """A claim about what one trial found (e.g. "a 2023 trial found a short-term effect and none
-    eight weeks later").
+    """A claim about what one trial found (e.g. "a 2023 trial found a short-term effect, and no
+    long-term benefit eight weeks after treatment stopped").
 
-    Parameters read from the claim: ``study_id`` (required), ``expected`` (mapping window ->
-    ``benefit`` or ``no_difference``; default: early windows benefit, late windows no difference),
-    ``article_weeks_after_treatment`` (optional: the delay the article states for the late time
-    point, compared with the rows' ``weeks_after_treatment``).
+    Parameters read from the claim: ``study_id`` (required), ``comparison_id`` (optional filter),
+    ``expected`` (mapping phase or window -> ``benefit`` / ``no_difference``; default
+    ``end_of_treatment: benefit, after_treatment: no_difference``, phases from
+    ``weeks_after_treatment``: under 1 week = end of treatment), ``article_weeks_after_treatment``
+    (the delay the article states for the later assessment).
 
-    Rule: each expected window with rows agrees when the trial's rows in that window show the
-    expected class (from the effect and its CI, or from the reported p-value and direction at
-    alpha 0.05), disagrees otherwise; windows without rows are untested.
+    Rule: each expected phase (or window) with rows agrees when every row there shows the expected
+    class (from the effect and its CI, or from the reported p-value and direction at alpha 0.05),
+    and disagrees otherwise; phases without rows are untested. When the article's stated delay
+    differs from the data's, the timing sub-claim is reported as open in the reason (the records
+    flag the trial's wording as ambiguous), not counted against the claim.
     """
     require_claim(claim)
     mid = _mid(claim, mid)
@@ -391,37 +446,44 @@ def check_trial_result(claim: Claim, trials=None, *, mid: float | None = None, *
     if len(rows):
         rows = _filter(rows, "outcome", claim.outcomes)
         rows = _filter(rows, "comparator_class", claim.comparator_classes)
-    expected = claim.params.get("expected") or {**{w: "benefit" for w in EARLY_WINDOWS}, **{w: "no_difference" for w in LATE_WINDOWS}}
+        comparison = claim.params.get("comparison_id")
+        if comparison and "comparison_id" in rows.columns:
+            rows = rows[rows["comparison_id"].astype(str) == str(comparison)]
+    expected = claim.params.get("expected") or {END_OF_TREATMENT: "benefit", AFTER_TREATMENT: "no_difference"}
+    by_phase = any(k in (END_OF_TREATMENT, AFTER_TREATMENT) for k in expected)
     parts, lines = [], []
-    for window, want in expected.items():
-        w_rows = _rows(rows[rows["window"].astype(str) == str(window)]) if len(rows) and "window" in rows.columns else []
-        if not w_rows:
-            continue
+    for key, want in expected.items():
+        if by_phase:
+            sel = [r for r in _rows(rows) if _phase(r) == key]
+        else:
+            sel = [r for r in _rows(rows) if str(r.get("window")) == str(key)]
         found = []
-        for r in w_rows:
+        for r in sorted(sel, key=lambda r: float(r.get("timepoint_weeks") or 0)):
             cls, text = _trial_row_class(r, mid)
             if cls == NO_DATA:
                 continue
-            ok = (cls in BENEFIT_CLASSES) if want == "benefit" else (cls in (NO_CLEAR_DIFFERENCE,))
+            ok = (cls in BENEFIT_CLASSES) if want == "benefit" else (cls == NO_CLEAR_DIFFERENCE)
             found.append(ok)
-            when = f"week {r.get('timepoint_weeks')}" if r.get("timepoint_weeks") is not None else ""
-            wat = r.get("weeks_after_treatment")
-            if _isfinite(wat):
-                when += f", {float(wat):g} weeks after the last session"
-            lines.append(f"{r.get('outcome')} vs {COMPARATOR_LABELS.get(str(r.get('comparator_class')), r.get('comparator_class'))} ({window}, {when}): {text} -> {cls}; expected {want.replace('_', ' ')}")
+            when = f"week {float(r['timepoint_weeks']):g}" if _isfinite(r.get("timepoint_weeks")) else str(r.get("window"))
+            wa = _weeks_after(r)
+            if wa is not None:
+                when += f", {wa:g} weeks after the last session"
+            comp = COMPARATOR_LABELS.get(str(r.get("comparator_class")), r.get("comparator_class"))
+            lines.append(f"{r.get('outcome')} vs {comp} ({key.replace('_', ' ')}, {when}): {text} -> {cls}; expected {want.replace('_', ' ')}")
         if found:
-            parts.append((window, AGREES if all(found) else DISAGREES))
+            parts.append((key, AGREES if all(found) else DISAGREES))
     verdict = combine([p[1] for p in parts])
     reason = f"{study}: " + (" | ".join(lines) if lines else "no rows of this study in the data")
     stated = claim.params.get("article_weeks_after_treatment")
-    if _isfinite(stated) and len(rows) and "weeks_after_treatment" in rows.columns:
-        late_rows = rows[rows["window"].astype(str).isin(LATE_WINDOWS)] if "window" in rows.columns else rows.iloc[0:0]
-        observed = sorted({float(v) for v in pd.to_numeric(late_rows["weeks_after_treatment"], errors="coerce").dropna()})
-        if observed and all(abs(o - float(stated)) > 0.5 for o in observed):
+    if _isfinite(stated) and len(rows):
+        later = sorted({w for w in (_weeks_after(r) for r in _rows(rows)) if w is not None and w >= 1})
+        if later and all(abs(w - float(stated)) > 0.5 for w in later):
             reason += (
-                f". Caveat: the article says {float(stated):g} weeks after treatment stopped; the trial's late "
-                f"assessment was {', '.join(f'{o:g}' for o in observed)} week(s) after the last session"
+                f". Timing sub-claim open: the article says {float(stated):g} weeks after treatment stopped; the data's later "
+                f"assessment is {', '.join(f'{w:g}' for w in later)} week(s) after the last session"
             )
+        elif later:
+            reason += f". Timing: the later assessment is {', '.join(f'{w:g}' for w in later)} week(s) after the last session, as the article says"
     comps = sorted({str(c) for c in rows["comparator_class"]}) if len(rows) and "comparator_class" in rows.columns else []
     if comps:
         reason += ". Comparator(s): " + ", ".join(COMPARATOR_LABELS.get(c, c) for c in comps)
@@ -451,16 +513,18 @@ def _norm_certainty(value) -> str:
     return str(value).strip().lower().replace("_", " ").replace("-", " ")
 
 
-def check_pooled_effect(claim: Claim, pooled=None, sof=None, *, mid: float | None = None, **_) -> Verdict:
+def check_pooled_effect(claim: Claim, pooled=None, sof=None, reviews=None, *, mid: float | None = None, **_) -> Verdict:
     """A claim that acupuncture has an effect in given windows, optionally "with moderate evidence".
 
     Parameters read from the claim: ``expected`` (``benefit``, default, or ``no_difference``),
-    ``claimed_certainty`` (a certainty or list: ``high``, ``moderate``, ``low``, ``very low``).
+    ``claimed_certainty`` (a certainty or list: ``high``, ``moderate``, ``low``, ``very low``),
+    ``published_first`` (true: judge by the published estimates of ``data/reviews.csv`` that carry
+    a certainty, and use our re-pooling with our GRADE draft only when there is none).
 
-    Rule, per pooled estimate the claim concerns (outcome x comparator x window): it agrees when
-    its class matches ``expected`` (benefit = CI excludes 0 on acupuncture's side) and, when a
-    certainty is claimed and the SoF draft gives one, the certainty is among the claimed ones; it
-    disagrees otherwise. A benefit whose certainty differs from the claim is reported as such.
+    Rule, per estimate the claim concerns (outcome x comparator x window): it agrees when its class
+    matches ``expected`` (benefit = CI excludes 0 on acupuncture's side) and, when a certainty is
+    claimed, its certainty is among the claimed ones; it disagrees otherwise (an estimate without a
+    certainty cannot test a claimed certainty and is reported as untested).
     """
     require_claim(claim)
     mid = _mid(claim, mid)
@@ -469,26 +533,42 @@ def check_pooled_effect(claim: Claim, pooled=None, sof=None, *, mid: float | Non
     if isinstance(claimed, str):
         claimed = [claimed]
     claimed_set = {_norm_certainty(c) for c in (claimed or [])}
-    rows = [r for r in _rows(_select_pooled(pooled, claim)) if _classify_row(r, mid) != NO_DATA]
-    parts, lines = [], []
-    for r in sorted(rows, key=lambda r: (str(r.get("comparator_class")), _window_rank(r.get("window")))):
-        cls = _classify_row(r, mid)
-        effect_ok = (cls in BENEFIT_CLASSES) if want == "benefit" else (cls == NO_CLEAR_DIFFERENCE)
+    candidates = []  # (text, class, certainty or None, source)
+    for r in _rows(_select_reviews(reviews, claim)):
+        if _classify_row(r, mid) == NO_DATA:
+            continue
+        cert = r.get("certainty") if isinstance(r.get("certainty"), str) and r.get("certainty") else None
+        candidates.append((f"published {r.get('review_id')}: {_describe_review(r, mid)}", _classify_row(r, mid), cert, "published"))
+    for r in sorted(_rows(_select_pooled(pooled, claim)), key=lambda r: (str(r.get("comparator_class")), _window_rank(r.get("window")))):
+        if _classify_row(r, mid) == NO_DATA:
+            continue
         cert = _certainty_lookup(sof, claim, r)
-        text = describe_pooled_row(r, mid=mid)
-        if cert is not None:
-            text += f", GRADE certainty {cert}"
-        ok = effect_ok
-        if effect_ok and claimed_set and cert is not None and _norm_certainty(cert) not in claimed_set:
-            ok = False
-            text += f" (claimed: {', '.join(sorted(claimed_set))})"
+        text = "our re-pooling: " + describe_pooled_row(r, mid=mid) + (f", draft GRADE certainty {cert}" if cert else "")
+        candidates.append((text, _classify_row(r, mid), cert, "ours"))
+    if claim.params.get("published_first") and claimed_set:
+        published = [c for c in candidates if c[3] == "published" and c[2]]
+        if published:
+            candidates = published + [c for c in candidates if c[3] == "ours"]
+    parts, lines = [], []
+    for text, cls, cert, _source in candidates:
+        effect_ok = (cls in BENEFIT_CLASSES) if want == "benefit" else (cls == NO_CLEAR_DIFFERENCE)
         if effect_ok and cls == SMALL_BENEFIT:
             text += " [statistically clear but below the MID]"
-        parts.append((text, AGREES if ok else DISAGREES))
+        if not effect_ok:
+            outcome = DISAGREES
+        elif claimed_set and cert is None:
+            outcome = UNTESTED
+            text += " (no certainty rating)"
+        elif claimed_set and _norm_certainty(cert) not in claimed_set:
+            outcome = DISAGREES
+            text += f" (claimed: {' or '.join(sorted(claimed_set))})"
+        else:
+            outcome = AGREES
+        parts.append((text, outcome))
         lines.append(text)
     verdict = combine([p[1] for p in parts])
     reason = (f"expected {want.replace('_', ' ')}" + (f" with {' or '.join(sorted(claimed_set))} certainty" if claimed_set else "") + f" (MID {mid:g}): "
-              + (" | ".join(lines) if lines else "no pooled estimate for this outcome, comparator and window"))
+              + (" | ".join(lines) if lines else "no estimate for this outcome, comparator and window"))
     return Verdict(claim.id, "pooled_effect", verdict, reason, tuple(parts))
 
 
@@ -501,7 +581,7 @@ def _select_reviews(reviews, claim: Claim, review_id=None) -> pd.DataFrame:
         df = df[df["outcome"].isna() | df["outcome"].astype(str).isin(claim.outcomes)]
     if claim.comparator_classes:
         df = df[df["comparator_class"].isna() | df["comparator_class"].astype(str).isin(claim.comparator_classes)]
-    labels = claim.params.get("review_timepoints") or claim.params.get("timepoint_labels")
+    labels = claim.params.get("review_timepoints") or claim.params.get("timepoint_labels") or claim.params.get("review_windows")
     if labels:
         labels = [labels] if isinstance(labels, str) else list(labels)
         df = df[df["timepoint_label"].astype(str).isin(labels) | df["window"].astype(str).isin(labels)]
@@ -557,6 +637,10 @@ def check_review_result(claim: Claim, reviews=None, pooled=None, *, mid: float |
     verdict = combine([p[1] for p in parts])
     if not rows:
         lines.insert(0, f"no published estimate for {review_id or 'this claim'} in reviews.csv")
+        if claim.params.get("require_review") and verdict in (SUPPORTED, MIXED):
+            # the claim is about what the review found: our data can contradict its substance but not confirm the review
+            verdict = INSUFFICIENT
+            lines.append("the claim is about the review's finding, which our re-pooling alone cannot confirm")
     unverifiable = claim.params.get("unverifiable")
     if unverifiable:
         items = [unverifiable] if isinstance(unverifiable, str) else list(unverifiable)
@@ -621,6 +705,57 @@ def check_certainty(claim: Claim, sof=None, reviews=None, **_) -> Verdict:
     return Verdict(claim.id, "certainty", verdict, " | ".join(lines), tuple(parts))
 
 
+def _norm_text(text: str) -> str:
+    t = str(text).replace("\u2019", "'").replace("\u2018", "'").replace("\u2013", "-").replace("\u2014", "-")
+    return " ".join(t.lower().split())
+
+
+def check_source_statement(claim: Claim, quotes: Mapping[str, str] | None = None, reviews=None, **_) -> Verdict:
+    """A claim that restates a source (a guideline's evidence grades, a coverage rule).
+
+    Parameters read from the claim: ``statements``, a list of ``{quote: "<source>#<Qid>",
+    contains: "<words>"}``; optional ``cross_check: {cells: {condition: ...}, all_certainty_in:
+    [...]}`` against the published certainties in ``data/reviews.csv``.
+
+    Rule: each statement agrees when the verbatim quote contains the words (case and typographic
+    quotes ignored), disagrees when the quote exists without them, and is untested when the quote is
+    not in the evidence base. The cross-check, when present and when matching published rows
+    exist, is one more part: it agrees when all their certainties are among the listed levels.
+    """
+    require_claim(claim)
+    quotes = quotes or {}
+    statements = claim.params.get("statements") or []
+    parts, lines = [], []
+    for st in statements:
+        ref, words = str(st.get("quote")), str(st.get("contains"))
+        if ref not in quotes:
+            parts.append((ref, UNTESTED))
+            lines.append(f"{ref}: quote not in the evidence base")
+            continue
+        ok = _norm_text(words) in _norm_text(quotes[ref])
+        parts.append((ref, AGREES if ok else DISAGREES))
+        lines.append(f"{ref} {'prints' if ok else 'does not print'} \"{words}\"")
+    cross = claim.params.get("cross_check")
+    if isinstance(cross, Mapping):
+        levels = {_norm_certainty(x) for x in (cross.get("all_certainty_in") or [])}
+        rev = normalise_reviews(reviews)
+        cells = cross.get("cells") or {}
+        m = rev[rev["certainty"].notna() & (rev["certainty"].astype(str) != "")]
+        for col, val in (cells.items() if isinstance(cells, Mapping) else []):
+            if col in m.columns:
+                vals = [val] if isinstance(val, str) else list(val)
+                m = m[m[col].astype(str).isin([str(v) for v in vals])]
+        if len(m) and levels:
+            found = [(r.get("review_id"), r.get("outcome"), r.get("comparator_class"), str(r.get("certainty"))) for r in _rows(m)]
+            ok = all(_norm_certainty(c) in levels for *_x, c in found)
+            parts.append(("cross-check", AGREES if ok else DISAGREES))
+            lines.append(f"cross-check, published certainties for {cells}: " + "; ".join(f"{a} {b} vs {c}: {d}" for a, b, c, d in found)
+                         + f" ({'all' if ok else 'not all'} within {', '.join(sorted(levels))})")
+    verdict = combine([p[1] for p in parts])
+    reason = " | ".join(lines) if lines else "the claim record lists no quoted statement to check"
+    return Verdict(claim.id, "source_statement", verdict, reason, tuple(parts))
+
+
 def check_documentary(claim: Claim, **_) -> Verdict:
     """A claim about a document rather than trial data (e.g. Medicare's coverage rule).
 
@@ -664,28 +799,30 @@ CHECKS = {
     "pooled_effect": check_pooled_effect,
     "review_result": check_review_result,
     "certainty": check_certainty,
+    "source_statement": check_source_statement,
     "documentary": check_documentary,
 }
 
 
-def evaluate_claim(claim: Claim, *, pooled=None, trials=None, reviews=None, sof=None, mid: float | None = None, subset_pooled=None) -> Verdict:
+def evaluate_claim(claim: Claim, *, pooled=None, trials=None, reviews=None, sof=None, mid: float | None = None, subset_pooled=None,
+                   quotes: Mapping[str, str] | None = None) -> Verdict:
     """Run the claim's check; a claim with no known check gets ``insufficient evidence`` saying so."""
     require_claim(claim)
     func = CHECKS.get(claim.check)
     if func is None:
         return Verdict(claim.id, claim.check or "none", INSUFFICIENT, f"no automatic check for this claim (check {claim.check or 'not named'!r}; known: {', '.join(CHECKS)})")
-    return func(claim, pooled=pooled, trials=trials, reviews=reviews, sof=sof, mid=mid, subset_pooled=subset_pooled)
+    return func(claim, pooled=pooled, trials=trials, reviews=reviews, sof=sof, mid=mid, subset_pooled=subset_pooled, quotes=quotes)
 
 
 def evaluate_claims(claims: Sequence[Claim], *, pooled=None, trials=None, reviews=None, sof=None, mid: float | None = None,
-                    subset_pooled: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+                    subset_pooled: Mapping[str, pd.DataFrame] | None = None, quotes: Mapping[str, str] | None = None) -> pd.DataFrame:
     """One row per claim: ``claim_id``, ``check``, ``verdict``, ``reason``, ``article_text``,
     ``outcome``, ``comparators``, ``windows``. ``subset_pooled`` maps a claim id to a re-pooling
     restricted as that claim says (see :func:`trialsynth.claims.analysis.claim_subsets`)."""
     rows = []
     for claim in claims:
         v = evaluate_claim(claim, pooled=pooled, trials=trials, reviews=reviews, sof=sof, mid=mid,
-                           subset_pooled=(subset_pooled or {}).get(claim.id))
+                           subset_pooled=(subset_pooled or {}).get(claim.id), quotes=quotes)
         rows.append({
             "claim_id": claim.id,
             "check": v.check,

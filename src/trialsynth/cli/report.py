@@ -9,12 +9,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="build reports/: executed notebooks, figures, tables, change report")
     p.add_argument("--data", default="data/trials.csv", help="trial records (default: %(default)s)")
     p.add_argument("--out", default="reports", help="output folder (default: %(default)s)")
+    p.add_argument("--profile", default="cochrane-2025", help="method profile (default: %(default)s)")
+    p.add_argument("--notebooks", default=None, help="folder of notebooks to execute (default: ./notebooks)")
+    p.add_argument("--no-notebooks", action="store_true", help="skip executing the notebooks")
+    p.add_argument("--notebook-mode", choices=["shared", "parallel"], default="shared",
+                   help="shared: one kernel runs the notebooks in turn (default); parallel: one kernel each")
+    p.add_argument("--jobs", type=int, default=None, help="parallel mode: notebooks run at once (default: all)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
     from trialsynth.report.build import build_report
 
-    index = build_report(data_path=args.data, out_dir=args.out)
-    print(f"report written: {index}")
+    try:
+        index = build_report(data_path=args.data, out_dir=args.out, profile=args.profile, notebooks_dir=args.notebooks,
+                             execute_notebooks=not args.no_notebooks, jobs=args.jobs, notebook_mode=args.notebook_mode)
+    except RuntimeError as exc:  # a notebook failed: the report exists and says which
+        print(f"error: {exc}")
+        return 1
+    timings = json.loads((Path(args.out) / "timings.json").read_text(encoding="utf-8"))
+    print(f"report written: {index}  ({timings.get('total', 0):.1f} s; see timings.json)")
     return 0

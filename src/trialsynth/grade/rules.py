@@ -14,7 +14,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scipy.stats import norm
+from statistics import NormalDist
 
 from trialsynth.errors import ArgumentError
 
@@ -140,7 +140,8 @@ def optimal_information_size(mid: float, *, alpha: float = 0.05, power: float = 
     mid = _mid(mid)
     if not 0 < alpha < 1 or not 0 < power < 1:
         raise ArgumentError("alpha, power: expected numbers strictly between 0 and 1")
-    per_arm = 2 * (norm.ppf(1 - alpha / 2) + norm.ppf(power)) ** 2 / mid**2
+    z = NormalDist().inv_cdf
+    per_arm = 2 * (z(1 - alpha / 2) + z(power)) ** 2 / mid**2
     return 2 * math.ceil(per_arm)
 
 

@@ -1,0 +1,96 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 02 · Short- versus long-term effects, by comparator
+#
+# Pooled effects on pain and function, separately for each comparator (sham, no treatment /
+# waiting list, usual care) and each time window after treatment ended, with heterogeneity and
+# prediction intervals, set beside the published pooled estimates. This is where the article's
+# "mixed results" become visible: the answer depends on **what acupuncture is compared with**
+# and **how long after treatment** one looks.
+
+# %% tags=["parameters"]
+DATA_PATH = "../data/trials.csv"
+PROFILE = "cochrane-2025"
+WINDOWS = None
+EXPORT_DIR = None
+
+# %%
+# %matplotlib inline
+from trialsynth.claims import evidence_pattern
+from trialsynth.report import views
+from trialsynth.report.analysis import run_analysis
+
+analysis = run_analysis(DATA_PATH, PROFILE, WINDOWS)
+views.show(views.status_markdown(analysis))
+print(analysis.methods_text())
+
+# %% [markdown]
+# ## Pooled estimates (negative favours acupuncture)
+
+# %%
+for outcome in ("pain", "function", "responder"):
+    table = views.pooled_table(analysis, outcome)
+    if len(table):
+        views.show(f"### {outcome.capitalize()}")
+        views.show(table)
+
+# %% [markdown]
+# ## Forest plots: every window of a comparator on one axis
+
+# %%
+shown = 0
+for outcome in ("pain", "function", "responder"):
+    for comparator in views.COMPARATORS:
+        fig = views.window_panel_figure(analysis, outcome, comparator)
+        if fig is not None:
+            views.show(fig)
+            shown += 1
+if not shown:
+    views.show("_No pooled group to draw: see the notes at the top._")
+
+# %% [markdown]
+# ## Effect against weeks after treatment ended
+
+# %%
+for outcome in ("pain", "function"):
+    fig = views.effect_by_time_figure(analysis, outcome)
+    if fig is not None:
+        views.show(fig)
+
+# %% [markdown]
+# ## Heterogeneity and prediction intervals
+# The prediction interval is where the effect of a new trial like these would be expected to fall;
+# a PI that crosses zero while the CI does not means the benefit is not consistent across settings.
+
+# %%
+views.show(views.heterogeneity_table(analysis))
+
+# %% [markdown]
+# ## Published pooled estimates beside ours
+
+# %%
+views.show(views.reviews_beside_ours(analysis))
+
+# %% [markdown]
+# ## Where the "mixed results" come from
+# Each cell is the class of the pooled pain effect: an important benefit (beyond the minimal
+# important difference), a small benefit (clear but below it), no clear difference, or no data.
+# Read down a column to compare comparators, across a row to see whether an effect lasts.
+
+# %%
+views.show(evidence_pattern(analysis.pooled, outcome="pain"))
+mixed = analysis.verdicts[analysis.verdicts["check"] == "mixed_results"] if len(analysis.verdicts) else analysis.verdicts
+for row in mixed.itertuples():
+    views.show(f"**{row.claim_id}: {row.verdict}.** {row.reason}")

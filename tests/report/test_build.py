@@ -1,0 +1,134 @@
+"""``build_report``: works with whatever data exists, links everything, and follows an added trial."""
+
+import csv
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from trialsynth.errors import TrialDataError
+from trialsynth.report.build import build_report
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def project_copy(tmp_path: Path) -> Path:
+    """A copy of the shipped data and evidence (the report reads both), nothing else."""
+    dst = tmp_path / "proj"
+    shutil.copytree(ROOT / "data", dst / "data")
+    shutil.copytree(ROOT / "evidence", dst / "evidence")
+    return dst
+
+
+def links(index: Path) -> list[str]:
+    return re.findall(r"(?:href|src)='([^'#:]+)'", index.read_text(encoding="utf-8"))
+
+
+def test_missing_and_empty_data_give_a_report_not_a_crash(tmp_path):
+    proj = project_copy(tmp_path)
+    (proj / "data" / "trials.csv").unlink()
+    out = tmp_path / "out"
+    index = build_report(proj / "data" / "trials.csv", out, execute_notebooks=False)
+    text = index.read_text(encoding="utf-8")
+    assert "No trial data" in text and "does not exist" in text
+    assert (out / "tables" / "pooled_estimates.csv").is_file() and (out / "changes.md").is_file()
+    header = next(csv.reader((ROOT / "data" / "trials.csv").open(encoding="utf-8")))
+    (proj / "data" / "trials.csv").write_text(",".join(header) + "\n", encoding="utf-8")
+    index = build_report(proj / "data" / "trials.csv", out, execute_notebooks=False)
+    assert "has a header but no rows" in index.read_text(encoding="utf-8")
+    # the claims are still judged (documentary claims need no trials)
+    verdicts = pd.read_csv(out / "tables" / "claims_verdicts.csv")
+    assert len(verdicts) >= 6 and set(verdicts["verdict"]) <= {"supported", "contradicted", "mixed", "insufficient evidence"}
+
+
+def test_invalid_data_report_lists_problems_then_raises(tmp_path):
+    proj = project_copy(tmp_path)
+    path = proj / "data" / "trials.csv"
+    rows = list(csv.reader(path.open(encoding="utf-8")))
+    rows[1][rows[0].index("year")] = "nineteen"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    out = tmp_path / "out"
+    with pytest.raises(TrialDataError, match="year"):
+        build_report(path, out, execute_notebooks=False)
+    text = (out / "index.html").read_text(encoding="utf-8")
+    assert "did not validate" in text and "nineteen" in text
+
+
+def test_writes_only_inside_out_dir_and_links_resolve(tmp_path):
+    proj = project_copy(tmp_path)
+    before = {p: p.stat().st_mtime_ns for p in proj.rglob("*")}
+    out = tmp_path / "out"
+    index = build_report(proj / "data" / "trials.csv", out, execute_notebooks=False)
+    after = {p: p.stat().st_mtime_ns for p in proj.rglob("*")}
+    assert before == after, "the report touched files outside out_dir"
+    assert not [p for p in tmp_path.iterdir() if p.name not in ("proj", "out")]
+    targets = links(index)
+    assert "changes.html" in targets and any(t.startswith("tables/") for t in targets)
+    for t in targets:
+        assert (out / t).is_file(), f"index links a missing file: {t}"
+    timings = json.loads((out / "timings.json").read_text(encoding="utf-8"))
+    assert timings["total"] > 0 and "analysis.load_validate" in timings
+    assert not list(out.rglob("*.tmp"))
+
+
+@pytest.mark.slow
+def test_added_trial_flows_into_estimates_figures_claims_and_changes(tmp_path):
+    proj = project_copy(tmp_path)
+    data = proj / "data" / "trials.csv"
+    rows = list(csv.reader(data.open(encoding="utf-8")))
+    header, body = rows[0], rows[1:]
+    sid = header.index("study_id")
+    study = "Liu2023"  # the article's trial: its rows feed a pooled group and claim C2
+    removed = [r for r in body if r[sid] == study]
+    assert removed, "the shipped data must hold the study this test re-adds"
+    with data.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows([header] + [r for r in body if r[sid] != study])
+    new_rows = tmp_path / "new_rows.csv"
+    with new_rows.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows([header] + removed)
+
+    out = tmp_path / "out"
+    build_report(data, out, notebooks_dir=ROOT / "notebooks", execute_notebooks=True)
+    pooled1 = pd.read_csv(out / "tables" / "pooled_estimates.csv")
+    verdicts1 = pd.read_csv(out / "tables" / "claims_verdicts.csv").set_index("claim_id")
+    assert not pooled1["study_ids"].fillna("").str.contains(study).any()
+
+    proc = subprocess.run([sys.executable, "-m", "trialsynth", "add-trial", str(new_rows), "--data", str(data),
+                           "--evidence-dir", str(proj / "evidence")], capture_output=True, text=True, cwd=proj)
+    assert proc.returncode == 0, proc.stderr
+
+    index = build_report(data, out, notebooks_dir=ROOT / "notebooks", execute_notebooks=True)
+    pooled2 = pd.read_csv(out / "tables" / "pooled_estimates.csv")
+    verdicts2 = pd.read_csv(out / "tables" / "claims_verdicts.csv").set_index("claim_id")
+    with_study = pooled2[pooled2["study_ids"].fillna("").str.contains(study)]
+    assert len(with_study) >= 1, "the re-added trial is in no pooled estimate"
+    # the forest plot of that group exists and draws the study as a row
+    key = tuple(with_study.iloc[0][["outcome", "comparator_class", "window"]])
+    stem = "forest_" + "_".join(key)
+    assert (out / "figures" / f"{stem}.svg").is_file() and (out / "figures" / f"{stem}.png").is_file()
+    from trialsynth.report.analysis import run_analysis
+    from trialsynth.report.views import forest_figure
+
+    fig = forest_figure(run_analysis(data), *key)
+    assert any(study in t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text")))
+    # the claims table follows: the trial's claim is no longer 'insufficient evidence'
+    claim = [c for c in verdicts2.index if "liu2023" in c.lower()][0]
+    assert verdicts1.loc[claim, "verdict"] == "insufficient evidence"
+    assert verdicts2.loc[claim, "verdict"] != "insufficient evidence"
+    # the change report names the added rows, the new group and the flipped verdict
+    changes = (out / "changes.md").read_text(encoding="utf-8")
+    for r in removed:
+        assert f"added: {r[sid]} | {r[header.index('comparison_id')]} | {r[header.index('outcome')]}" in changes
+    assert " | ".join(key) in changes
+    assert f"**flipped** {claim}: insufficient evidence -> {verdicts2.loc[claim, 'verdict']}" in changes
+    # and the executed notebooks are linked from the index
+    for name in ("01_evidence_base", "02_short_vs_long_term", "03_article_claims", "04_robustness", "05_summary_of_findings"):
+        assert f"notebooks/{name}.html" in links(index)
+        assert (out / "notebooks" / f"{name}.html").is_file()
+    assert (out / ".previous" / "tables" / "pooled_estimates.csv").is_file()
