@@ -216,6 +216,20 @@ def test_pooled_effect_verdicts():
     assert evaluate_claim(c, pooled=pooled_frame([("sham", "long", -0.3, -0.5, -0.1)])).verdict == INSUFFICIENT
 
 
+def test_pooled_effect_imprecise_null_neither_supports_nor_contradicts():
+    # CI -0.70 to 0.02 holds both 0 and the MID 0.5: too imprecise to refute a claimed benefit
+    c = claim("pooled_effect", outcome="pain", comparator_classes=["sham"], windows=["immediate"])
+    wide = pooled_frame([("sham", "immediate", -0.34, -0.70, 0.02)])
+    v = evaluate_claim(c, pooled=wide)
+    assert v.verdict == INSUFFICIENT and "too imprecise" in v.reason
+    # a null whose CI excludes the MID (-0.44 to 0.12) does refute an important benefit
+    narrow = pooled_frame([("sham", "immediate", -0.16, -0.44, 0.12)])
+    assert evaluate_claim(c, pooled=narrow).verdict == CONTRADICTED
+    # with a clear benefit elsewhere the imprecise one is ignored, not counted against
+    both = pd.concat([wide, pooled_frame([("sham", "immediate", -0.6, -0.9, -0.3)]).assign(window="immediate")])
+    assert evaluate_claim(c, pooled=both).verdict == SUPPORTED
+
+
 # ---------------------------------------------------------------- published review
 
 

@@ -40,6 +40,7 @@ from trialsynth.claims.effects import (
     NO_CLEAR_DIFFERENCE,
     NO_DATA,
     SMALL_BENEFIT,
+    benefit_sign,
     classify_effect,
     format_effect,
     format_interval,
@@ -225,6 +226,37 @@ def _oriented(row: Mapping) -> Mapping:
 def _classify_row(row: Mapping, mid: float) -> str:
     row = _oriented(row)
     return classify_effect(row.get("estimate"), row.get("ci_low"), row.get("ci_high"), mid=row_mid(row, mid), measure=str(row.get("measure") or "SMD")).label
+
+
+def _too_imprecise(row: Mapping, mid: float) -> bool:
+    """True when the row's CI contains both no effect and an important benefit (``|x| >= MID`` on
+    acupuncture's side): such an estimate can neither confirm nor refute a claimed benefit (the
+    imprecision criterion of GRADE, Guyatt et al. 2011, J Clin Epidemiol 64:1283, GRADE 6)."""
+    row = _oriented(row)
+    try:
+        low, high = float(row.get("ci_low")), float(row.get("ci_high"))
+    except (TypeError, ValueError):
+        return False
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return False
+    sign = benefit_sign(str(row.get("measure") or "SMD"))
+    low_b, high_b = sorted((sign * low, sign * high))
+    return low_b <= 0.0 <= high_b and high_b >= row_mid(row, mid)
+
+
+def _judge_effect(row: Mapping, cls: str, want: str, mid: float) -> str:
+    """AGREES when the class matches ``want`` (``benefit`` or ``no_difference``); UNTESTED when a
+    benefit is wanted and the estimate is too imprecise to tell (:func:`_too_imprecise`);
+    DISAGREES otherwise."""
+    ok = (cls in BENEFIT_CLASSES) if want == "benefit" else (cls == NO_CLEAR_DIFFERENCE)
+    if ok:
+        return AGREES
+    if want == "benefit" and cls == NO_CLEAR_DIFFERENCE and _too_imprecise(row, mid):
+        return UNTESTED
+    return DISAGREES
+
+
+IMPRECISE_NOTE = " (too imprecise to test: the CI holds both no effect and the MID)"
 
 
 def _mid(claim: Claim, mid: float | None) -> float:
@@ -523,8 +555,10 @@ def check_pooled_effect(claim: Claim, pooled=None, sof=None, reviews=None, *, mi
 
     Rule, per estimate the claim concerns (outcome x comparator x window): it agrees when its class
     matches ``expected`` (benefit = CI excludes 0 on acupuncture's side) and, when a certainty is
-    claimed, its certainty is among the claimed ones; it disagrees otherwise (an estimate without a
-    certainty cannot test a claimed certainty and is reported as untested).
+    claimed, its certainty is among the claimed ones; it disagrees otherwise. Untested (ignored by
+    the verdict, but listed in the reason): an estimate without a certainty when a certainty is
+    claimed, and an estimate whose CI holds both no effect and the MID (too imprecise to tell a
+    benefit from none, :func:`_too_imprecise`).
     """
     require_claim(claim)
     mid = _mid(claim, mid)
@@ -538,23 +572,26 @@ def check_pooled_effect(claim: Claim, pooled=None, sof=None, reviews=None, *, mi
         if _classify_row(r, mid) == NO_DATA:
             continue
         cert = r.get("certainty") if isinstance(r.get("certainty"), str) and r.get("certainty") else None
-        candidates.append((f"published {r.get('review_id')}: {_describe_review(r, mid)}", _classify_row(r, mid), cert, "published"))
+        candidates.append((f"published {r.get('review_id')}: {_describe_review(r, mid)}", _classify_row(r, mid), cert, "published", r))
     for r in sorted(_rows(_select_pooled(pooled, claim)), key=lambda r: (str(r.get("comparator_class")), _window_rank(r.get("window")))):
         if _classify_row(r, mid) == NO_DATA:
             continue
         cert = _certainty_lookup(sof, claim, r)
         text = "our re-pooling: " + describe_pooled_row(r, mid=mid) + (f", draft GRADE certainty {cert}" if cert else "")
-        candidates.append((text, _classify_row(r, mid), cert, "ours"))
+        candidates.append((text, _classify_row(r, mid), cert, "ours", r))
     if claim.params.get("published_first") and claimed_set:
         published = [c for c in candidates if c[3] == "published" and c[2]]
         if published:
             candidates = published + [c for c in candidates if c[3] == "ours"]
     parts, lines = [], []
-    for text, cls, cert, _source in candidates:
-        effect_ok = (cls in BENEFIT_CLASSES) if want == "benefit" else (cls == NO_CLEAR_DIFFERENCE)
-        if effect_ok and cls == SMALL_BENEFIT:
+    for text, cls, cert, _source, row in candidates:
+        judged = _judge_effect(row, cls, want, mid)
+        if judged == AGREES and cls == SMALL_BENEFIT:
             text += " [statistically clear but below the MID]"
-        if not effect_ok:
+        if judged == UNTESTED:
+            outcome = UNTESTED
+            text += IMPRECISE_NOTE
+        elif judged == DISAGREES:
             outcome = DISAGREES
         elif claimed_set and cert is None:
             outcome = UNTESTED
@@ -623,17 +660,17 @@ def check_review_result(claim: Claim, reviews=None, pooled=None, *, mid: float |
     rows = [r for r in _rows(_select_reviews(reviews, claim, review_id)) if _classify_row(r, mid) != NO_DATA]
     parts, lines = [], []
     for r in rows:
-        cls = _classify_row(r, mid)
-        ok = (cls in BENEFIT_CLASSES) if want == "benefit" else cls == NO_CLEAR_DIFFERENCE
-        parts.append(("review", AGREES if ok else DISAGREES))
-        lines.append(f"published {r.get('review_id')}: {_describe_review(r, mid)}")
+        judged = _judge_effect(r, _classify_row(r, mid), want, mid)
+        parts.append(("review", judged))
+        lines.append(f"published {r.get('review_id')}: {_describe_review(r, mid)}"
+                     + (IMPRECISE_NOTE if judged == UNTESTED else ""))
     if subset_pooled is not None:
         sub = [r for r in _rows(_select_pooled(subset_pooled, claim)) if _classify_row(r, mid) != NO_DATA]
         for r in sub:
-            cls = _classify_row(r, mid)
-            ok = (cls in BENEFIT_CLASSES) if want == "benefit" else cls == NO_CLEAR_DIFFERENCE
-            parts.append(("re-pooled", AGREES if ok else DISAGREES))
-            lines.append("our re-pooling of the matching trials: " + describe_pooled_row(r, mid=mid))
+            judged = _judge_effect(r, _classify_row(r, mid), want, mid)
+            parts.append(("re-pooled", judged))
+            lines.append("our re-pooling of the matching trials: " + describe_pooled_row(r, mid=mid)
+                         + (IMPRECISE_NOTE if judged == UNTESTED else ""))
     verdict = combine([p[1] for p in parts])
     if not rows:
         lines.insert(0, f"no published estimate for {review_id or 'this claim'} in reviews.csv")
