@@ -16,9 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 from scipy import special
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from trialsynth.errors import ArgumentError
 from trialsynth.pooling.estimators import normalise_method
@@ -34,9 +38,7 @@ class BatchResult:
     ci_low: np.ndarray
     ci_high: np.ndarray
     statistic: np.ndarray
-    p_value: np.ndarray
     tau2: np.ndarray
-    se_tau2: np.ndarray
     tau: np.ndarray
     i2: np.ndarray
     h2: np.ndarray
@@ -55,6 +57,25 @@ class BatchResult:
     level: float
     pi_method: str = "auto"
     warnings: list = field(default_factory=list)
+    #: name -> zero-argument function computing a rarely read attribute on first access
+    _lazy: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def _lazy_value(self, name: str) -> np.ndarray:
+        cached = self.__dict__.get("_cached_" + name)
+        if cached is None:
+            cached = self._lazy[name]()
+            self.__dict__["_cached_" + name] = cached
+        return cached
+
+    @property
+    def p_value(self) -> np.ndarray:
+        """Two-sided p-values of the pooled estimate (z or t), computed on first use."""
+        return self._lazy_value("p_value")
+
+    @property
+    def se_tau2(self) -> np.ndarray:
+        """Standard errors of tau2 (NaN where not defined), computed on first use."""
+        return self._lazy_value("se_tau2")
 
     @property
     def q_p_value(self) -> np.ndarray:
@@ -87,6 +108,8 @@ class BatchResult:
         cols = ["k", "estimate", "se", "ci_low", "ci_high", "statistic", "p_value", "pi_low",
                 "pi_high", "tau2", "se_tau2", "tau", "i2", "h2", "q", "q_df", "q_p_value",
                 "dfs", "s2w", "converged"]
+        import pandas as pd
+
         frame = pd.DataFrame({c: getattr(self, c) for c in cols})
         frame["method"], frame["test"] = self.method, self.test
         return frame
@@ -168,7 +191,9 @@ def pool_batch(
     if y.shape != v.shape:
         raise ArgumentError(f"yi has shape {y.shape} but {vname} has shape {v.shape}; shapes must match")
     m, kmax = y.shape
-    if np.isfinite(y).all() and np.isfinite(v).all():  # fast path: every cell present
+    # fast path: every cell present.  A sum is finite only if every summand is (NaN and inf
+    # propagate); a finite array whose sum overflows merely takes the general path.
+    if np.isfinite(y.sum()) and np.isfinite(v.sum()):
         present = None
         pres = np.ones((1, kmax))
         y0, v0 = y, v
@@ -215,7 +240,8 @@ def pool_batch(
         if method in ("EE",):
             w, sw = w0, sw0
         else:
-            w = 1.0 / (v0 + tau2[:, None])
+            w = v0 + tau2[:, None]
+            np.divide(1.0, w, out=w)
             if present is not None:
                 w *= pres
             sw = _rowsum(w)
@@ -235,7 +261,10 @@ def pool_batch(
             s2w = np.ones(m)
             se = np.sqrt(var_b)
             stat = est / se
-            p_value = 2.0 * special.ndtr(-np.abs(stat))
+
+            def p_value_fn(stat=stat):
+                return 2.0 * special.ndtr(-np.abs(stat))
+
             crit = zcrit
             dfs = np.full(m, np.nan)
             use_t = np.zeros(m, dtype=bool)
@@ -251,8 +280,11 @@ def pool_batch(
             se = np.sqrt(var_b * scale)
             stat = est / se
             dft = np.where(use_t, dfr, 1.0)
-            p_value = np.where(use_t, 2.0 * special.stdtr(dft, -np.abs(stat)),
-                               2.0 * special.ndtr(-np.abs(stat)))
+
+            def p_value_fn(stat=stat, use_t=use_t, dft=dft):
+                return np.where(use_t, 2.0 * special.stdtr(dft, -np.abs(stat)),
+                                2.0 * special.ndtr(-np.abs(stat)))
+
             crit = np.where(use_t, _t_quantile(dft, 1.0 - alpha / 2.0), zcrit)
             dfs = np.where(use_t, dfr, np.nan)
         ci_low = est - crit * se
@@ -283,30 +315,45 @@ def pool_batch(
             half = pcrit * np.sqrt(se * se + tau2)
             pi_low = est - half
             pi_high = est + half
-        if method == "EE":
-            se_tau2 = np.full(m, np.nan)
         if any_single:
             i2 = np.where(single, np.nan, i2)
             h2 = np.where(single, np.nan, h2)
-            se_tau2 = np.where(single, np.nan, se_tau2)
             pi_low = np.where(single, np.nan, pi_low)
             pi_high = np.where(single, np.nan, pi_high)
     empty = k == 0
+    any_empty = bool(empty.any())
     out = dict(estimate=est, se=se, ci_low=ci_low, ci_high=ci_high, statistic=stat,
-               p_value=p_value, tau2=tau2, se_tau2=se_tau2, tau=np.sqrt(tau2), i2=i2, h2=h2,
+               tau2=tau2, tau=np.sqrt(tau2), i2=i2, h2=h2,
                q=q, q_df=np.maximum(k - 1, 0),
                pi_low=pi_low, pi_high=pi_high, dfs=dfs, s2w=s2w)
-    if empty.any():
+    if any_empty:
         for key in out:
             if key != "q_df":
                 out[key] = np.where(empty, np.nan, out[key])
+
+    # rarely read outputs, computed on first access (same values as computing them here)
+    def p_value_lazy():
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = p_value_fn()
+            return np.where(empty, np.nan, value) if any_empty else value
+
+    def se_tau2_lazy():
+        if method == "EE":
+            return np.full(m, np.nan)
+        with np.errstate(all="ignore"):
+            value = se_tau2() if callable(se_tau2) else se_tau2
+            if any_single:
+                value = np.where(single, np.nan, value)
+            return np.where(empty, np.nan, value) if any_empty else value
+
     msgs = []
-    if empty.any():
+    if any_empty:
         msgs.append(f"{int(empty.sum())} row(s) have no studies; their results are NaN")
     if (~converged).any():
         msgs.append(f"{int((~converged).sum())} row(s) did not converge ({method})")
     return BatchResult(**out, k=k, weight_matrix=wt, present=present, converged=converged,
-                       method=method, test=test, level=level, pi_method=pi_method, warnings=msgs)
+                       method=method, test=test, level=level, pi_method=pi_method, warnings=msgs,
+                       _lazy={"p_value": p_value_lazy, "se_tau2": se_tau2_lazy})
 
 
 def _tau2_batch(method, y, v, pres, kf, dfr, w0, sw0, sw0_2, q, trp0, tol, maxiter, w0sq=None):
@@ -335,8 +382,11 @@ def _tau2_batch_impl(method, y, v, pres, kf, dfr, w0, sw0, sw0_2, q, trp0, tol, 
         return np.zeros(m), np.full(m, np.nan), converged
     if method in ("DL", "GENQ"):
         tau2 = np.maximum(0.0, (q - dfr) / trp0)
-        sw0_3 = np.einsum("ij,ij->i", w0sq, w0)
-        se = np.sqrt(2.0 * _tr_psps_fixed(kf, tau2, sw0, sw0_2, sw0_3)) / trp0
+
+        def se():  # evaluated on first access to se_tau2
+            sw0_3 = np.einsum("ij,ij->i", w0sq, w0)
+            return np.sqrt(2.0 * _tr_psps_fixed(kf, tau2, sw0, sw0_2, sw0_3)) / trp0
+
         return tau2, se, converged
     if method == "HE":
         ybar = _rowsum(y * pres) / kf
@@ -348,8 +398,11 @@ def _tau2_batch_impl(method, y, v, pres, kf, dfr, w0, sw0, sw0_2, q, trp0, tol, 
     if method in ("HS", "HSk"):
         factor = kf / dfr if method == "HSk" else np.ones(m)
         tau2 = np.maximum(0.0, (factor * q - kf) / sw0)
-        sw0_3 = np.einsum("ij,ij->i", w0sq, w0)
-        se = factor * np.sqrt(2.0 * _tr_psps_fixed(kf, tau2, sw0, sw0_2, sw0_3)) / sw0
+
+        def se():  # evaluated on first access to se_tau2
+            sw0_3 = np.einsum("ij,ij->i", w0sq, w0)
+            return factor * np.sqrt(2.0 * _tr_psps_fixed(kf, tau2, sw0, sw0_2, sw0_3)) / sw0
+
         return tau2, se, converged
     if method == "SJ":
         ybar = _rowsum(y * pres) / kf

@@ -35,7 +35,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import optimize, special
 
 from trialsynth.errors import ArgumentError
 from trialsynth.pooling._linalg import intercept_design, p_matrix, quad_p, wls
@@ -498,7 +498,7 @@ def estimate_tau2(
             )
         return Tau2Estimate(tau2, float(se), converged, it, method, messages)
     else:  # EB, PM, PMM
-        target = (k - p) if method in ("PM", "EB") else float(stats.chi2.ppf(0.5, k - p))
+        target = (k - p) if method in ("PM", "EB") else float(2.0 * special.gammaincinv((k - p) / 2, 0.5))  # = chi2.ppf(0.5, k - p)
 
         def f(t):
             return _generalised_q(yi, vi, X, t) - target

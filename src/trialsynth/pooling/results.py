@@ -6,9 +6,13 @@ import html
 import math
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
-from scipy import stats
+from scipy import special
+
+if TYPE_CHECKING:  # pandas is imported where a frame is built: it costs ~0.2 s at import
+    import pandas as pd
 
 from trialsynth.errors import ArgumentError
 
@@ -167,11 +171,15 @@ class MetaResult:
         if self.is_ratio:
             for key, value in self.exp().items():
                 row[f"exp_{key}"] = value
+        import pandas as pd
+
         return pd.DataFrame([row])
 
     def study_frame(self) -> pd.DataFrame:
         """Per study: label, yi, vi, se, ci_low, ci_high (normal, at ``level``), weight (%)."""
-        z = float(stats.norm.ppf(1 - (1 - self.level / 100) / 2))
+        import pandas as pd
+
+        z = float(special.ndtri(1 - (1 - self.level / 100) / 2))  # = stats.norm.ppf
         se = np.sqrt(self.vi)
         return pd.DataFrame({
             "label": list(self.labels), "yi": self.yi, "vi": self.vi, "se": se,
