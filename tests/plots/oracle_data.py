@@ -9,12 +9,13 @@ rma(yi, vi, method="REML") record (estimate, CI, PI, tau2, I2, Q, z, weights).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-ORACLE = Path("/work/shared/oracle/metafor")
+ORACLE = Path(os.environ.get("TRIALSYNTH_ORACLE", "/work/shared/oracle/metafor"))
 Z975 = 1.959963984540054
 
 
