@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from trialsynth.claims.effects import DEFAULT_MID_SMD, MID_SOURCE, benefit_sign
+from trialsynth.data.io import atomic_write_text, neutralise_cell
 from trialsynth.errors import ArgumentError
 from trialsynth.grade import rules as R
 
@@ -225,28 +226,11 @@ def apply_overrides(table: pd.DataFrame, overrides: Sequence[Mapping]) -> pd.Dat
 DISPLAY_COLUMNS = ["outcome", "comparator_class", "window", "k", "participants", "effect_text", "risk_of_bias", "inconsistency",
                    "indirectness", "imprecision", "publication_bias", "certainty", "footnotes"]
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise_cell(value):
-    """A spreadsheet-safe cell: text starting with ``= + - @`` (or tab/CR) gets a leading ``'``.
-
-    Numbers stay numbers (a negative number is not a formula). OWASP, "CSV Injection".
-    """
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        try:
-            float(value)
-            return value
-        except ValueError:
-            return "'" + value
-    return value
-
-
 def sof_to_csv(table: pd.DataFrame, path: str | Path) -> Path:
     """Write the full table (every field, reason and rule) as CSV, formula-injection safe, atomically."""
     safe = table.map(neutralise_cell)
     text = safe.to_csv(index=False)
-    return _atomic_write_text(Path(path), text)
+    return atomic_write_text(Path(path), text)
 
 
 def sof_to_markdown(table: pd.DataFrame, *, settings: GradeSettings | None = None) -> str:
@@ -301,27 +285,3 @@ def sof_table_html(table: pd.DataFrame) -> str:
     return table[cols].to_html(index=False, escape=True, na_rep="")
 
 
-def _atomic_write_text(path: Path, text: str) -> Path:
-    try:  # the data layer's helper when it exists
-        from trialsynth.data.io import atomic_write_text  # type: ignore
-
-        atomic_write_text(path, text)
-        return path
-    except ImportError:
-        pass
-    import os
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
