@@ -341,6 +341,22 @@ def _escalc_2x2(measure: str, a, b, c, d):
 # ------------------------------------------------------------------- MH
 
 
+def _result(measure: str, method: str, estimate: float, se: float, *, level: float, yi, vi,
+            mh_weights, k: int, labels, warnings: list, dropped_note: str, **extra) -> MHResult:
+    """The Wald test of the pooled estimate, Cochran's Q of the per-study ``yi``/``vi`` about it
+    (studies with no finite ``yi`` are left out, and said so), and the result object."""
+    ci_low, ci_high, z, p = _wald(estimate, se, level)
+    q, q_df, q_p, i2, h2, k_yi = _heterogeneity(yi, vi, estimate)
+    if k_yi < k:
+        warnings.append(f"{k - k_yi} stud(ies) with {dropped_note} left out of Q")
+    return MHResult(
+        measure=measure, method=method, estimate=estimate, se=se, ci_low=ci_low, ci_high=ci_high,
+        statistic=z, p_value=p, q=q, q_df=q_df, q_p_value=q_p, i2=i2, h2=h2, k=k, k_yi=k_yi,
+        weights=100 * mh_weights / mh_weights.sum(), yi=yi, vi=vi, in_q=np.isfinite(yi), level=level,
+        labels=None if labels is None else [str(x) for x in labels], warnings=warnings, **extra,
+    )
+
+
 def pool_mh(
     measure: str,
     events1=None,
@@ -451,35 +467,11 @@ def pool_mh(
         q_i = (a * (n2i - c) + c * (n1i - a)) / (2 * n)
         var = (estimate * p_i.sum() + q_i.sum()) / w_sum**2
     se = float(np.sqrt(var))
-    ci_low, ci_high, z, p = _wald(estimate, se, level)
     mh_weights = {"OR": b * c / n, "RR": c * n1i / n, "RD": n1i * n2i / n}[measure]
     yi, vi = _escalc_2x2(measure, a, b, c, d)
-    q, q_df, q_p, i2, h2, k_yi = _heterogeneity(yi, vi, estimate)
-    if k_yi < k:
-        warnings.append(f"{k - k_yi} stud(ies) with no events (or only events) in both arms left out of Q")
-    return MHResult(
-        measure=measure,
-        method="MH",
-        estimate=estimate,
-        se=se,
-        ci_low=ci_low,
-        ci_high=ci_high,
-        statistic=z,
-        p_value=p,
-        q=q,
-        q_df=q_df,
-        q_p_value=q_p,
-        i2=i2,
-        h2=h2,
-        k=k,
-        k_yi=k_yi,
-        weights=100 * mh_weights / mh_weights.sum(),
-        yi=yi,
-        vi=vi,
-        in_q=np.isfinite(yi),
-        level=level,
-        labels=None if labels is None else [str(x) for x in labels],
-        warnings=warnings,
+    return _result(
+        measure, "MH", estimate, se, level=level, yi=yi, vi=vi,
+        mh_weights=mh_weights, k=k, labels=labels, warnings=warnings, dropped_note="no events (or only events) in both arms",
         **extra,
     )
 
@@ -575,7 +567,6 @@ def _pool_mh_rates(measure, events1, time1, events2, time2, level, labels) -> MH
         estimate = float(np.sum(w_i * (x1 / t1 - x2 / t2)) / w_sum)
         var = np.sum(w_i**2 * (x1 / t1**2 + x2 / t2**2)) / w_sum**2
     se = float(np.sqrt(var))
-    ci_low, ci_high, z, p = _wald(estimate, se, level)
     # per-study effects for Q, escalc defaults: drop studies with no events in
     # both arms, add 1/2 to the events of studies with a zero count
     keep = ~((x1 == 0) & (x2 == 0))
@@ -593,33 +584,9 @@ def _pool_mh_rates(measure, events1, time1, events2, time2, level, labels) -> MH
         yi[keep] = a / ta - c / tc
         vi[keep] = a / ta**2 + c / tc**2
         mh_weights = t1 * t2 / t
-    q, q_df, q_p, i2, h2, k_yi = _heterogeneity(yi, vi, estimate)
-    warnings = []
-    if k_yi < k:
-        warnings.append(f"{k - k_yi} stud(ies) with no events in both arms left out of Q")
-    return MHResult(
-        measure=measure,
-        method="MH",
-        estimate=estimate,
-        se=se,
-        ci_low=ci_low,
-        ci_high=ci_high,
-        statistic=z,
-        p_value=p,
-        q=q,
-        q_df=q_df,
-        q_p_value=q_p,
-        i2=i2,
-        h2=h2,
-        k=k,
-        k_yi=k_yi,
-        weights=100 * mh_weights / mh_weights.sum(),
-        yi=yi,
-        vi=vi,
-        in_q=np.isfinite(yi),
-        level=level,
-        labels=None if labels is None else [str(x) for x in labels],
-        warnings=warnings,
+    return _result(
+        measure, "MH", estimate, se, level=level, yi=yi, vi=vi,
+        mh_weights=mh_weights, k=k, labels=labels, warnings=[], dropped_note="no events in both arms",
         **extra,
     )
 
@@ -664,35 +631,10 @@ def pool_peto(events1, n1, events2, n2, *, level: float = 95, labels=None) -> MH
         raise ArgumentError("events1, events2: no table is informative (every study has no events or only events)")
     estimate = float(np.sum(a - expected) / v_sum)
     se = float(1 / np.sqrt(v_sum))
-    ci_low, ci_high, z, p = _wald(estimate, se, level)
     mh_weights = variance
     yi, vi = _escalc_2x2("PETO", a, b, c, d)
-    q, q_df, q_p, i2, h2, k_yi = _heterogeneity(yi, vi, estimate)
-    warnings = []
-    if k_yi < k:
-        warnings.append(f"{k - k_yi} stud(ies) with no events (or only events) in both arms left out of Q")
-    return MHResult(
-        measure="PETO",
-        method="Peto",
-        estimate=estimate,
-        se=se,
-        ci_low=ci_low,
-        ci_high=ci_high,
-        statistic=z,
-        p_value=p,
-        q=q,
-        q_df=q_df,
-        q_p_value=q_p,
-        i2=i2,
-        h2=h2,
-        k=k,
-        k_yi=k_yi,
+    return _result(
+        "PETO", "Peto", estimate, se, level=level, yi=yi, vi=vi,
+        mh_weights=mh_weights, k=k, labels=labels, warnings=[], dropped_note="no events (or only events) in both arms",
         k_pos=k_pos,
-        weights=100 * mh_weights / mh_weights.sum(),
-        yi=yi,
-        vi=vi,
-        in_q=np.isfinite(yi),
-        level=level,
-        labels=None if labels is None else [str(x) for x in labels],
-        warnings=warnings,
     )
