@@ -211,3 +211,23 @@ def test_k1_methods_text_and_forest_say_z_not_t():
     texts = [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
     assert any("z = 2.00" in t.lower() for t in texts), texts
     assert not any("t = " in t for t in texts)
+
+
+# A REML fit whose tau2 (about 1.36e-6) is tiny next to its within-study variances (0.01-0.08):
+# row 1849 of benchmarks/run.py's simulate_meta_analyses(default_rng(SEED), 10000, 10). With a
+# stopping rule relative to tau2 alone, rounding noise in the score exceeded the step the rule
+# asked for, and pool / pool_batch reported non-convergence after maxiter (the batch path ran
+# 10,000 iterations for this one row).
+TINY_TAU2_YI = [0.4272751831980752, 0.24777393980205414, 0.507760051120439, 0.1426708168291973, -0.03886185284943394, 0.16706252904942298, 0.3827346178954014, 0.47586019249582223, 0.22240783562988675, 0.4506518224424214]
+TINY_TAU2_VI = [0.061507936507936505, 0.03888888888888889, 0.03989165230238857, 0.0122334455667789, 0.07507002801120448, 0.026268115942028984, 0.016418644693149673, 0.024414620217018845, 0.016964924838940586, 0.06347826086956522]
+
+
+@pytest.mark.parametrize("method", ["REML", "ML"])
+def test_tiny_positive_tau2_converges(method):
+    res = quiet(TINY_TAU2_YI, TINY_TAU2_VI, method=method)
+    assert res.converged and not any("converge" in w for w in res.warnings)
+    batch = trialsynth.pool_batch(np.array([TINY_TAU2_YI]), np.array([TINY_TAU2_VI]), method=method)
+    assert bool(batch.converged[0])
+    assert math.isclose(batch.tau2[0], res.tau2, rel_tol=1e-8, abs_tol=1e-15)
+    if method == "REML":
+        assert 1e-6 < res.tau2 < 2e-6

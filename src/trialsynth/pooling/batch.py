@@ -416,6 +416,8 @@ def _rows(pres, idx):
 
 def _tau2_batch_impl(method, y, v, pres, kf, dfr, w0, sw0, sw0_2, q, trp0, tol, maxiter, w0sq):
     m = y.shape[0]
+    # per row, the scale below which a change in tau2 is noise (estimators._tau2_floor)
+    floor = np.maximum(1e-12, _rowsum(v * pres) / np.maximum(kf, 1.0))
     converged = np.ones(m, dtype=bool)
     if method == "EE":
         return np.zeros(m), np.full(m, np.nan), converged
@@ -485,7 +487,7 @@ def _tau2_batch_impl(method, y, v, pres, kf, dfr, w0, sw0, sw0_2, q, trp0, tol, 
             new = np.where(dscore < 0, t - score / dscore, fisher)
             new = np.where(np.isfinite(new) & (new >= 0), new, fisher)
             new = np.maximum(0.0, new)
-            done = (np.abs(new - t) <= tol * np.maximum(new, 1e-12)) | ((t == 0) & (new == 0))
+            done = (np.abs(new - t) <= tol * np.maximum(new, floor[idx])) | ((t == 0) & (new == 0))
             tau2[idx] = new
             conv[idx[done]] = True
         converged = conv
@@ -518,7 +520,7 @@ def _tau2_batch_impl(method, y, v, pres, kf, dfr, w0, sw0, sw0_2, q, trp0, tol, 
         qg = _rowsum(w * r * r)
         deriv = _rowsum(w * w * r * r)
         new = np.maximum(0.0, t + (qg - target[idx]) / deriv)
-        done = np.abs(new - t) <= tol * np.maximum(new, 1e-12)
+        done = np.abs(new - t) <= tol * np.maximum(new, floor[idx])
         tau2[idx] = new
         conv[idx[done]] = True
     converged = conv

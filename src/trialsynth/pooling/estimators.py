@@ -197,8 +197,21 @@ def _score_reml(yi, vi, X, tau2):
     return float(py @ py - np.trace(P)), float(np.sum(P * P))
 
 
+def _tau2_floor(vi) -> float:
+    """The scale below which a change in tau2 is numerical noise: the mean within-study variance.
+
+    The iterations stop when the change in tau2 is below ``tol * max(tau2, floor)``.  A floor
+    relative to tau2 alone (``tol * tau2``) cannot be met when tau2 is tiny but positive (say
+    1e-6 with variances near 0.05): the score's rounding error, about machine epsilon times the
+    variances, then exceeds the step that the rule asks for, and the fit never reports
+    convergence.  The within-study variances set the scale on which tau2 is meaningful.
+    """
+    return max(1e-12, float(np.mean(vi)))
+
+
 def _fisher_scoring(yi, vi, X, method, start, tol, maxiter):
     score = _score_ml if method == "ML" else _score_reml
+    floor = _tau2_floor(vi)
     tau2 = max(0.0, start)
     converged = False
     it = 0
@@ -207,7 +220,7 @@ def _fisher_scoring(yi, vi, X, method, start, tol, maxiter):
         new = max(0.0, tau2 + u / info)
         change = abs(new - tau2)
         tau2 = new
-        if change <= tol * max(tau2, 1e-12):
+        if change <= tol * max(tau2, floor):
             converged = True
             break
     if converged and tau2 > 0:
@@ -240,6 +253,7 @@ def _newton_intercept(yi, vi, method, start, tol, maxiter):
     k = yi.size
     if method in ("PM", "EB", "PMM"):
         target = (k - 1) if method != "PMM" else float(special.chdtri(k - 1, 0.5))
+    floor = _tau2_floor(vi)
     tau2 = max(0.0, float(start))
     for it in range(1, maxiter + 1):
         w = 1.0 / (vi + tau2)
@@ -273,7 +287,7 @@ def _newton_intercept(yi, vi, method, start, tol, maxiter):
         if not np.isfinite(new) or new < 0:
             new = tau2 + fisher
         new = max(0.0, new)
-        if abs(new - tau2) <= tol * max(new, 1e-12) or (new == 0.0 and tau2 == 0.0):
+        if abs(new - tau2) <= tol * max(new, floor) or (new == 0.0 and tau2 == 0.0):
             return new, True, it
         tau2 = new
     return tau2, False, maxiter
@@ -288,6 +302,7 @@ def _newton_intercept_small(yi, vi, method, start, tol, maxiter):
     pm = method in ("PM", "EB", "PMM")
     if pm:
         target = (k - 1) if method != "PMM" else float(special.chdtri(k - 1, 0.5))
+    floor = _tau2_floor(vi)
     tau2 = max(0.0, float(start))
     for it in range(1, maxiter + 1):
         ws = [1.0 / (x + tau2) for x in vs]
@@ -327,7 +342,7 @@ def _newton_intercept_small(yi, vi, method, start, tol, maxiter):
             new = tau2 + fisher
         new = max(0.0, new)
         change = abs(new - tau2)
-        if change <= tol * max(new, 1e-12) or (new == 0.0 and tau2 == 0.0):
+        if change <= tol * max(new, floor) or (new == 0.0 and tau2 == 0.0):
             return new, True, it
         tau2 = new
     return tau2, False, maxiter

@@ -400,6 +400,7 @@ def _iterate_tau2(Y, V, X, method, q, dfr, tol, maxiter):
         P0 = pmat(w0, None)
         tau2 = np.maximum(0.0, (q - dfr) / np.einsum("bii->b", P0))
         conv = np.zeros(B, dtype=bool)
+    floor = np.maximum(1e-12, V.mean(axis=1))  # noise scale of tau2, as estimators._tau2_floor
     prev_t = np.full(B, np.nan)
     prev_u = np.full(B, np.nan)
     for it in range(maxiter):
@@ -431,7 +432,7 @@ def _iterate_tau2(Y, V, X, method, q, dfr, tol, maxiter):
                 new = np.where(ok, sec, new)
         new = np.maximum(0.0, new)
         prev_t[act], prev_u[act] = t, u
-        done = (np.abs(new - t) <= tol * np.maximum(new, 1e-12)) | ((t == 0) & (new == 0))
+        done = (np.abs(new - t) <= tol * np.maximum(new, floor[act])) | ((t == 0) & (new == 0))
         tau2[act] = new
         conv[act[done]] = True
     return tau2, conv
