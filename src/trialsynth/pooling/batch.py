@@ -416,8 +416,6 @@ def _rows(pres, idx):
 
 def _tau2_batch_impl(method, y, v, pres, kf, dfr, w0, sw0, sw0_2, q, trp0, tol, maxiter, w0sq):
     m = y.shape[0]
-    # per row, the scale below which a change in tau2 is noise (estimators._tau2_floor)
-    floor = np.maximum(1e-12, _rowsum(v * pres) / np.maximum(kf, 1.0))
     converged = np.ones(m, dtype=bool)
     if method == "EE":
         return np.zeros(m), np.full(m, np.nan), converged
@@ -457,6 +455,9 @@ def _tau2_batch_impl(method, y, v, pres, kf, dfr, w0, sw0, sw0_2, q, trp0, tol, 
         tau2 = tau0 * _rowsum(w * rr * rr) / dfr
         se = tau0 / dfr * np.sqrt(2.0 * _tr_psps(w, v + tau2[:, None], sw))
         return tau2, se, converged
+    # the iterative estimators from here on: per row, the scale below which a change in tau2
+    # is noise (estimators._tau2_floor)
+    floor = np.maximum(1e-12, _rowsum(v * pres) / np.maximum(kf, 1.0))
     if method in ("ML", "REML"):
         tau2 = np.maximum(0.0, (q - dfr) / trp0)  # DL start, as in estimate_tau2
         tau2 = np.where(np.isfinite(tau2), tau2, 0.0)

@@ -302,7 +302,7 @@ def _newton_intercept_small(yi, vi, method, start, tol, maxiter):
     pm = method in ("PM", "EB", "PMM")
     if pm:
         target = (k - 1) if method != "PMM" else float(special.chdtri(k - 1, 0.5))
-    floor = _tau2_floor(vi)
+    floor = max(1e-12, sum(vs) / k)  # _tau2_floor, without numpy's per-call overhead
     tau2 = max(0.0, float(start))
     for it in range(1, maxiter + 1):
         ws = [1.0 / (x + tau2) for x in vs]
