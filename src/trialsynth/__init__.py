@@ -10,7 +10,7 @@ Public names are re-exported here and imported lazily, so that
 
 from __future__ import annotations
 
-import importlib
+from trialsynth._lazy import lazy_exports
 
 from trialsynth._version import __version__
 
@@ -57,15 +57,4 @@ _API: dict[str, str] = {
 __all__ = ["__version__", *sorted(_API)]
 
 
-def __getattr__(name: str):
-    try:
-        module = _API[name]
-    except KeyError:
-        raise AttributeError(f"module 'trialsynth' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_API))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _API)

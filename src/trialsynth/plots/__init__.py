@@ -20,7 +20,7 @@ with :func:`save_figure` (deterministic SVG, PDF with embedded fonts, PNG).
 
 from __future__ import annotations
 
-import importlib
+from trialsynth._lazy import lazy_exports
 
 _API = {
     "forest_plot": "trialsynth.plots.forest",
@@ -42,15 +42,4 @@ _API = {
 __all__ = sorted(_API)
 
 
-def __getattr__(name: str):
-    try:
-        module = _API[name]
-    except KeyError:
-        raise AttributeError(f"module 'trialsynth.plots' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_API))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _API)
