@@ -159,6 +159,26 @@ REPRODUCTION: dict[tuple[str, str, str, str, str], dict] = {
         status="not_reproducible",
         reason="improvement rate vs oral medication over unnamed studies; no matching trial rows.",
     ),
+    # --- ev_cochrane: acute-LBP review Lee 2013 (evidence/Lee2013.yaml) ---
+    ("Lee2013", "sham", "pain", "", "MD"): dict(
+        status="not_reproducible",
+        published_k=2,
+        ours_expected=set(),
+        cell=dict(comparator_class="sham", outcome="pain", window="immediate", measure="MD",
+                  conditions=("acute_lbp", "subacute_lbp", "acute_subacute_lbp")),
+        reason="acute/subacute LBP vs sham acupuncture: the abstract names neither the 2 trials nor the "
+               "time point or scale; we hold no acute sham-controlled pain row (our only acute trial, "
+               "Shin 2013, compares with a diclofenac injection).",
+    ),
+    ("Lee2013", "active", "global", "", "RR"): dict(
+        status="not_reproducible",
+        published_k=5,
+        ours_expected=set(),
+        cell=dict(comparator_class="active", outcome="global", window="immediate", measure="RR",
+                  conditions=("acute_lbp", "subacute_lbp", "acute_subacute_lbp")),
+        reason="symptom improvement vs NSAIDs over 5 unnamed trials; we hold no acute global-improvement "
+               "row and no NSAID-controlled trial.",
+    ),
 }
 
 
