@@ -274,3 +274,25 @@ def test_record_identifiers_must_be_quoted(evidence):
     problems = prov.check_identifiers(bad)
     assert [(p.file, p.column, p.value) for p in problems] == [
         ("evidence/Meng2003.yaml", "doi", "10.1093/rheumatology/keg999")]
+
+
+def _phrase_case(quote_text, timepoint, derived="timepoint_weeks=immediately_after;weeks_after_treatment=immediately_after"):
+    records = {"Word2006": {"id": "Word2006", "kind": "trial", "citation": "A B. Trial. J 2006;1:1.",
+                            "pmid": "1", "urls": [{"url": "u", "accessed": "2026-11-27"}],
+                            "quotes": {"Q1": {"text": quote_text, "location": "abstract", "url": "u"}}}}
+    row = {"study_id": "Word2006", "year": "2006", "source_id": "Word2006", "source_ref": "pmid:1",
+           "quote_ids": "Q1", "derived": derived, "timepoint_weeks": timepoint,
+           "weeks_after_treatment": timepoint}
+    return prov.check_trials(pd.DataFrame([row]), records)
+
+
+def test_immediately_after_phrase_conversion():
+    """'immediately after' (printed in words) is 0 weeks; any other value, or no phrase, is caught."""
+    assert _phrase_case("Relief of low back pain immediately after acupuncture treatment", "0") == []
+    wrong_value = _phrase_case("Relief of low back pain immediately after acupuncture treatment", "1")
+    assert {p.column for p in wrong_value} == {"timepoint_weeks", "weeks_after_treatment"}
+    assert all("immediately_after" in p.message for p in wrong_value)
+    no_phrase = _phrase_case("Relief of low back pain after acupuncture treatment", "0")
+    assert {p.column for p in no_phrase} == {"timepoint_weeks", "weeks_after_treatment"}
+    with_args = _phrase_case("immediately after", "0", derived="timepoint_weeks=immediately_after(a,b)")
+    assert ("derived", "immediately_after") in {(p.column, p.value) for p in with_args}

@@ -123,11 +123,11 @@ REPRODUCTION: dict[tuple[str, str, str, str, str], dict] = {
     ("Manheimer2005", "sham", "pain", "short", "SMD"): dict(
         status="not_reproducible",
         published_k=7,
-        ours_expected={"Kong2020", "Haake2007"},
+        ours_expected={"Kong2020", "Cho2013", "Haake2007"},
         cell=dict(comparator_class="sham", outcome="pain", window="short", measure="SMD"),
-        reason="the 7 trials (searched to August 2004) are not named in the abstract; the sham pain rows we "
-               "hold in the short window, Kong 2020 and GERAC (Haake 2007, CPGS pain at 3 months), were both "
-               "published after the review.",
+        reason="the 7 trials (searched to August 2004) are not named in the abstract; the sham pain "
+               "rows we hold in the short window (Kong 2020, Cho 2013, and GERAC = Haake 2007, CPGS pain at "
+               "3 months) were all published after the review.",
     ),
     ("Manheimer2005", "no_treatment", "pain", "short", "SMD"): dict(
         status="not_reproducible",
@@ -178,6 +178,49 @@ REPRODUCTION: dict[tuple[str, str, str, str, str], dict] = {
                   conditions=("acute_lbp", "subacute_lbp", "acute_subacute_lbp")),
         reason="symptom improvement vs NSAIDs over 5 unnamed trials; we hold no acute global-improvement "
                "row and no NSAID-controlled trial.",
+    ),
+    # --- ev_cochrane: WHO-guideline review of needling therapies, Yu 2023 (evidence/Yu2023.yaml) ---
+    **{("Yu2023", "no_treatment", outcome, "", measure): dict(
+        status="not_reproducible",
+        reason="needling therapies (acupuncture or dry needling) at 2 weeks over unnamed RCTs; the abstract "
+               "does not say whether 2 weeks counts from randomisation or from the end of treatment, so the "
+               "estimate has no window to set our cells against.")
+       for outcome, measure in (("pain", "MD"), ("function", "SMD"))},
+    ("Yu2023", "no_treatment", "pain", "short", "MD"): dict(
+        status="not_reproducible",
+        published_k=9,
+        ours_expected=set(),
+        cell=dict(comparator_class="no_treatment", outcome="pain", window="short", measure="MD"),
+        reason="9 unnamed RCTs of needling therapies; our only no-treatment pain row in the short window "
+               "(Liu 2023, week 8) is a p > 0.05 test-only row that gives no mean difference.",
+    ),
+    ("Yu2023", "no_treatment", "function", "short", "SMD"): dict(
+        status="not_reproducible",
+        published_k=8,
+        ours_expected=set(),
+        cell=dict(comparator_class="no_treatment", outcome="function", window="short", measure="SMD"),
+        reason="8 unnamed RCTs; our only no-treatment function row in the short window (Liu 2023 ODI, week 8) "
+               "is test-only with p > 0.05 and gives no effect size.",
+    ),
+    ("Yu2023", "usual_care", "pain", "short", "MD"): dict(
+        status="not_reproducible",
+        ours_expected=set(),
+        cell=dict(comparator_class="usual_care", outcome="pain", window="short", measure="MD"),
+        reason="unnamed RCTs (number not printed); we hold no usual-care pain row in the short window.",
+    ),
+    ("Yu2023", "usual_care", "function", "short", "MD"): dict(
+        status="not_reproducible",
+        ours_expected={"Meng2003"},
+        cell=dict(comparator_class="usual_care", outcome="function", window="short", measure="MD"),
+        reason="unnamed RCTs on an unnamed instrument; we hold only Meng 2003 (modified RDQ change at week 9), "
+               "whose inclusion is not known, and a mean difference across instruments is not poolable.",
+    ),
+    ("Yu2023", "sham", "quality_of_life", "intermediate", "SMD"): dict(
+        status="not_reproducible",
+        published_k=2,
+        ours_expected=set(),
+        cell=dict(comparator_class="sham", outcome="quality_of_life", window="intermediate", measure="SMD"),
+        reason="2 unnamed RCTs (HRQoL physical at 6 months); we hold no quality-of-life rows.",
     ),
 }
 

@@ -30,6 +30,7 @@ from trialsynth.errors import Problem, TrialDataError
 
 __all__ = [
     "CONVERSIONS",
+    "PHRASE_CONVERSIONS",
     "ROW_CONVERSIONS",
     "SCALE_RANGES",
     "TRIAL_NUMERIC_COLUMNS",
@@ -128,6 +129,16 @@ CONVERSIONS: dict[str, Callable[[Decimal, set[Decimal]], bool]] = {
         _close(abs(v), t / 10080, Decimal("0.05")) for t in toks),
 }
 CONVERSIONS["negate"].__doc__ = "the printed number had the opposite orientation"
+
+# phrase conversions: a time point the source states in words, not digits. The value is fixed
+# and one of the row's quotes must contain the phrase. "immediately after" (the treatment or
+# session) is 0 weeks after it: the Cochrane Back and Neck group's immediate follow-up is
+# "< 7 days after the end of the sessions" (Mu J et al., Cochrane Database Syst Rev
+# 2020;12:CD013814, doi:10.1002/14651858.CD013814, summary of findings tables; see
+# trialsynth.data.windows), whose target is the end of treatment, 0 weeks.
+PHRASE_CONVERSIONS: dict[str, tuple[Decimal, re.Pattern[str]]] = {
+    "immediately_after": (Decimal(0), re.compile(r"\bimmediately\s+after\b", re.IGNORECASE)),
+}
 
 # row conversions: value is computed from two other cells of the same row
 ROW_CONVERSIONS: dict[str, Callable[[Decimal, Decimal], Decimal]] = {
@@ -305,7 +316,15 @@ def _check_numbers(
             continue
         if column in derived:
             conv, args = derived[column]
-            if conv in CONVERSIONS:
+            if conv in PHRASE_CONVERSIONS:
+                fixed, pattern = PHRASE_CONVERSIONS[conv]
+                if args:
+                    problems.append(Problem(file, row_number, "derived", conv, f"{conv} takes no arguments"))
+                elif value != fixed or not any(pattern.search(text) for text in texts):
+                    problems.append(Problem(file, row_number, column, str(raw),
+                                            f"{conv} means {fixed} and needs the phrase "
+                                            f"{pattern.pattern!r} in quotes {ids} of evidence/{source_id}.yaml"))
+            elif conv in CONVERSIONS:
                 if args:
                     problems.append(Problem(file, row_number, "derived", conv, f"{conv} takes no arguments"))
                 elif not CONVERSIONS[conv](value, tokens):
@@ -331,7 +350,7 @@ def _check_numbers(
                     problems.append(Problem(file, row_number, column, str(raw),
                                             f"{conv}({args[0]},{args[1]}) = {expected}, not this value"))
             else:
-                known = sorted(CONVERSIONS) + sorted(ROW_CONVERSIONS)
+                known = sorted(CONVERSIONS) + sorted(PHRASE_CONVERSIONS) + sorted(ROW_CONVERSIONS)
                 problems.append(Problem(file, row_number, "derived", conv,
                                         f"unknown conversion; expected one of {', '.join(known)}"))
             continue
