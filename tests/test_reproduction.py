@@ -204,16 +204,18 @@ REPRODUCTION: dict[tuple[str, str, str, str, str], dict] = {
     ),
     ("Yu2023", "usual_care", "pain", "short", "MD"): dict(
         status="not_reproducible",
-        ours_expected=set(),
+        ours_expected={"Haake2007"},
         cell=dict(comparator_class="usual_care", outcome="pain", window="short", measure="MD"),
-        reason="unnamed RCTs (number not printed); we hold no usual-care pain row in the short window.",
+        reason="unnamed RCTs (number not printed); our only usual-care pain row in the short window is GERAC "
+               "(Haake 2007, Von Korff CPGS pain at 3 months vs conventional therapy), whose inclusion is not known.",
     ),
     ("Yu2023", "usual_care", "function", "short", "MD"): dict(
         status="not_reproducible",
-        ours_expected={"Meng2003"},
+        ours_expected={"Meng2003", "Haake2007"},
         cell=dict(comparator_class="usual_care", outcome="function", window="short", measure="MD"),
-        reason="unnamed RCTs on an unnamed instrument; we hold only Meng 2003 (modified RDQ change at week 9), "
-               "whose inclusion is not known, and a mean difference across instruments is not poolable.",
+        reason="unnamed RCTs on an unnamed instrument; we hold Meng 2003 (modified RDQ change at week 9) and "
+               "GERAC (Haake 2007, HFAQ at 3 months), whose inclusion is not known, and a mean difference across "
+               "instruments is not poolable.",
     ),
     ("Yu2023", "sham", "quality_of_life", "intermediate", "SMD"): dict(
         status="not_reproducible",
