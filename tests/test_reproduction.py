@@ -159,6 +159,25 @@ REPRODUCTION: dict[tuple[str, str, str, str, str], dict] = {
         status="not_reproducible",
         reason="improvement rate vs oral medication over unnamed studies; no matching trial rows.",
     ),
+    ("Furlan2012", "no_treatment", "pain", "short", "MD"): dict(
+        status="not_reproducible",
+        published_k=3,
+        ours_expected=set(),
+        cell=dict(comparator_class="no_treatment", outcome="pain", window="short", measure="MD"),
+        reason="Table 2 cites the 3 pooled trials only as reference numbers [35, 48, 52] and the reference "
+               "list was not readable; our only no-treatment pain rows are Brinkhaus 2006 at week 8 (end of "
+               "treatment: window immediate, not short) and Liu 2023 at week 8, a p > 0.05 test-only row "
+               "with no effect size.",
+    ),
+    ("Xu2013", "no_treatment", "function", "", "SMD"): dict(
+        status="not_reproducible",
+        published_k=4,
+        ours_expected={"Hunter2012"},
+        cell=dict(comparator_class="no_treatment", outcome="function", window="intermediate", measure="SMD"),
+        reason="known only from the Liu 2015 overview (Table 4), which gives 4 unnamed RCTs at '>1 month'; "
+               "the nearest cell we hold (no-treatment function, intermediate window) has only Hunter 2012 "
+               "(auricular acupuncture added to exercise), whose inclusion in Xu 2013 is not known.",
+    ),
     # --- ev_cochrane: acute-LBP review Lee 2013 (evidence/Lee2013.yaml) ---
     ("Lee2013", "sham", "pain", "", "MD"): dict(
         status="not_reproducible",
