@@ -134,8 +134,9 @@ REPRODUCTION: dict[tuple[str, str, str, str, str], dict] = {
         status="partial",
         published_studies={"Kerr2003", "Leibing2002", "Mendelson1983", "Molsberger2002"},
         published_studies_quote=("Furlan2005CDSR", "Q2"),
-        ours_expected={"Kerr2003", "Brinkhaus2006"},
-        not_in_published={"Brinkhaus2006": "published 2006, after the review's searches (to February 2003)"},
+        ours_expected={"Kerr2003", "Brinkhaus2006", "Haake2007"},
+        not_in_published={"Brinkhaus2006": "published 2006, after the review's searches (to February 2003)",
+                          "Haake2007": "published 2007, after the review's searches (to February 2003)"},
         cell=dict(comparator_class="sham", outcome="pain", window="immediate", measure="MD"),
         reason="the analysis names its 4 trials and prints their arm data (re-pooling the printed lines "
                "reproduces the subtotal exactly), but only Kerr 2003 has a DOI/PMID on a page read; "
