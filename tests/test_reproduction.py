@@ -128,10 +128,11 @@ REPRODUCTION: dict[tuple[str, str, str, str, str], dict] = {
     ("Manheimer2005", "no_treatment", "pain", "short", "SMD"): dict(
         status="not_reproducible",
         published_k=8,
-        ours_expected=set(),
+        ours_expected={"Zaringhalam2010"},
         cell=dict(comparator_class="no_treatment", outcome="pain", window="short", measure="SMD"),
-        reason="8 unnamed trials; our only no-treatment pain row in the short window (Liu 2023, week 8) is a "
-               "p > 0.05 test-only row that gives no effect size.",
+        reason="8 unnamed trials (searched to August 2004); of our no-treatment pain rows in the short window, "
+               "Liu 2023 (week 8) is a p > 0.05 test-only row that gives no effect size and Zaringhalam 2010 "
+               "(week 10) was published after the review.",
     ),
     ("Lin2024", "active", "pain", "", "MD"): dict(
         status="not_reproducible",
