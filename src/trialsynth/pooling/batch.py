@@ -14,6 +14,7 @@ The formulas are those of :mod:`trialsynth.pooling.estimators` specialised to X 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from typing import TYPE_CHECKING
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 from trialsynth.errors import ArgumentError
+from trialsynth.pooling._lazy import Deferred, LazyField
 from trialsynth.pooling.estimators import normalise_method
 from trialsynth.pooling.fit import PI_METHODS, check_level, normalise_test
 
@@ -47,7 +49,12 @@ _raise_malloc_mmap_threshold()
 
 @dataclass
 class BatchResult:
-    """Results of :func:`pool_batch`: arrays of length m (``weights`` is m x k, percent)."""
+    """Results of :func:`pool_batch`: arrays of length m (``weights`` is m x k, percent).
+
+    Derived and rarely read outputs (``tau, i2, h2, q_df, dfs, s2w``, the properties
+    ``p_value, se_tau2, pi_low, pi_high, q_p_value, weights``) are computed on first access;
+    they read exactly as if computed eagerly.
+    """
 
     estimate: np.ndarray
     se: np.ndarray
@@ -55,16 +62,16 @@ class BatchResult:
     ci_high: np.ndarray
     statistic: np.ndarray
     tau2: np.ndarray
-    tau: np.ndarray
-    i2: np.ndarray
-    h2: np.ndarray
+    tau: np.ndarray = LazyField()
+    i2: np.ndarray = LazyField()
+    h2: np.ndarray = LazyField()
     q: np.ndarray
-    q_df: np.ndarray
+    q_df: np.ndarray = LazyField()
     k: np.ndarray
     weight_matrix: np.ndarray
     present: np.ndarray | None
-    dfs: np.ndarray
-    s2w: np.ndarray
+    dfs: np.ndarray = LazyField()
+    s2w: np.ndarray = LazyField()
     converged: np.ndarray
     method: str
     test: str
@@ -144,6 +151,18 @@ def _rowsum(a: np.ndarray) -> np.ndarray:
     return a @ np.ones(a.shape[1])
 
 
+def _rowdot(a: np.ndarray, b: np.ndarray, out: np.ndarray, ones: np.ndarray) -> np.ndarray:
+    """Row sums of a * b, the product written into ``out`` (which may be ``a`` or ``b``)."""
+    np.multiply(a, b, out=out)
+    return out @ ones
+
+
+def _spread(values: np.ndarray, k: int) -> np.ndarray:
+    """(m x k) array whose row i repeats values[i]: faster to build and combine than
+    broadcasting ``values[:, None]`` against rows of a few studies."""
+    return np.repeat(values, k).reshape(values.shape[0], k)
+
+
 def _t_quantile(df: np.ndarray, prob: float) -> np.ndarray:
     """t quantiles for an array of df, evaluated once per distinct df."""
     uniq, inverse = np.unique(df, return_inverse=True)
@@ -215,13 +234,27 @@ def pool_batch(
     if y.shape != v.shape:
         raise ArgumentError(f"yi has shape {y.shape} but {vname} has shape {v.shape}; shapes must match")
     m, kmax = y.shape
-    # fast path: every cell present.  A sum is finite only if every summand is (NaN and inf
-    # propagate); a finite array whose sum overflows merely takes the general path.
-    if np.isfinite(y.sum()) and np.isfinite(v.sum()):
+    ones = np.ones(kmax)
+    scratch = np.empty((m, kmax))  # one reused (m x k) buffer for products that are summed
+    # fast path: every cell present, finite, with a positive variance.  1/v is positive and
+    # finite exactly for finite positive v (NaN fails the comparison); a row sum is finite only
+    # if every term is (NaN and infinities propagate).  Anything else (absent studies, bad
+    # values, or finite values whose sums overflow) takes the general path, which checks every
+    # cell and names the problem.
+    fast = False
+    if y.size:
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            w0 = np.divide(1.0, v)
+            if w0.min() > 0:
+                sw0 = w0 @ ones
+                swy0 = _rowdot(w0, y, scratch, ones)
+                fast = bool(np.isfinite(sw0.sum()) and np.isfinite(swy0.sum()))
+    if fast:
         present = None
         pres = np.ones((1, kmax))
         y0, v0 = y, v
         k = np.full(m, kmax)
+        mu0 = swy0 / sw0
     else:
         absent = np.isnan(y)
         absent_v = np.isnan(v)
@@ -238,25 +271,25 @@ def pool_batch(
         k = present.sum(axis=1)
         if not np.all(np.isfinite(y0)) or not np.all(np.isfinite(v0)):
             raise ArgumentError(f"yi and {vname} must be finite (use NaN for absent studies)")
-    if v0.size and v0.min() <= 0:
-        raise ArgumentError(f"{vname} must be positive for every present study")
+        if v0.size and v0.min() <= 0:
+            raise ArgumentError(f"{vname} must be positive for every present study")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w0 = pres / v0
+            sw0 = w0 @ ones
+            mu0 = _rowdot(w0, y0, scratch, ones) / sw0
     kf = k.astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         dfr = kf - 1.0
         # fixed-effect quantities (weights 1/v): Q and tr(P)
-        w0 = 1.0 / v0 if present is None else pres / v0
-        sw0 = _rowsum(w0)
-        w0sq = w0 * w0
-        sw0_2 = _rowsum(w0sq)
-        mu0 = np.einsum("ij,ij->i", w0, y0) / sw0
-        r0 = y0 - mu0[:, None]
+        sw0_2 = _rowdot(w0, w0, scratch, ones)
+        r0 = np.subtract(y0, _spread(mu0, kmax), out=scratch)
         if present is not None:
             r0 *= pres
-        wr0 = w0 * r0
-        q = np.einsum("ij,ij->i", wr0, r0)
+        np.multiply(r0, r0, out=r0)
+        q = _rowdot(r0, w0, r0, ones)  # sum of w0 (y - mu0)^2
         trp0 = sw0 - sw0_2 / sw0
         tau2, se_tau2, converged = _tau2_batch(method, y0, v0, pres, kf, dfr, w0, sw0, sw0_2, q,
-                                               trp0, tol, maxiter, w0sq)
+                                               trp0, tol, maxiter)
         single = k <= 1
         any_single = bool(single.any())
         if any_single:
@@ -264,25 +297,25 @@ def pool_batch(
         if method in ("EE",):
             w, sw = w0, sw0
         else:
-            w = np.add(v0, tau2[:, None], out=wr0)  # wr0 is no longer needed: reuse it
+            w = _spread(tau2, kmax)  # a new array: it is kept as the weight matrix
+            w += v0
             np.divide(1.0, w, out=w)
             if present is not None:
                 w *= pres
-            sw = _rowsum(w)
+            sw = w @ ones
         if method == "GENQ":
             wt = w0
             est = mu0
             var_b = np.einsum("ij,ij->i", w0 * w0, v0 + tau2[:, None]) / (sw0 * sw0)
-            mu_opt = np.einsum("ij,ij->i", w, y0) / sw
+            mu_opt = _rowdot(w, y0, scratch, ones) / sw
         else:
             wt = w
-            est = mu0 if method == "EE" else np.einsum("ij,ij->i", w, y0) / sw
+            est = mu0 if method == "EE" else _rowdot(w, y0, scratch, ones) / sw
             var_b = 1.0 / sw
             mu_opt = est
         alpha = 1.0 - level / 100.0
         zcrit = float(special.ndtri(1.0 - alpha / 2.0))
         if test == "z":
-            s2w = np.ones(m)
             se = np.sqrt(var_b)
             stat = est / se
 
@@ -290,17 +323,16 @@ def pool_batch(
                 return 2.0 * special.ndtr(-np.abs(stat))
 
             crit = zcrit
-            dfs = np.full(m, np.nan)
-            use_t = np.zeros(m, dtype=bool)
+            use_t = None  # no row uses t
         else:
-            ropt = y0 - mu_opt[:, None]
+            ropt = np.subtract(y0, mu_opt[:, None], out=scratch)
             if present is not None:
                 ropt *= pres
-            s2w_raw = np.einsum("ij,ij->i", w * ropt, ropt) / dfr
+            np.multiply(ropt, ropt, out=ropt)
+            s2w_raw = _rowdot(ropt, w, ropt, ones) / dfr
             use_t = k >= 2
             scale = s2w_raw if test == "knha" else np.maximum(1.0, s2w_raw)
             scale = np.where(use_t, scale, 1.0)
-            s2w = np.where(use_t, s2w_raw, 1.0)
             se = np.sqrt(var_b * scale)
             stat = est / se
             dft = np.where(use_t, dfr, 1.0)
@@ -310,23 +342,32 @@ def pool_batch(
                                 2.0 * special.ndtr(-np.abs(stat)))
 
             crit = np.where(use_t, _t_quantile(dft, 1.0 - alpha / 2.0), zcrit)
-            dfs = np.where(use_t, dfr, np.nan)
         ci_low = est - crit * se
         ci_high = est + crit * se
-        # heterogeneity
-        s2 = dfr / trp0
-        if method == "EE":
-            i2 = np.where(q > 0, np.maximum(0.0, 100.0 * (q - dfr) / q), 0.0)
-            h2 = q / dfr
-        else:
-            i2 = 100.0 * tau2 / (tau2 + s2)
-            h2 = (tau2 + s2) / s2
-        if any_single:
-            i2 = np.where(single, np.nan, i2)
-            h2 = np.where(single, np.nan, h2)
+
+    # heterogeneity (I2, H2 with the typical within-study variance s2 = (k - 1)/tr(P0)),
+    # computed on first access
+    @functools.cache
+    def i2_h2():
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s2 = dfr / trp0
+            if method == "EE":
+                i2 = np.where(q > 0, np.maximum(0.0, 100.0 * (q - dfr) / q), 0.0)
+                h2 = q / dfr
+            else:
+                i2 = 100.0 * tau2 / (tau2 + s2)
+                h2 = (tau2 + s2) / s2
+            if any_single:
+                i2 = np.where(single, np.nan, i2)
+                h2 = np.where(single, np.nan, h2)
+        return nan_if_empty(i2), nan_if_empty(h2)
+
+    def nan_if_empty(value):
+        return np.where(empty, np.nan, value) if any_empty else value
 
     # prediction interval (Higgins, Thompson & Spiegelhalter 2009), computed on first access
     def pi_lazy(est=est, se=se, tau2=tau2, use_t=use_t, zcrit=zcrit):
+        # (est, se, tau2 before the NaN of empty rows; the limits get it below)
         with np.errstate(divide="ignore", invalid="ignore"):
             if method == "EE":
                 pi_low = pi_high = np.full(m, np.nan)
@@ -362,12 +403,21 @@ def pool_batch(
     empty = k == 0
     any_empty = bool(empty.any())
     out = dict(estimate=est, se=se, ci_low=ci_low, ci_high=ci_high, statistic=stat,
-               tau2=tau2, tau=np.sqrt(tau2), i2=i2, h2=h2,
-               q=q, q_df=np.maximum(k - 1, 0), dfs=dfs, s2w=s2w)
+               tau2=tau2, q=q)
     if any_empty:
         for key in out:
-            if key != "q_df":
-                out[key] = np.where(empty, np.nan, out[key])
+            out[key] = np.where(empty, np.nan, out[key])
+    # derived outputs, computed on first access (the same values as computing them here)
+    out["tau"] = Deferred(lambda: nan_if_empty(np.sqrt(tau2)))
+    out["i2"] = Deferred(lambda: i2_h2()[0])
+    out["h2"] = Deferred(lambda: i2_h2()[1])
+    out["q_df"] = Deferred(lambda: np.maximum(k - 1, 0))
+    if use_t is None:
+        out["dfs"] = Deferred(np.full, m, np.nan)
+        out["s2w"] = Deferred(lambda: nan_if_empty(np.ones(m)))
+    else:
+        out["dfs"] = Deferred(lambda: nan_if_empty(np.where(use_t, dfr, np.nan)))
+        out["s2w"] = Deferred(lambda: nan_if_empty(np.where(use_t, s2w_raw, 1.0)))
 
     # rarely read outputs, computed on first access (same values as computing them here)
     def p_value_lazy():
@@ -395,11 +445,10 @@ def pool_batch(
                               "pi_low": lambda: pi_limit(0), "pi_high": lambda: pi_limit(1)})
 
 
-def _tau2_batch(method, y, v, pres, kf, dfr, w0, sw0, sw0_2, q, trp0, tol, maxiter, w0sq=None):
+def _tau2_batch(method, y, v, pres, kf, dfr, w0, sw0, sw0_2, q, trp0, tol, maxiter):
     """Vectorised tau2 estimates, their standard errors and convergence flags."""
     with np.errstate(all="ignore"):
-        return _tau2_batch_impl(method, y, v, pres, kf, dfr, w0, sw0, sw0_2, q, trp0, tol, maxiter,
-                                w0sq)
+        return _tau2_batch_impl(method, y, v, pres, kf, dfr, w0, sw0, sw0_2, q, trp0, tol, maxiter)
 
 
 def _tr_psps_fixed(kf, tau2, sw0, sw0_2, sw0_3):
@@ -414,7 +463,7 @@ def _rows(pres, idx):
     return pres if pres.shape[0] == 1 else pres[idx]
 
 
-def _tau2_batch_impl(method, y, v, pres, kf, dfr, w0, sw0, sw0_2, q, trp0, tol, maxiter, w0sq):
+def _tau2_batch_impl(method, y, v, pres, kf, dfr, w0, sw0, sw0_2, q, trp0, tol, maxiter):
     m = y.shape[0]
     converged = np.ones(m, dtype=bool)
     if method == "EE":
@@ -423,7 +472,7 @@ def _tau2_batch_impl(method, y, v, pres, kf, dfr, w0, sw0, sw0_2, q, trp0, tol, 
         tau2 = np.maximum(0.0, (q - dfr) / trp0)
 
         def se():  # evaluated on first access to se_tau2
-            sw0_3 = np.einsum("ij,ij->i", w0sq, w0)
+            sw0_3 = _rowsum(w0 * w0 * w0)
             return np.sqrt(2.0 * _tr_psps_fixed(kf, tau2, sw0, sw0_2, sw0_3)) / trp0
 
         return tau2, se, converged
@@ -439,7 +488,7 @@ def _tau2_batch_impl(method, y, v, pres, kf, dfr, w0, sw0, sw0_2, q, trp0, tol, 
         tau2 = np.maximum(0.0, (factor * q - kf) / sw0)
 
         def se():  # evaluated on first access to se_tau2
-            sw0_3 = np.einsum("ij,ij->i", w0sq, w0)
+            sw0_3 = _rowsum(w0 * w0 * w0)
             return factor * np.sqrt(2.0 * _tr_psps_fixed(kf, tau2, sw0, sw0_2, sw0_3)) / sw0
 
         return tau2, se, converged

@@ -293,48 +293,57 @@ def _newton_intercept(yi, vi, method, start, tol, maxiter):
     return tau2, False, maxiter
 
 
-def _newton_intercept_small(yi, vi, method, start, tol, maxiter):
-    """:func:`_newton_intercept` in plain Python floats: for small k this avoids the per-call
-    overhead of numpy and is several times faster (same formulas and stopping rule)."""
-    ys = [float(x) for x in yi]
-    vs = [float(x) for x in vi]
+def _newton_intercept_small(ys, vs, method, start, tol, maxiter, floor=None):
+    """:func:`_newton_intercept` in plain Python floats on lists ``ys``, ``vs``: for small k
+    this avoids the per-call overhead of numpy and is several times faster (same formulas and
+    stopping rule)."""
     k = len(ys)
     pm = method in ("PM", "EB", "PMM")
     if pm:
         target = (k - 1) if method != "PMM" else float(special.chdtri(k - 1, 0.5))
-    floor = max(1e-12, sum(vs) / k)  # _tau2_floor, without numpy's per-call overhead
+    if floor is None:
+        floor = max(1e-12, sum(vs) / k)  # _tau2_floor, without numpy's per-call overhead
+    reml = method == "REML"
     tau2 = max(0.0, float(start))
     for it in range(1, maxiter + 1):
-        ws = [1.0 / (x + tau2) for x in vs]
-        sw = sum(ws)
-        mu = sum(w * y for w, y in zip(ws, ys)) / sw
+        ws = []
+        sw = swy = 0.0
+        for y, x in zip(ys, vs):
+            w = 1.0 / (x + tau2)
+            ws.append(w)
+            sw += w
+            swy += w * y
+        mu = swy / sw
         a = s_w2r = s_w3r2 = sw2 = sw3 = qg = 0.0
-        for w, y in zip(ws, ys):
-            r = y - mu
-            w2 = w * w
-            w2r = w2 * r
-            a += w2r * r
-            if pm:
-                qg += w * r * r
-            else:
-                s_w2r += w2r
-                s_w3r2 += w2r * w * r
-                sw2 += w2
-                sw3 += w2 * w
         if pm:
+            for w, y in zip(ws, ys):
+                r = y - mu
+                wr2 = w * r * r
+                qg += wr2
+                a += wr2 * w
             u = qg - target
             step = u / a if a > 0 else 0.0
             fisher = step
         else:
+            for w, y in zip(ws, ys):
+                r = y - mu
+                w2 = w * w
+                w2r = w2 * r
+                w2r2 = w2r * r
+                a += w2r2
+                s_w2r += w2r
+                s_w3r2 += w2r2 * w
+                sw2 += w2
+                sw3 += w2 * w
             d_a = -2.0 * s_w3r2 + 2.0 * s_w2r * s_w2r / sw
-            if method == "ML":
-                u = a - sw
-                du = d_a + sw2
-                info = sw2
-            else:
+            if reml:
                 u = a - (sw - sw2 / sw)
                 info = sw2 - 2.0 * sw3 / sw + (sw2 / sw) ** 2
                 du = d_a + info
+            else:  # ML
+                u = a - sw
+                du = d_a + sw2
+                info = sw2
             fisher = u / info
             step = -u / du if du < 0 else fisher
         new = tau2 + step
@@ -346,6 +355,130 @@ def _newton_intercept_small(yi, vi, method, start, tol, maxiter):
             return new, True, it
         tau2 = new
     return tau2, False, maxiter
+
+
+#: largest k for which the intercept-only estimators run on Python floats (below it, numpy's
+#: per-call overhead outweighs its vectorisation)
+SMALL_K = 64
+
+
+def fixed_effect_sums_small(ys, vs):
+    """Fixed-effect quantities (weights w0 = 1/v) of an intercept-only model, in Python floats.
+
+    Returns ``(w0, sw0, sw0_2, mu0, q, trp0)``: the weights (list), their sum and sum of
+    squares, the weighted mean, Cochran's Q = sum w0 (y - mu0)^2 and tr(P0) = sum w0 -
+    sum w0^2/sum w0.
+    """
+    w0 = [1.0 / x for x in vs]
+    sw0 = sw0_2 = swy = 0.0
+    for w, y in zip(w0, ys):
+        sw0 += w
+        sw0_2 += w * w
+        swy += w * y
+    mu0 = swy / sw0
+    q = 0.0
+    for w, y in zip(w0, ys):
+        r = y - mu0
+        q += w * (r * r)
+    return w0, sw0, sw0_2, mu0, q, sw0 - sw0_2 / sw0
+
+
+def _var_q_weights_small(ws, ss):
+    """tr(P S P S) for P = W - w w'/sum(w) and S = diag(s), in Python floats."""
+    sw = saa = swaa = saw = 0.0
+    for w, s in zip(ws, ss):
+        a = w * s
+        sw += w
+        saa += a * a
+        swaa += w * a * a
+        saw += a * w
+    return 2.0 * (saa - 2.0 * swaa / sw + (saw / sw) ** 2)
+
+
+def _estimate_intercept_small(ys, vs, method, tol, maxiter, tau2_start, fe=None):
+    """:func:`_estimate_intercept` on lists of Python floats (k <= :data:`SMALL_K`).
+
+    Same estimators and formulas; ``fe`` is :func:`fixed_effect_sums_small` when the caller
+    has it already.  Returns ``(tau2, se_tau2, converged, iterations)``.
+    """
+    k = len(ys)
+    dfr = k - 1
+    w0, sw0, sw0_2, mu0, q, trp0 = fixed_effect_sums_small(ys, vs) if fe is None else fe
+
+    def var_q_fixed(tau2):
+        # tr(P S P S) for P at weights 1/v, S = diag(v + tau2)
+        sw0_3 = 0.0
+        for w in w0:
+            sw0_3 += w * w * w
+        sa2 = k + 2 * tau2 * sw0 + tau2 * tau2 * sw0_2
+        swa2 = sw0 + 2 * tau2 * sw0_2 + tau2 * tau2 * sw0_3
+        saw = sw0 + tau2 * sw0_2
+        return 2.0 * (sa2 - 2.0 * swa2 / sw0 + (saw / sw0) ** 2)
+
+    if method in ("DL", "GENQ"):
+        tau2 = max(0.0, (q - dfr) / trp0)
+        return tau2, math.sqrt(var_q_fixed(tau2)) / trp0, True, 0
+    if method in ("HS", "HSk"):
+        factor = k / dfr if method == "HSk" else 1.0
+        tau2 = max(0.0, (factor * q - k) / sw0)
+        return tau2, factor * math.sqrt(var_q_fixed(tau2)) / sw0, True, 0
+    if method in ("HE", "SJ"):
+        ybar = sum(ys) / k
+        rss = 0.0
+        for y in ys:
+            rss += (y - ybar) * (y - ybar)
+    if method == "HE":
+        tau2 = max(0.0, (rss - sum(vs) * dfr / k) / dfr)
+        ss = [x + tau2 for x in vs]
+        return tau2, math.sqrt(_var_q_weights_small([1.0] * k, ss)) / dfr, True, 0
+    if method == "SJ":
+        tau0 = rss / k
+        if tau0 <= 0:
+            tau0 = 1e-10
+        ws = [1.0 / (x + tau0) for x in vs]
+        sw = swy = 0.0
+        for w, y in zip(ws, ys):
+            sw += w
+            swy += w * y
+        mu = swy / sw
+        qw = 0.0
+        for w, y in zip(ws, ys):
+            qw += w * (y - mu) * (y - mu)
+        tau2 = tau0 * qw / dfr
+        ss = [x + tau2 for x in vs]
+        return tau2, tau0 / dfr * math.sqrt(_var_q_weights_small(ws, ss)), True, 0
+    floor = max(1e-12, sum(vs) / k)  # _tau2_floor
+    if method in ("ML", "REML"):
+        start = max(0.0, (q - dfr) / trp0) if tau2_start is None else float(tau2_start)
+        tau2, conv, it = _newton_intercept_small(ys, vs, method, start, tol, maxiter, floor)
+        sw = sw2 = sw3 = 0.0
+        for x in vs:
+            w = 1.0 / (x + tau2)
+            w2 = w * w
+            sw += w
+            sw2 += w2
+            sw3 += w2 * w
+        if method == "ML":
+            se = math.sqrt(2.0 / sw2)
+        else:
+            se = math.sqrt(2.0 / (sw2 - 2.0 * sw3 / sw + (sw2 / sw) ** 2))
+        return tau2, se, conv, it
+    # EB, PM, PMM
+    target = dfr if method != "PMM" else float(special.chdtri(dfr, 0.5))
+    if q <= target:
+        tau2, conv, it = 0.0, True, 0
+    else:
+        tau2, conv, it = _newton_intercept_small(ys, vs, method, 0.0, tol, maxiter, floor)
+    sw = 0.0
+    for x in vs:
+        sw += 1.0 / (x + tau2)
+    return tau2, math.sqrt(2.0 * k * k / dfr) / sw, conv, it
+
+
+def nonconvergence_message(method: str, maxiter: int, tau2: float) -> str:
+    """The warning for an intercept-only iteration that stopped at ``maxiter``."""
+    return (f"the {method} iteration did not converge in {maxiter} iterations "
+            f"(last tau2 = {tau2:.6g})")
 
 
 def _estimate_intercept(yi, vi, method, tol, maxiter, tau2_start):
@@ -398,8 +531,7 @@ def _estimate_intercept(yi, vi, method, tol, maxiter, tau2_start):
         return tau2, float(tau0 / dfr * np.sqrt(var_q_weights(w, vi + tau2))), True, 0
     if method in ("ML", "REML"):
         start = max(0.0, (q - dfr) / trp0) if tau2_start is None else float(tau2_start)
-        solver = _newton_intercept_small if k <= 64 else _newton_intercept
-        tau2, conv, it = solver(yi, vi, method, start, tol, maxiter)
+        tau2, conv, it = _newton_intercept(yi, vi, method, start, tol, maxiter)
         w = 1.0 / (vi + tau2)
         sw, sw2 = w.sum(), float(w @ w)
         if method == "ML":
@@ -413,8 +545,7 @@ def _estimate_intercept(yi, vi, method, tol, maxiter, tau2_start):
     if q <= target:
         tau2, conv, it = 0.0, True, 0
     else:
-        solver = _newton_intercept_small if k <= 64 else _newton_intercept
-        tau2, conv, it = solver(yi, vi, method, 0.0, tol, maxiter)
+        tau2, conv, it = _newton_intercept(yi, vi, method, 0.0, tol, maxiter)
     w = 1.0 / (vi + tau2)
     return tau2, float(np.sqrt(2.0 * k * k / dfr) / w.sum()), conv, it
 
@@ -465,13 +596,14 @@ def estimate_tau2(
     vi = np.asarray(vi, dtype=float)
     k = yi.size
     if X is None and (weights is None or method != "GENQ") and method != "EE" and k >= 2:
-        tau2, se, converged, it = _estimate_intercept(yi, vi, method, tol, maxiter, tau2_start)
+        if k <= SMALL_K:
+            tau2, se, converged, it = _estimate_intercept_small(
+                yi.tolist(), vi.tolist(), method, tol, maxiter, tau2_start)
+        else:
+            tau2, se, converged, it = _estimate_intercept(yi, vi, method, tol, maxiter, tau2_start)
         messages = []
         if not converged:
-            messages.append(
-                f"the {method} iteration did not converge in {maxiter} iterations "
-                f"(last tau2 = {tau2:.6g})"
-            )
+            messages.append(nonconvergence_message(method, maxiter, tau2))
         return Tau2Estimate(float(tau2), se, converged, it, method, messages)
     X = intercept_design(k) if X is None else np.asarray(X, dtype=float)
     p = X.shape[1]

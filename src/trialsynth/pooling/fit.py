@@ -27,13 +27,24 @@ from __future__ import annotations
 import math
 import warnings as _warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from scipy import special  # not scipy.stats: its import costs ~0.3 s; same functions
 
 from trialsynth.errors import ArgumentError
+from trialsynth.pooling._lazy import Deferred, LazyField
 from trialsynth.pooling._linalg import intercept_design, logdet, p_matrix, wls
-from trialsynth.pooling.estimators import METHODS, estimate_tau2, normalise_method
+from trialsynth.pooling.estimators import (
+    METHODS,
+    SMALL_K,
+    _estimate_intercept,
+    _estimate_intercept_small,
+    estimate_tau2,
+    fixed_effect_sums_small,
+    nonconvergence_message,
+    normalise_method,
+)
 from trialsynth.pooling.profiles import get_profile
 from trialsynth.pooling.results import MetaResult
 
@@ -98,21 +109,33 @@ def validate_inputs(yi, vi=None, sei=None) -> tuple[np.ndarray, np.ndarray]:
         raise ArgumentError(f"yi has {y.size} values but {vname} has {v.size}; lengths must match")
     if y.size == 0:
         raise ArgumentError("yi is empty; at least one study is needed")
-    if not np.isfinite(y).all():
+    if not _all_finite(y):
         bad_y = np.flatnonzero(~np.isfinite(y))
         raise ArgumentError(f"yi must be finite; missing or infinite at positions {bad_y.tolist()}")
-    if not np.isfinite(v).all():
+    if not _all_finite(v):
         bad_v = np.flatnonzero(~np.isfinite(v))
         raise ArgumentError(
             f"{vname} must be finite; missing or infinite at positions {bad_v.tolist()}"
         )
-    if v.min() <= 0:
+    if (min(v.tolist()) if v.size <= SMALL_K else v.min()) <= 0:
         bad_v = np.flatnonzero(v <= 0)
         raise ArgumentError(
             f"{vname} must be positive (a sampling variance); zero or negative at positions "
             f"{bad_v.tolist()}"
         )
     return y, v
+
+
+def _all_finite(arr: np.ndarray) -> bool:
+    """True when every value is finite.
+
+    A sum is finite only if every summand is (NaN and infinities propagate), so a finite sum
+    settles it with one pass; only a non-finite sum (which finite values can also give, by
+    overflow) needs the element-wise check.  For small arrays a Python sum of ``tolist()`` is
+    cheaper than numpy's per-call overhead.
+    """
+    total = sum(arr.tolist()) if arr.size <= SMALL_K else float(arr.sum())
+    return math.isfinite(total) or bool(np.isfinite(arr).all())
 
 
 def _as_1d(values, name: str) -> np.ndarray:
@@ -149,8 +172,10 @@ class ModelFit:
     p: int
     dfs: float | None
     s2w: float
-    weights: np.ndarray
-    fit_stats: dict
+    #: percent weights; computed on first read when given as a Deferred
+    weights: np.ndarray = LazyField()
+    #: information criteria (see :func:`likelihood_stats`); computed on first read when deferred
+    fit_stats: dict = LazyField()
     method: str
     test: str
     level: float
@@ -308,49 +333,121 @@ def _hksj_narrowing_message(s2w: float, t_crit: float, z_crit: float) -> str | N
     return None
 
 
-def _fit_intercept(yi, vi, method, test, level, tau2_fixed, tol, maxiter) -> ModelFit:
-    """:func:`fit_model` for an intercept-only model (k >= 2) from power sums of the weights.
+@lru_cache(maxsize=256)
+def _normal_quantile(prob: float) -> float:
+    """The standard normal quantile (scipy.stats.norm.ppf), cached: levels repeat."""
+    return float(special.ndtri(prob))
 
-    Same quantities and formulas as the general path (verified against it and against
-    metafor), without k x k matrices, so a single fit is fast and memory stays O(k).
+
+@lru_cache(maxsize=1024)
+def _t_quantile(df: float, prob: float) -> float:
+    """The t quantile (scipy.stats.t.ppf(prob, df)), cached: (level, df) pairs repeat."""
+    return float(special.stdtrit(df, prob))
+
+
+def _percent_weights(vi: np.ndarray, tau2: float) -> np.ndarray:
+    """Weights 1/(v_i + tau2) in percent of their sum (tau2 = 0: the weights 1/v_i)."""
+    w = 1.0 / (vi + tau2)
+    return 100.0 * w / w.sum()
+
+
+def _intercept_fit_stats(yi, vi, tau2, b, sw, estimated_tau2) -> dict:
+    """:func:`likelihood_stats` for X = 1 (log|X'X| = log k, log|X'WX| = log sum w),
+    with residuals at the fitted ``b`` as metafor."""
+    k = yi.size
+    rb = yi - b
+    w = 1.0 / (vi + tau2)
+    rss_b = float(w @ (rb * rb))
+    sum_log = float(np.log(vi + tau2).sum())
+    ll_ml = -0.5 * (k * _LOG2PI + sum_log + rss_b)
+    ll_sat = -0.5 * float(np.log(2 * math.pi * vi).sum())
+    ll_reml = -0.5 * ((k - 1) * _LOG2PI - math.log(k) + sum_log + math.log(sw) + rss_b)
+    return _information_criteria(ll_ml, -2.0 * (ll_ml - ll_sat), ll_reml, k, 1,
+                                 estimated_tau2=estimated_tau2)
+
+
+def _intercept_core(yi, vi, method, test, level, tau2_fixed, tol, maxiter) -> dict:
+    """The intercept-only fit (k >= 2) as a dict of Python scalars, from power sums of the
+    weights.
+
+    Same quantities and formulas as the general path of :func:`fit_model` (verified against
+    it and against metafor), without k x k matrices, so a single fit is fast and memory stays
+    O(k).  For k <= ``SMALL_K`` every sum is taken over Python floats (numpy's per-call
+    overhead dominates at that size).  The percent weights and the information criteria are
+    returned as :class:`~trialsynth.pooling._lazy.Deferred` values, computed when first read.
     """
     k = yi.size
     dfr = k - 1
     msgs: list[str] = []
+    small = k <= SMALL_K
+    if small:
+        ys, vs = yi.tolist(), vi.tolist()
+        fe = fixed_effect_sums_small(ys, vs)
+        w0, sw0, _, mu0, q, trp0 = fe
+    else:
+        w0 = 1.0 / vi
+        sw0 = float(w0.sum())
+        mu0 = float(w0 @ yi) / sw0
+        r0 = yi - mu0
+        q = float(w0 @ (r0 * r0))
+        trp0 = sw0 - float(w0 @ w0) / sw0
     if tau2_fixed is not None:
         tau2, se_tau2, converged, iterations = float(tau2_fixed), None, True, 0
+    elif method == "EE":
+        tau2, se_tau2, converged, iterations = 0.0, None, True, 0
     else:
-        est = estimate_tau2(yi, vi, None, method, tol=tol, maxiter=maxiter)
-        tau2, se_tau2, converged, iterations = est.tau2, est.se_tau2, est.converged, est.iterations
-        msgs.extend(est.messages)
-    w0 = 1.0 / vi
-    sw0 = float(w0.sum())
-    mu0 = float(w0 @ yi) / sw0
-    r0 = yi - mu0
-    q = float(w0 @ (r0 * r0))
-    trp0 = sw0 - float(w0 @ w0) / sw0
-    w = 1.0 / (vi + tau2)
-    sw = float(w.sum())
-    mu = float(w @ yi) / sw
-    r = yi - mu
-    rss_w = float(w @ (r * r))
+        if small:
+            tau2, se_tau2, converged, iterations = _estimate_intercept_small(
+                ys, vs, method, tol, maxiter, None, fe)
+        else:
+            tau2, se_tau2, converged, iterations = _estimate_intercept(
+                yi, vi, method, tol, maxiter, None)
+            se_tau2 = float(se_tau2)
+        tau2 = float(tau2)
+        if not converged:
+            msgs.append(nonconvergence_message(method, maxiter, tau2))
+    if small:
+        ws = []
+        sw = swy = 0.0
+        for y, x in zip(ys, vs):
+            w = 1.0 / (x + tau2)
+            ws.append(w)
+            sw += w
+            swy += w * y
+        mu = swy / sw
+        rss_w = 0.0
+        for w, y in zip(ws, ys):
+            r = y - mu
+            rss_w += w * (r * r)
+    else:
+        w = 1.0 / (vi + tau2)
+        sw = float(w.sum())
+        mu = float(w @ yi) / sw
+        r = yi - mu
+        rss_w = float(w @ (r * r))
     if method == "GENQ":
         b = mu0
-        var_b = float((w0 * w0) @ (vi + tau2)) / (sw0 * sw0)
-        wt = w0
+        if small:
+            acc = 0.0
+            for w, x in zip(w0, vs):
+                acc += (w * w) * (x + tau2)
+        else:
+            acc = float((w0 * w0) @ (vi + tau2))
+        var_b = acc / (sw0 * sw0)
+        weights = Deferred(_percent_weights, vi, 0.0)
     else:
         b = mu
         var_b = 1.0 / sw
-        wt = w
+        weights = Deferred(_percent_weights, vi, tau2)
     s2w = rss_w / dfr
     alpha = 1.0 - level / 100.0
-    z_crit = float(special.ndtri(1.0 - alpha / 2.0))
+    z_crit = _normal_quantile(1.0 - alpha / 2.0)
     if test == "z":
         scale, dfs, crit = 1.0, None, z_crit
     else:
         scale = s2w if test == "knha" else max(1.0, s2w)
         dfs = float(dfr)
-        crit = float(special.stdtrit(dfr, 1.0 - alpha / 2.0))
+        crit = _t_quantile(float(dfr), 1.0 - alpha / 2.0)
         if method == "EE":
             msgs.append("the Knapp-Hartung method is not meant for common-effect (EE) models")
         if test == "knha":
@@ -379,22 +476,31 @@ def _fit_intercept(yi, vi, method, test, level, tau2_fixed, tol, maxiter) -> Mod
     else:
         i2 = 100.0 * tau2 / (tau2 + s2)
         h2 = (tau2 + s2) / s2
-    # likelihoods (residuals at the fitted b, as metafor)
-    rb = yi - b
-    rss_b = float(w @ (rb * rb))
-    sum_log = float(np.log(vi + tau2).sum())
-    ll_ml = -0.5 * (k * _LOG2PI + sum_log + rss_b)
-    ll_sat = -0.5 * float(np.log(2 * math.pi * vi).sum())
-    ll_reml = -0.5 * (dfr * _LOG2PI - math.log(k) + sum_log + math.log(sw) + rss_b)
-    fit_stats = _information_criteria(ll_ml, -2.0 * (ll_ml - ll_sat), ll_reml, k, 1,
-                                      estimated_tau2=(method != "EE"))
+    return {
+        "b": b, "se": se, "var_b": var_b, "statistic": stat, "p_value": p_value,
+        "ci_low": b - crit * se, "ci_high": b + crit * se, "tau2": tau2, "se_tau2": se_tau2,
+        "i2": i2, "h2": h2, "q": q, "q_df": dfr, "q_p_value": q_p_value, "dfs": dfs,
+        "s2w": (s2w if test != "z" else 1.0), "weights": weights,
+        # likelihoods: residuals at the fitted b, as metafor
+        "fit_stats": Deferred(_intercept_fit_stats, yi, vi, tau2, b, sw, method != "EE"),
+        "converged": converged, "iterations": iterations, "warnings": msgs, "s2": s2,
+        "crit": crit,
+    }
+
+
+def _fit_intercept(yi, vi, method, test, level, tau2_fixed, tol, maxiter) -> ModelFit:
+    """:func:`fit_model` for an intercept-only model (k >= 2): :func:`_intercept_core` as a
+    :class:`ModelFit`."""
+    c = _intercept_core(yi, vi, method, test, level, tau2_fixed, tol, maxiter)
     return ModelFit(
-        b=np.array([b]), se=np.array([se]), vb=np.array([[var_b]]), statistic=np.array([stat]),
-        p_value=np.array([p_value]), ci_low=np.array([b - crit * se]),
-        ci_high=np.array([b + crit * se]), tau2=tau2, se_tau2=se_tau2, i2=i2, h2=h2, q=q,
-        q_df=dfr, q_p_value=q_p_value, k=k, p=1, dfs=dfs, s2w=(s2w if test != "z" else 1.0),
-        weights=100.0 * wt / wt.sum(), fit_stats=fit_stats, method=method, test=test,
-        level=level, converged=converged, iterations=iterations, warnings=msgs, s2=s2, crit=crit,
+        b=np.array([c["b"]]), se=np.array([c["se"]]), vb=np.array([[c["var_b"]]]),
+        statistic=np.array([c["statistic"]]), p_value=np.array([c["p_value"]]),
+        ci_low=np.array([c["ci_low"]]), ci_high=np.array([c["ci_high"]]), tau2=c["tau2"],
+        se_tau2=c["se_tau2"], i2=c["i2"], h2=c["h2"], q=c["q"], q_df=c["q_df"],
+        q_p_value=c["q_p_value"], k=yi.size, p=1, dfs=c["dfs"], s2w=c["s2w"],
+        weights=c["weights"], fit_stats=c["fit_stats"], method=method, test=test, level=level,
+        converged=c["converged"], iterations=c["iterations"], warnings=c["warnings"],
+        s2=c["s2"], crit=c["crit"],
     )
 
 
@@ -460,12 +566,12 @@ def prediction_interval(
     if pi_method == "auto":
         pi_method = "normal" if test == "z" else "t"
     if pi_method == "normal":
-        crit, df = float(special.ndtri(1 - alpha / 2)), None
+        crit, df = _normal_quantile(1 - alpha / 2), None
     elif pi_method in ("t", "hts"):
         df = k - p if pi_method == "t" else k - 2
         if df < 1:
             return float("nan"), float("nan"), float(df)
-        crit = float(special.stdtrit(df, 1 - alpha / 2))
+        crit = _t_quantile(float(df), 1 - alpha / 2)
     else:
         raise ArgumentError(f"pi_method must be one of {', '.join(PI_METHODS)}; got {pi_method!r}")
     half = crit * math.sqrt(se * se + tau2)
@@ -473,13 +579,30 @@ def prediction_interval(
 
 
 def _extreme_ratio_warning(vi: np.ndarray) -> str | None:
-    ratio = float(vi.max() / vi.min())
+    if vi.size <= SMALL_K:
+        values = vi.tolist()
+        ratio = max(values) / min(values)
+    else:
+        ratio = float(vi.max() / vi.min())
     if ratio > 1e7:
         return (
             f"the ratio of largest to smallest sampling variance is extremely large ({ratio:.3g}); "
             "results may be numerically unstable"
         )
     return None
+
+
+def _core_from_modelfit(fit: ModelFit) -> dict:
+    """The scalars :func:`pool` reads, from a one-coefficient :class:`ModelFit`."""
+    return {
+        "b": float(fit.b[0]), "se": float(fit.se[0]), "ci_low": float(fit.ci_low[0]),
+        "ci_high": float(fit.ci_high[0]), "statistic": float(fit.statistic[0]),
+        "p_value": float(fit.p_value[0]), "tau2": fit.tau2, "se_tau2": fit.se_tau2,
+        "i2": fit.i2, "h2": fit.h2, "q": fit.q, "q_df": fit.q_df, "q_p_value": fit.q_p_value,
+        "dfs": fit.dfs, "s2w": fit.s2w, "weights": LazyField.raw(fit, "weights"),
+        "fit_stats": LazyField.raw(fit, "fit_stats"), "converged": fit.converged,
+        "iterations": fit.iterations, "warnings": fit.warnings, "s2": fit.s2, "crit": fit.crit,
+    }
 
 
 def pool(
@@ -557,7 +680,7 @@ def pool(
     y, v = validate_inputs(yi, vi, sei)
     k = y.size
     if labels is None:
-        lab = [str(i + 1) for i in range(k)]
+        lab = list(map(str, range(1, k + 1)))
     else:
         lab = [str(x) for x in list(labels)]
         if len(lab) != k:
@@ -590,28 +713,32 @@ def pool(
         msgs.append(
             "only two studies (k = 2): tau2 and the prediction interval are very imprecise"
         )
-    core = fit_model(y, v, None, method=eff_method, test=eff_test, level=level, weights=a,
-                     tau2=tau2, tol=tol, maxiter=maxiter)
-    msgs.extend(core.warnings)
-    if not core.converged:
-        pass  # message already added by the estimator
+    if a is None and k >= 2:
+        # the intercept-only fast path (what fit_model would call), without the ModelFit
+        core = _intercept_core(y, v, eff_method, eff_test, level, tau2, tol, maxiter)
+    else:
+        core = _core_from_modelfit(fit_model(y, v, None, method=eff_method, test=eff_test,
+                                             level=level, weights=a, tau2=tau2, tol=tol,
+                                             maxiter=maxiter))
+    msgs.extend(core["warnings"])
+    estimate, se, tau2_hat = core["b"], core["se"], core["tau2"]
     pi_low, pi_high, pi_df = prediction_interval(
-        float(core.b[0]), float(core.se[0]), core.tau2, level, k=k, p=1, test=eff_test,
-        pi_method=pi_method, method=eff_method,
+        estimate, se, tau2_hat, level, k=k, p=1, test=eff_test, pi_method=pi_method,
+        method=eff_method,
     )
     if k == 1:
-        core.i2, core.h2 = float("nan"), float("nan")
+        core["i2"], core["h2"] = float("nan"), float("nan")
     result = MetaResult(
-        estimate=float(core.b[0]), se=float(core.se[0]), ci_low=float(core.ci_low[0]),
-        ci_high=float(core.ci_high[0]), statistic=float(core.statistic[0]),
-        p_value=float(core.p_value[0]), tau2=core.tau2, se_tau2=core.se_tau2,
-        tau=math.sqrt(core.tau2), i2=core.i2, h2=core.h2, q=core.q, q_df=core.q_df,
-        q_p_value=core.q_p_value, k=k, pi_low=pi_low, pi_high=pi_high,
-        weights=core.weights, yi=y, vi=v, labels=lab, method=method, test=test,
-        measure=measure, profile=(prof.name if prof else None), dfs=core.dfs,
-        converged=core.converged, warnings=msgs, level=level, s2w=core.s2w,
-        fit_stats=core.fit_stats, pi_method=pi_method, pi_df=pi_df, iterations=core.iterations,
-        user_weights=a, s2=core.s2, crit=core.crit, fitted_method=eff_method,
+        estimate=estimate, se=se, ci_low=core["ci_low"], ci_high=core["ci_high"],
+        statistic=core["statistic"], p_value=core["p_value"], tau2=tau2_hat,
+        se_tau2=core["se_tau2"], tau=math.sqrt(tau2_hat), i2=core["i2"], h2=core["h2"],
+        q=core["q"], q_df=core["q_df"], q_p_value=core["q_p_value"], k=k, pi_low=pi_low,
+        pi_high=pi_high, weights=core["weights"], yi=y, vi=v, labels=lab, method=method,
+        test=test, measure=measure, profile=(prof.name if prof else None), dfs=core["dfs"],
+        converged=core["converged"], warnings=msgs, level=level, s2w=core["s2w"],
+        fit_stats=core["fit_stats"], pi_method=pi_method, pi_df=pi_df,
+        iterations=core["iterations"], user_weights=a, s2=core["s2"], crit=core["crit"],
+        fitted_method=eff_method,
     )
     if warn:
         for m in msgs:

@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # pandas is imported where a frame is built: it costs ~0.2 s 
     import pandas as pd
 
 from trialsynth.errors import ArgumentError
+from trialsynth.pooling._lazy import LazyField
 
 #: measures analysed on the log scale (back-transformed with exp)
 RATIO_MEASURES = frozenset({"OR", "RR", "IRR", "ROM", "PETO", "HR", "MH-OR", "MH-RR", "MH-IRR"})
@@ -64,7 +65,8 @@ class MetaResult:
     fits), ``weights`` (percent per study), ``yi, vi, labels, method, test, measure, profile,
     dfs`` (t df or None), ``converged``, ``warnings`` (list of str), ``level`` (percent).
     Extra: ``s2w`` (Knapp-Hartung scale), ``fit_stats`` (ll, dev, AIC, BIC, AICc under ML and
-    REML), ``pi_method``, ``pi_df``.
+    REML), ``pi_method``, ``pi_df``.  ``weights`` and ``fit_stats`` may be computed on first
+    read (they read exactly as if computed eagerly).
     """
 
     estimate: float
@@ -84,7 +86,8 @@ class MetaResult:
     k: int
     pi_low: float
     pi_high: float
-    weights: np.ndarray
+    #: percent weights per study (computed on first read when :func:`pool` defers them)
+    weights: np.ndarray = LazyField()
     yi: np.ndarray
     vi: np.ndarray
     labels: list
@@ -97,7 +100,8 @@ class MetaResult:
     warnings: list = field(default_factory=list)
     level: float = 95.0
     s2w: float = 1.0
-    fit_stats: dict = field(default_factory=dict)
+    #: ll, dev, AIC, BIC, AICc under ML and REML (computed on first read when deferred)
+    fit_stats: dict = LazyField(default_factory=dict)
     pi_method: str = "auto"
     pi_df: float | None = None
     iterations: int = 0
