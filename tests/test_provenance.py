@@ -113,7 +113,7 @@ def test_planted_wrong_derived_value_is_caught(evidence):
 def test_percent_conversion_is_recomputed(evidence):
     records, claims, trials, reviews = evidence
     planted = trials.copy()
-    i = _row_index(planted, study_id="Haake2007", comparison_id="verum_vs_sham")
+    i = _row_index(planted, study_id="Haake2007", comparison_id="verum_vs_sham", outcome="responder")
     planted.loc[i, "effect"] = "3.4"  # printed as 3.4%, the row says percent_to_proportion
     problems = prov.check_trials(planted, records)
     assert [(p.column, p.value) for p in problems] == [("effect", "3.4")]

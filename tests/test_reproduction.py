@@ -83,25 +83,28 @@ REPRODUCTION: dict[tuple[str, str, str, str, str], dict] = {
     ("Mu2020", "usual_care", "pain", "immediate", "MD"): dict(
         status="not_reproducible",
         published_k=5,
-        ours_expected=set(),
+        ours_expected={"Haake2007"},
         cell=dict(comparator_class="usual_care", outcome="pain", window="immediate", measure="MD"),
-        reason="Summary of findings 3 does not name its 5 RCTs (analysis 3.x not reached); we hold no "
-               "usual-care pain row in the immediate window.",
+        reason="Summary of findings 3 does not name its 5 RCTs (analysis 3.x not reached); we hold one "
+               "usual-care pain row in the immediate window, GERAC (Haake 2007, Von Korff CPGS pain at 6 weeks "
+               "vs conventional therapy, Table 6), on a different scale from the review's VAS.",
     ),
     ("Mu2020", "usual_care", "function", "immediate", "MD"): dict(
         status="not_reproducible",
         published_k=5,
-        ours_expected=set(),
+        ours_expected={"Haake2007"},
         cell=dict(comparator_class="usual_care", outcome="function", window="immediate", measure="MD", scale="HFAQ"),
-        reason="HFAQ mean difference over 5 unnamed RCTs; we hold no usual-care HFAQ row.",
+        reason="HFAQ mean difference over 5 unnamed RCTs; we hold one usual-care HFAQ row in the window, GERAC "
+               "(Haake 2007, 6 weeks, vs conventional therapy), whose place among the 5 is not printed.",
     ),
     ("Mu2020", "usual_care", "function", "immediate", "SMD"): dict(
         status="not_reproducible",
         published_k=5,
-        ours_expected={"Meng2003"},
+        ours_expected={"Meng2003", "Haake2007"},
         cell=dict(comparator_class="usual_care", outcome="function", window="immediate", measure="SMD"),
-        reason="5 unnamed RCTs; we hold only Meng 2003 (add-on electroacupuncture vs usual care, modified "
-               "RDQ change at week 6), whose inclusion in the Cochrane analysis is not known.",
+        reason="5 unnamed RCTs; we hold Meng 2003 (add-on electroacupuncture vs usual care, modified RDQ "
+               "change at week 6) and GERAC (Haake 2007, HFAQ at 6 weeks vs conventional therapy), whose "
+               "inclusion in the Cochrane analysis is not printed.",
     ),
     **{("AHRQ2020", "mixed", outcome, window, measure): dict(
         status="not_reproducible",
@@ -120,10 +123,11 @@ REPRODUCTION: dict[tuple[str, str, str, str, str], dict] = {
     ("Manheimer2005", "sham", "pain", "short", "SMD"): dict(
         status="not_reproducible",
         published_k=7,
-        ours_expected={"Kong2020", "Cho2013"},
+        ours_expected={"Kong2020", "Cho2013", "Haake2007"},
         cell=dict(comparator_class="sham", outcome="pain", window="short", measure="SMD"),
         reason="the 7 trials (searched to August 2004) are not named in the abstract; the sham pain "
-               "rows we hold in the short window (Kong 2020, Cho 2013) were published after the review.",
+               "rows we hold in the short window (Kong 2020, Cho 2013, and GERAC = Haake 2007, CPGS pain at "
+               "3 months) were all published after the review.",
     ),
     ("Manheimer2005", "no_treatment", "pain", "short", "SMD"): dict(
         status="not_reproducible",
@@ -221,16 +225,18 @@ REPRODUCTION: dict[tuple[str, str, str, str, str], dict] = {
     ),
     ("Yu2023", "usual_care", "pain", "short", "MD"): dict(
         status="not_reproducible",
-        ours_expected=set(),
+        ours_expected={"Haake2007"},
         cell=dict(comparator_class="usual_care", outcome="pain", window="short", measure="MD"),
-        reason="unnamed RCTs (number not printed); we hold no usual-care pain row in the short window.",
+        reason="unnamed RCTs (number not printed); our only usual-care pain row in the short window is GERAC "
+               "(Haake 2007, Von Korff CPGS pain at 3 months vs conventional therapy), whose inclusion is not known.",
     ),
     ("Yu2023", "usual_care", "function", "short", "MD"): dict(
         status="not_reproducible",
-        ours_expected={"Meng2003"},
+        ours_expected={"Meng2003", "Haake2007"},
         cell=dict(comparator_class="usual_care", outcome="function", window="short", measure="MD"),
-        reason="unnamed RCTs on an unnamed instrument; we hold only Meng 2003 (modified RDQ change at week 9), "
-               "whose inclusion is not known, and a mean difference across instruments is not poolable.",
+        reason="unnamed RCTs on an unnamed instrument; we hold Meng 2003 (modified RDQ change at week 9) and "
+               "GERAC (Haake 2007, HFAQ at 3 months), whose inclusion is not known, and a mean difference across "
+               "instruments is not poolable.",
     ),
     ("Yu2023", "sham", "quality_of_life", "intermediate", "SMD"): dict(
         status="not_reproducible",
