@@ -155,6 +155,25 @@ REPRODUCTION: dict[tuple[str, str, str, str, str], dict] = {
         status="not_reproducible",
         reason="improvement rate vs oral medication over unnamed studies; no matching trial rows.",
     ),
+    ("Furlan2012", "no_treatment", "pain", "short", "MD"): dict(
+        status="not_reproducible",
+        published_k=3,
+        ours_expected=set(),
+        cell=dict(comparator_class="no_treatment", outcome="pain", window="short", measure="MD"),
+        reason="Table 2 cites the 3 pooled trials only as reference numbers [35, 48, 52] and the reference "
+               "list was not readable; our only no-treatment pain rows are Brinkhaus 2006 at week 8 (end of "
+               "treatment: window immediate, not short) and Liu 2023 at week 8, a p > 0.05 test-only row "
+               "with no effect size.",
+    ),
+    ("Xu2013", "no_treatment", "function", "", "SMD"): dict(
+        status="not_reproducible",
+        published_k=4,
+        ours_expected={"Hunter2012"},
+        cell=dict(comparator_class="no_treatment", outcome="function", window="intermediate", measure="SMD"),
+        reason="known only from the Liu 2015 overview (Table 4), which gives 4 unnamed RCTs at '>1 month'; "
+               "the nearest cell we hold (no-treatment function, intermediate window) has only Hunter 2012 "
+               "(auricular acupuncture added to exercise), whose inclusion in Xu 2013 is not known.",
+    ),
     # --- ev_cochrane: acute-LBP review Lee 2013 (evidence/Lee2013.yaml) ---
     ("Lee2013", "sham", "pain", "", "MD"): dict(
         status="not_reproducible",
@@ -174,6 +193,49 @@ REPRODUCTION: dict[tuple[str, str, str, str, str], dict] = {
                   conditions=("acute_lbp", "subacute_lbp", "acute_subacute_lbp")),
         reason="symptom improvement vs NSAIDs over 5 unnamed trials; we hold no acute global-improvement "
                "row and no NSAID-controlled trial.",
+    ),
+    # --- ev_cochrane: WHO-guideline review of needling therapies, Yu 2023 (evidence/Yu2023.yaml) ---
+    **{("Yu2023", "no_treatment", outcome, "", measure): dict(
+        status="not_reproducible",
+        reason="needling therapies (acupuncture or dry needling) at 2 weeks over unnamed RCTs; the abstract "
+               "does not say whether 2 weeks counts from randomisation or from the end of treatment, so the "
+               "estimate has no window to set our cells against.")
+       for outcome, measure in (("pain", "MD"), ("function", "SMD"))},
+    ("Yu2023", "no_treatment", "pain", "short", "MD"): dict(
+        status="not_reproducible",
+        published_k=9,
+        ours_expected=set(),
+        cell=dict(comparator_class="no_treatment", outcome="pain", window="short", measure="MD"),
+        reason="9 unnamed RCTs of needling therapies; our only no-treatment pain row in the short window "
+               "(Liu 2023, week 8) is a p > 0.05 test-only row that gives no mean difference.",
+    ),
+    ("Yu2023", "no_treatment", "function", "short", "SMD"): dict(
+        status="not_reproducible",
+        published_k=8,
+        ours_expected=set(),
+        cell=dict(comparator_class="no_treatment", outcome="function", window="short", measure="SMD"),
+        reason="8 unnamed RCTs; our only no-treatment function row in the short window (Liu 2023 ODI, week 8) "
+               "is test-only with p > 0.05 and gives no effect size.",
+    ),
+    ("Yu2023", "usual_care", "pain", "short", "MD"): dict(
+        status="not_reproducible",
+        ours_expected=set(),
+        cell=dict(comparator_class="usual_care", outcome="pain", window="short", measure="MD"),
+        reason="unnamed RCTs (number not printed); we hold no usual-care pain row in the short window.",
+    ),
+    ("Yu2023", "usual_care", "function", "short", "MD"): dict(
+        status="not_reproducible",
+        ours_expected={"Meng2003"},
+        cell=dict(comparator_class="usual_care", outcome="function", window="short", measure="MD"),
+        reason="unnamed RCTs on an unnamed instrument; we hold only Meng 2003 (modified RDQ change at week 9), "
+               "whose inclusion is not known, and a mean difference across instruments is not poolable.",
+    ),
+    ("Yu2023", "sham", "quality_of_life", "intermediate", "SMD"): dict(
+        status="not_reproducible",
+        published_k=2,
+        ours_expected=set(),
+        cell=dict(comparator_class="sham", outcome="quality_of_life", window="intermediate", measure="SMD"),
+        reason="2 unnamed RCTs (HRQoL physical at 6 months); we hold no quality-of-life rows.",
     ),
 }
 
