@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib
 import json
 import math
 import os
@@ -302,7 +303,7 @@ def _environment_key(rc: dict, formats: tuple) -> str:
     h.update(_code_hash().encode())
     for name in ("trialsynth", "matplotlib", "fontTools", "PIL", "numpy"):
         try:
-            module = __import__(name)
+            module = importlib.import_module(name)
             h.update(f"{name} {getattr(module, '__version__', '?')}\n".encode())
         except ImportError:
             h.update(f"{name} missing\n".encode())
@@ -313,7 +314,6 @@ def _environment_key(rc: dict, formats: tuple) -> str:
 
 def _code_hash() -> str:
     """SHA-256 of the source files of the plotting code (their paths and bytes)."""
-    import importlib
     import importlib.util
 
     h = hashlib.sha256()
