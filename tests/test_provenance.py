@@ -113,7 +113,7 @@ def test_planted_wrong_derived_value_is_caught(evidence):
 def test_percent_conversion_is_recomputed(evidence):
     records, claims, trials, reviews = evidence
     planted = trials.copy()
-    i = _row_index(planted, study_id="Haake2007", comparison_id="verum_vs_sham")
+    i = _row_index(planted, study_id="Haake2007", comparison_id="verum_vs_sham", outcome="responder")
     planted.loc[i, "effect"] = "3.4"  # printed as 3.4%, the row says percent_to_proportion
     problems = prov.check_trials(planted, records)
     assert [(p.column, p.value) for p in problems] == [("effect", "3.4")]
@@ -172,6 +172,21 @@ def test_planted_wrong_review_number_is_caught(evidence):
     planted.loc[0, "ci_low"] = "-17.2"
     problems = prov.check_reviews(planted, records)
     assert [(p.file, p.row, p.column, p.value) for p in problems] == [("data/reviews.csv", 2, "ci_low", "-17.2")]
+
+
+def test_review_scale_range_must_be_the_instruments(evidence):
+    """A published MD's scale range decides its MID (claims), so it is checked like a trial's."""
+    records, claims, trials, reviews = evidence
+    vas_rows = reviews.index[(reviews["scale"] == "VAS") & (reviews["scale_max"] == "100")]
+    assert len(vas_rows), "the shipped reviews.csv has a VAS 0-100 row (Mu 2020)"
+    planted = reviews.copy()
+    planted.loc[vas_rows[0], "scale_max"] = "50"
+    problems = prov.check_reviews(planted, records)
+    # the pair (0, 50) is not a VAS range: both cells of the pair are named
+    assert {(p.row, p.column) for p in problems} == {(int(vas_rows[0]) + 2, "scale_min"), (int(vas_rows[0]) + 2, "scale_max")}
+    assert all("not the standard range of scale 'VAS'" in p.message for p in problems)
+    planted.loc[vas_rows[0], "scale_max"] = "10"  # the other standard VAS range passes
+    assert prov.check_reviews(planted, records) == []
 
 
 def test_orphaned_record_is_reported(evidence):

@@ -83,25 +83,28 @@ REPRODUCTION: dict[tuple[str, str, str, str, str], dict] = {
     ("Mu2020", "usual_care", "pain", "immediate", "MD"): dict(
         status="not_reproducible",
         published_k=5,
-        ours_expected=set(),
+        ours_expected={"Haake2007"},
         cell=dict(comparator_class="usual_care", outcome="pain", window="immediate", measure="MD"),
-        reason="Summary of findings 3 does not name its 5 RCTs (analysis 3.x not reached); we hold no "
-               "usual-care pain row in the immediate window.",
+        reason="Summary of findings 3 does not name its 5 RCTs (analysis 3.x not reached); we hold one "
+               "usual-care pain row in the immediate window, GERAC (Haake 2007, Von Korff CPGS pain at 6 weeks "
+               "vs conventional therapy, Table 6), on a different scale from the review's VAS.",
     ),
     ("Mu2020", "usual_care", "function", "immediate", "MD"): dict(
         status="not_reproducible",
         published_k=5,
-        ours_expected=set(),
+        ours_expected={"Haake2007"},
         cell=dict(comparator_class="usual_care", outcome="function", window="immediate", measure="MD", scale="HFAQ"),
-        reason="HFAQ mean difference over 5 unnamed RCTs; we hold no usual-care HFAQ row.",
+        reason="HFAQ mean difference over 5 unnamed RCTs; we hold one usual-care HFAQ row in the window, GERAC "
+               "(Haake 2007, 6 weeks, vs conventional therapy), whose place among the 5 is not printed.",
     ),
     ("Mu2020", "usual_care", "function", "immediate", "SMD"): dict(
         status="not_reproducible",
         published_k=5,
-        ours_expected={"Meng2003"},
+        ours_expected={"Meng2003", "Haake2007"},
         cell=dict(comparator_class="usual_care", outcome="function", window="immediate", measure="SMD"),
-        reason="5 unnamed RCTs; we hold only Meng 2003 (add-on electroacupuncture vs usual care, modified "
-               "RDQ change at week 6), whose inclusion in the Cochrane analysis is not known.",
+        reason="5 unnamed RCTs; we hold Meng 2003 (add-on electroacupuncture vs usual care, modified RDQ "
+               "change at week 6) and GERAC (Haake 2007, HFAQ at 6 weeks vs conventional therapy), whose "
+               "inclusion in the Cochrane analysis is not printed.",
     ),
     **{("AHRQ2020", "mixed", outcome, window, measure): dict(
         status="not_reproducible",
@@ -120,18 +123,20 @@ REPRODUCTION: dict[tuple[str, str, str, str, str], dict] = {
     ("Manheimer2005", "sham", "pain", "short", "SMD"): dict(
         status="not_reproducible",
         published_k=7,
-        ours_expected={"Kong2020", "Cho2013"},
+        ours_expected={"Kong2020", "Cho2013", "Haake2007"},
         cell=dict(comparator_class="sham", outcome="pain", window="short", measure="SMD"),
         reason="the 7 trials (searched to August 2004) are not named in the abstract; the sham pain "
-               "rows we hold in the short window (Kong 2020, Cho 2013) were published after the review.",
+               "rows we hold in the short window (Kong 2020, Cho 2013, and GERAC = Haake 2007, CPGS pain at "
+               "3 months) were all published after the review.",
     ),
     ("Manheimer2005", "no_treatment", "pain", "short", "SMD"): dict(
         status="not_reproducible",
         published_k=8,
-        ours_expected=set(),
+        ours_expected={"Zaringhalam2010"},
         cell=dict(comparator_class="no_treatment", outcome="pain", window="short", measure="SMD"),
-        reason="8 unnamed trials; our only no-treatment pain row in the short window (Liu 2023, week 8) is a "
-               "p > 0.05 test-only row that gives no effect size.",
+        reason="8 unnamed trials (searched to August 2004); of our no-treatment pain rows in the short window, "
+               "Liu 2023 (week 8) is a p > 0.05 test-only row that gives no effect size and Zaringhalam 2010 "
+               "(week 10) was published after the review.",
     ),
     ("Lin2024", "active", "pain", "", "MD"): dict(
         status="not_reproducible",
@@ -158,12 +163,12 @@ REPRODUCTION: dict[tuple[str, str, str, str, str], dict] = {
     ("Furlan2012", "no_treatment", "pain", "short", "MD"): dict(
         status="not_reproducible",
         published_k=3,
-        ours_expected=set(),
+        ours_expected={"Zaringhalam2010"},
         cell=dict(comparator_class="no_treatment", outcome="pain", window="short", measure="MD"),
         reason="Table 2 cites the 3 pooled trials only as reference numbers [35, 48, 52] and the reference "
-               "list was not readable; our only no-treatment pain rows are Brinkhaus 2006 at week 8 (end of "
-               "treatment: window immediate, not short) and Liu 2023 at week 8, a p > 0.05 test-only row "
-               "with no effect size.",
+               "list was not readable; of our no-treatment pain rows, Brinkhaus 2006 at week 8 is in the "
+               "immediate window (end of treatment), Liu 2023 at week 8 is a p > 0.05 test-only row with no "
+               "effect size, and Zaringhalam 2010 (VAS at week 10) may or may not be among the 3.",
     ),
     ("Xu2013", "no_treatment", "function", "", "SMD"): dict(
         status="not_reproducible",
@@ -204,10 +209,11 @@ REPRODUCTION: dict[tuple[str, str, str, str, str], dict] = {
     ("Yu2023", "no_treatment", "pain", "short", "MD"): dict(
         status="not_reproducible",
         published_k=9,
-        ours_expected=set(),
+        ours_expected={"Zaringhalam2010"},
         cell=dict(comparator_class="no_treatment", outcome="pain", window="short", measure="MD"),
-        reason="9 unnamed RCTs of needling therapies; our only no-treatment pain row in the short window "
-               "(Liu 2023, week 8) is a p > 0.05 test-only row that gives no mean difference.",
+        reason="9 unnamed RCTs of needling therapies; of our no-treatment pain rows in the short window, "
+               "Liu 2023 (week 8) is a p > 0.05 test-only row that gives no mean difference and "
+               "Zaringhalam 2010 (VAS at week 10), whose inclusion is not known, is the only one with arm data.",
     ),
     ("Yu2023", "no_treatment", "function", "short", "SMD"): dict(
         status="not_reproducible",
@@ -219,16 +225,18 @@ REPRODUCTION: dict[tuple[str, str, str, str, str], dict] = {
     ),
     ("Yu2023", "usual_care", "pain", "short", "MD"): dict(
         status="not_reproducible",
-        ours_expected=set(),
+        ours_expected={"Haake2007"},
         cell=dict(comparator_class="usual_care", outcome="pain", window="short", measure="MD"),
-        reason="unnamed RCTs (number not printed); we hold no usual-care pain row in the short window.",
+        reason="unnamed RCTs (number not printed); our only usual-care pain row in the short window is GERAC "
+               "(Haake 2007, Von Korff CPGS pain at 3 months vs conventional therapy), whose inclusion is not known.",
     ),
     ("Yu2023", "usual_care", "function", "short", "MD"): dict(
         status="not_reproducible",
-        ours_expected={"Meng2003"},
+        ours_expected={"Meng2003", "Haake2007"},
         cell=dict(comparator_class="usual_care", outcome="function", window="short", measure="MD"),
-        reason="unnamed RCTs on an unnamed instrument; we hold only Meng 2003 (modified RDQ change at week 9), "
-               "whose inclusion is not known, and a mean difference across instruments is not poolable.",
+        reason="unnamed RCTs on an unnamed instrument; we hold Meng 2003 (modified RDQ change at week 9) and "
+               "GERAC (Haake 2007, HFAQ at 3 months), whose inclusion is not known, and a mean difference across "
+               "instruments is not poolable.",
     ),
     ("Yu2023", "sham", "quality_of_life", "intermediate", "SMD"): dict(
         status="not_reproducible",
