@@ -174,6 +174,21 @@ def test_planted_wrong_review_number_is_caught(evidence):
     assert [(p.file, p.row, p.column, p.value) for p in problems] == [("data/reviews.csv", 2, "ci_low", "-17.2")]
 
 
+def test_review_scale_range_must_be_the_instruments(evidence):
+    """A published MD's scale range decides its MID (claims), so it is checked like a trial's."""
+    records, claims, trials, reviews = evidence
+    vas_rows = reviews.index[(reviews["scale"] == "VAS") & (reviews["scale_max"] == "100")]
+    assert len(vas_rows), "the shipped reviews.csv has a VAS 0-100 row (Mu 2020)"
+    planted = reviews.copy()
+    planted.loc[vas_rows[0], "scale_max"] = "50"
+    problems = prov.check_reviews(planted, records)
+    # the pair (0, 50) is not a VAS range: both cells of the pair are named
+    assert {(p.row, p.column) for p in problems} == {(int(vas_rows[0]) + 2, "scale_min"), (int(vas_rows[0]) + 2, "scale_max")}
+    assert all("not the standard range of scale 'VAS'" in p.message for p in problems)
+    planted.loc[vas_rows[0], "scale_max"] = "10"  # the other standard VAS range passes
+    assert prov.check_reviews(planted, records) == []
+
+
 def test_orphaned_record_is_reported(evidence):
     records, claims, trials, reviews = evidence
     extra = dict(records)

@@ -19,7 +19,7 @@ from trialsynth.claims import (
     evidence_pattern,
     summarise_article,
 )
-from trialsynth.claims.effects import HARM, IMPORTANT_BENEFIT, NO_CLEAR_DIFFERENCE, NO_DATA, SMALL_BENEFIT
+from trialsynth.claims.effects import HARM, IMPORTANT_BENEFIT, NO_CLEAR_DIFFERENCE, NO_DATA, SMALL_BENEFIT, UNSIZED_BENEFIT
 from trialsynth.errors import ArgumentError, TrialDataError
 
 
@@ -452,12 +452,56 @@ def test_review_required_for_a_claim_about_a_review():
 
 
 def test_mean_difference_rows_use_the_scale_mid_and_orientation():
-    from trialsynth.claims.verdicts import _classify_row
-    md = {"outcome": "pain", "measure": "MD", "estimate": -10.26, "ci_low": -17.11, "ci_high": -3.4}
+    from trialsynth.claims.verdicts import _classify_row, row_mid
+    # Mu 2020 immediate pain vs usual care, VAS 0-100 (evidence/Mu2020.yaml Q1)
+    md = {"outcome": "pain", "measure": "MD", "estimate": -10.26, "ci_low": -17.11, "ci_high": -3.4,
+          "scale": "VAS", "scale_min": 0, "scale_max": 100}
+    assert row_mid(md, 0.5) == 15.0
     assert _classify_row(md, 0.5) == SMALL_BENEFIT  # below the 15-point MID, although |MD| > 0.5
     assert _classify_row({**md, "estimate": -20.0, "ci_low": -25.0}, 0.5) == IMPORTANT_BENEFIT
-    hfaq = {"outcome": "function", "measure": "MD", "estimate": 9.78, "ci_low": 3.54, "ci_high": 16.02, "higher_is_better": True}
-    assert _classify_row(hfaq, 0.5) == SMALL_BENEFIT  # higher-is-better scale flipped to favour acupuncture
+    # the same VAS printed 0-10: the MID is 1.5, so -1.75 is important there
+    vas10 = {**md, "scale_max": 10, "estimate": -1.75, "ci_low": -2.39, "ci_high": -1.12}
+    assert row_mid(vas10, 0.5) == pytest.approx(1.5)
+    assert _classify_row(vas10, 0.5) == IMPORTANT_BENEFIT
+    # a range the source does not print: the size is never guessed
+    unknown = {"outcome": "pain", "measure": "MD", "estimate": -1.19, "ci_low": -2.17, "ci_high": -0.21}
+    assert row_mid(unknown, 0.5) is None
+    assert _classify_row(unknown, 0.5) == UNSIZED_BENEFIT
+    assert _classify_row({**unknown, "scale": "VAS"}, 0.5) == UNSIZED_BENEFIT
+    assert _classify_row({**unknown, "ci_high": 0.3}, 0.5) == NO_CLEAR_DIFFERENCE
+    # instruments with an absolute MID need no range (RMDQ 5 points, NRS 2 of 10)
+    assert row_mid({"outcome": "function", "measure": "MD", "scale": "RMDQ"}, 0.5) == 5.0
+    assert row_mid({"outcome": "pain", "measure": "MD", "scale": "NRS"}, 0.5) == 2.0
+    # HFAQ 0-100, higher is better: flipped to favour acupuncture, function MID 10 of 100
+    hfaq = {"outcome": "function", "measure": "MD", "estimate": 9.78, "ci_low": 3.54, "ci_high": 16.02,
+            "higher_is_better": True, "scale": "HFAQ", "scale_min": 0, "scale_max": 100}
+    assert row_mid(hfaq, 0.5) == 10.0
+    assert _classify_row(hfaq, 0.5) == SMALL_BENEFIT
+    assert row_mid({"measure": "SMD", "outcome": "pain"}, 0.5) == 0.5
+
+
+def test_unknown_mid_in_classify_effect():
+    c = classify_effect(-1.2, -2.0, -0.4, mid=None, measure="MD")
+    assert c.label == UNSIZED_BENEFIT and c.is_benefit and math.isnan(c.mid)
+    assert classify_effect(-1.2, -2.0, 0.4, mid=None, measure="MD").label == NO_CLEAR_DIFFERENCE
+    assert classify_effect(1.2, 0.4, 2.0, mid=None, measure="MD").label == HARM
+    with pytest.raises(ArgumentError, match="positive number or None"):
+        classify_effect(-1.2, -2.0, -0.4, mid=0, measure="MD")
+
+
+def test_mixed_results_with_benefits_of_unknown_size():
+    c = claim("mixed_results")
+    pub = pd.DataFrame([
+        {"review_id": "A", "comparison": "no_treatment", "outcome": "pain", "window": "short", "measure": "MD",
+         "estimate": -1.19, "ci_low": -2.17, "ci_high": -0.21},
+        {"review_id": "B", "comparison": "sham", "outcome": "pain", "window": "short", "measure": "MD",
+         "estimate": -1.0, "ci_low": -2.5, "ci_high": 0.5},
+    ])
+    v = evaluate_claim(c, pooled=None, reviews=pub)
+    assert v.verdict == SUPPORTED and "1 benefit (size unknown)" in v.reason
+    both = pub.assign(ci_high=[-0.21, -0.1])
+    v = evaluate_claim(c, pooled=None, reviews=both)
+    assert v.verdict == CONTRADICTED and "of unknown size" in v.reason
 
 
 def test_shipped_claims_file_loads_with_a_known_check_for_every_claim():

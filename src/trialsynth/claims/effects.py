@@ -49,8 +49,11 @@ SMALL_BENEFIT = "small benefit"
 NO_CLEAR_DIFFERENCE = "no clear difference"
 HARM = "favours control"
 NO_DATA = "no data"
+#: a statistically clear benefit whose size cannot be set beside a MID (a mean difference on a
+#: scale whose range the source does not print)
+UNSIZED_BENEFIT = "benefit (size unknown)"
 
-BENEFIT_CLASSES = (IMPORTANT_BENEFIT, SMALL_BENEFIT)
+BENEFIT_CLASSES = (IMPORTANT_BENEFIT, SMALL_BENEFIT, UNSIZED_BENEFIT)
 
 
 def benefit_sign(measure: str | None) -> int:
@@ -93,21 +96,24 @@ def classify_effect(estimate, ci_low, ci_high, *, mid: float = DEFAULT_MID_SMD, 
     * ``important benefit``: the CI excludes 0 on the acupuncture side and the point estimate
       reaches the MID (``|estimate| >= mid``);
     * ``small benefit``: the CI excludes 0 on the acupuncture side but ``|estimate| < mid``
-      (statistically clear, below the minimal important difference).
+      (statistically clear, below the minimal important difference);
+    * ``benefit (size unknown)``: the CI excludes 0 on the acupuncture side and ``mid`` is None
+      (no MID on this scale is known, e.g. a mean difference whose scale range is not reported).
 
     Parameters
     ----------
     estimate, ci_low, ci_high : float
         The effect and its confidence limits, on the analysis scale (log scale for ratios).
-    mid : float
-        Minimal important difference (> 0) on the same scale.
+    mid : float or None
+        Minimal important difference (> 0) on the same scale; None when it is not known.
     measure : str
         Effect measure, used only for the direction (see :func:`benefit_sign`).
     """
-    if not (_finite(mid) and float(mid) > 0):
-        raise ArgumentError(f"mid: expected a positive number, got {mid!r}")
+    if mid is not None and not (_finite(mid) and float(mid) > 0):
+        raise ArgumentError(f"mid: expected a positive number or None (unknown), got {mid!r}")
+    mid_value = math.nan if mid is None else float(mid)
     if not (_finite(estimate) and _finite(ci_low) and _finite(ci_high)):
-        return EffectClass(NO_DATA, math.nan, math.nan, math.nan, float(mid), str(measure))
+        return EffectClass(NO_DATA, math.nan, math.nan, math.nan, mid_value, str(measure))
     est, lo, hi = float(estimate), float(ci_low), float(ci_high)
     if lo > hi:
         raise ArgumentError(f"ci_low: expected ci_low <= ci_high, got {lo} > {hi}")
@@ -118,11 +124,13 @@ def classify_effect(estimate, ci_low, ci_high, *, mid: float = DEFAULT_MID_SMD, 
         label = HARM
     elif lo_b <= 0:
         label = NO_CLEAR_DIFFERENCE
+    elif mid is None:
+        label = UNSIZED_BENEFIT
     elif sign * est >= float(mid):
         label = IMPORTANT_BENEFIT
     else:
         label = SMALL_BENEFIT
-    return EffectClass(label, est, lo, hi, float(mid), str(measure))
+    return EffectClass(label, est, lo, hi, mid_value, str(measure))
 
 
 def format_effect(measure: str, estimate, ci_low, ci_high, *, digits: int = 2) -> str:

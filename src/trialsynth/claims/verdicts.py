@@ -39,7 +39,9 @@ from trialsynth.claims.effects import (
     IMPORTANT_BENEFIT,
     NO_CLEAR_DIFFERENCE,
     NO_DATA,
+    SCALE_MIDS,
     SMALL_BENEFIT,
+    UNSIZED_BENEFIT,
     benefit_sign,
     classify_effect,
     format_effect,
@@ -201,17 +203,48 @@ def _isfinite(x) -> bool:
         return False
 
 
-#: MIDs used when a row is a mean difference on a 0-100 scale rather than an SMD: pain 15 points
-#: (VAS 0-100; Ostelo 2008, the threshold evidence/claims.yaml names as the Cochrane review's
-#: predefined clinically relevant change), function 10 points (ODI 0-100; Ostelo 2008).
+#: MIDs of a mean difference on a 0-100 scale when the instrument has no entry in
+#: :data:`~trialsynth.claims.effects.SCALE_MIDS`: pain 15 points (VAS 0-100; Ostelo 2008, the
+#: threshold evidence/claims.yaml names as the Cochrane review's predefined clinically relevant
+#: change), function 10 points (ODI 0-100; Ostelo 2008). Other ranges are scaled linearly.
 MD_MIDS = {"pain": 15.0, "function": 10.0}
 
+#: instruments whose SCALE_MIDS entry holds on one range only (the VAS is printed 0-100 or 0-10)
+_RANGE_DEPENDENT = {"VAS": 100.0}
 
-def row_mid(row: Mapping, mid: float) -> float:
-    """The MID for one row: ``mid`` for SMD and log ratios, :data:`MD_MIDS` for mean differences."""
-    if str(row.get("measure") or "SMD").upper() == "MD":
-        return MD_MIDS.get(str(row.get("outcome")), mid)
-    return mid
+
+def _scale_range(row: Mapping) -> float | None:
+    try:
+        low, high = float(row.get("scale_min")), float(row.get("scale_max"))
+    except (TypeError, ValueError):
+        return None
+    return high - low if math.isfinite(low) and math.isfinite(high) and high > low else None
+
+
+def row_mid(row: Mapping, mid: float) -> float | None:
+    """The MID for one row, on the row's own scale.
+
+    ``mid`` (SMD units) for SMDs and log ratios. For a mean difference (``measure`` MD) it comes
+    from the row's ``scale``, ``scale_min`` and ``scale_max``:
+
+    * an instrument in :data:`~trialsynth.claims.effects.SCALE_MIDS` (Ostelo et al. 2008): its
+      MID, rescaled by the printed range for the VAS (15 of 100 is 1.5 of 10);
+    * otherwise the outcome's :data:`MD_MIDS` (per 100 points) times the printed range / 100;
+    * None (unknown) when the range is not printed: a mean difference of 1.2 means an important
+      change on a 0-10 scale and a trivial one on 0-100, so it is never guessed.
+    """
+    if str(row.get("measure") or "SMD").upper() != "MD":
+        return mid
+    scale = str(row.get("scale") or "").strip()
+    width = _scale_range(row)
+    if scale in SCALE_MIDS:
+        if scale not in _RANGE_DEPENDENT:
+            return SCALE_MIDS[scale]
+        return None if width is None else SCALE_MIDS[scale] * width / _RANGE_DEPENDENT[scale]
+    base = MD_MIDS.get(str(row.get("outcome")))
+    if base is None or width is None:
+        return None
+    return base * width / 100.0
 
 
 def _oriented(row: Mapping) -> Mapping:
@@ -241,7 +274,8 @@ def _too_imprecise(row: Mapping, mid: float) -> bool:
         return False
     sign = benefit_sign(str(row.get("measure") or "SMD"))
     low_b, high_b = sorted((sign * low, sign * high))
-    return low_b <= 0.0 <= high_b and high_b >= row_mid(row, mid)
+    row_mid_value = row_mid(row, mid)
+    return row_mid_value is not None and low_b <= 0.0 <= high_b and high_b >= row_mid_value
 
 
 def _judge_effect(row: Mapping, cls: str, want: str, mid: float) -> str:
@@ -307,7 +341,7 @@ def check_mixed_results(claim: Claim, pooled=None, reviews=None, *, mid: float |
     pattern = _explain_pattern(rows, mid)
     n_benefit = sum(c in BENEFIT_CLASSES for c in classes)
     n_weak = sum(c in (NO_CLEAR_DIFFERENCE, SMALL_BENEFIT, HARM) for c in classes)
-    tally = ", ".join(f"{classes.count(c)} {c}" for c in (IMPORTANT_BENEFIT, SMALL_BENEFIT, NO_CLEAR_DIFFERENCE, HARM) if classes.count(c))
+    tally = ", ".join(f"{classes.count(c)} {c}" for c in (IMPORTANT_BENEFIT, SMALL_BENEFIT, UNSIZED_BENEFIT, NO_CLEAR_DIFFERENCE, HARM) if classes.count(c))
     if len(classes) < 2:
         verdict = INSUFFICIENT
         head = f"only {len(classes)} estimable cell(s) for this outcome, comparator and window set; mixed results need at least two"
@@ -319,7 +353,9 @@ def check_mixed_results(claim: Claim, pooled=None, reviews=None, *, mid: float |
         head = f"{len(classes)} cells: {tally}: no cell shows a benefit, so the evidence is uniformly null, not mixed"
     else:
         verdict = CONTRADICTED
-        head = f"{len(classes)} cells: {tally} (MID {mid:g}): every cell is an important benefit, so the evidence is uniformly positive, not mixed"
+        every = ("an important benefit" if all(c == IMPORTANT_BENEFIT for c in classes)
+                 else "a benefit (important, or of unknown size where the scale range is not printed)")
+        head = f"{len(classes)} cells: {tally} (MID {mid:g}): every cell is {every}, so the evidence is uniformly positive, not mixed"
     reason = head + (". " + pattern if pattern else "") + (". Estimates: " + " | ".join(lines) if lines else "")
     parts = tuple((describe_pooled_row(r, mid=mid), _classify_row(r, mid)) for r in rows)
     return Verdict(claim.id, "mixed_results", verdict, reason, parts)

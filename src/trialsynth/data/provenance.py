@@ -62,7 +62,7 @@ TRIAL_NUMERIC_COLUMNS: tuple[str, ...] = (
 
 #: numeric columns of ``data/reviews.csv`` whose values must be printed in a quote
 REVIEW_NUMERIC_COLUMNS: tuple[str, ...] = (
-    "estimate", "ci_low", "ci_high", "k", "n_participants", "i2",
+    "estimate", "ci_low", "ci_high", "k", "n_participants", "i2", "scale_min", "scale_max",
 )
 
 #: standard ranges of the instruments named in ``scale`` (a property of the scale, not the trial)
@@ -421,7 +421,8 @@ def check_reviews(reviews: pd.DataFrame, records: Mapping[str, Mapping[str, Any]
     problems: list[Problem] = []
     for position, (_, row) in enumerate(reviews.iterrows()):
         problems += _check_source_ref(row.to_dict(), position + 2, file, records, allow_url=True)
-        problems += _check_numbers(row.to_dict(), position + 2, file, REVIEW_NUMERIC_COLUMNS, records)
+        problems += _check_numbers(row.to_dict(), position + 2, file, REVIEW_NUMERIC_COLUMNS, records,
+                                   scale_column="scale")
     return problems
 
 
