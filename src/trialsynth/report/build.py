@@ -52,12 +52,21 @@ def list_notebooks(folder: Path | None) -> list[Path]:
 
 def build_report(data_path: str | Path = "data/trials.csv", out_dir: str | Path = "reports", *, profile: str = DEFAULT_PROFILE,
                  notebooks_dir: str | Path | None = None, windows=None, execute_notebooks: bool = True, jobs: int | None = None,
-                 formats=FIGURE_FORMATS, raise_on_failure: bool = True, notebook_mode: str = "shared") -> Path:
+                 formats=FIGURE_FORMATS, raise_on_failure: bool = True, notebook_mode: str = "shared",
+                 figure_workers: int | None = None, figure_cache: bool = True, notebook_cache: bool = True) -> Path:
     """Write the report folder and return the path of its ``index.html``.
 
     ``notebook_mode``: ``shared`` (default: one kernel runs the notebooks in turn, namespace reset
     between them, so kernel start-up and imports are paid once; on 2 cores 6-8 s against 9-10 s)
     or ``parallel`` (one kernel per notebook, ``jobs`` at once; for many cores).
+
+    Figures (see :mod:`trialsynth.report.figures`) are drawn in ``figure_workers`` worker
+    processes (default 2, at most the number of CPUs; 1 draws them in this process) and only
+    when their inputs changed since the previous run into the same ``out_dir``
+    (``figure_cache=False`` draws them all). Either way the files are byte-identical.
+    Likewise the notebooks are not executed again when nothing they read changed since the
+    previous run into ``out_dir`` (``notebook_cache=False`` executes them; see
+    :func:`trialsynth.report.notebooks.notebooks_key`).
 
     Invalid data still gives a report (the index lists every problem); the
     :class:`~trialsynth.errors.TrialDataError` is raised afterwards (``raise_on_failure``) so the
@@ -76,50 +85,71 @@ def build_report(data_path: str | Path = "data/trials.csv", out_dir: str | Path 
         params = {"DATA_PATH": str(Path(data_path).resolve()), "PROFILE": profile, "WINDOWS": windows,
                   "EXPORT_DIR": str((out / "exports").resolve())}
         # notebooks first: their kernels start while the analysis runs here
-        executor = ThreadPoolExecutor(max_workers=1)
-        t_nb = time.perf_counter()
-        nb_future = None
-        if notebooks:
-            from trialsynth.report.notebooks import run_notebooks
+        from trialsynth.report.figures import MANIFEST, FigurePool
 
-            nb_future = executor.submit(run_notebooks, notebooks, params, out / "notebooks", jobs=jobs, cwd=nb_dir, mode=notebook_mode)
+        figure_pool = FigurePool(figure_workers)
+        try:
+            if Path(data_path).is_file() and not (figure_cache and (out / MANIFEST).is_file()):
+                # a first run draws every figure: the workers import matplotlib during the analysis
+                figure_pool.start()
+            executor = ThreadPoolExecutor(max_workers=1)
+            t_nb = time.perf_counter()
+            nb_future = None
+            if notebooks:
+                from trialsynth.report.analysis import project_paths
+                from trialsynth.report.notebooks import run_notebooks_cached
 
-        t0 = time.perf_counter()
-        an = run_analysis(data_path, profile, windows)
-        timings["analysis"] = time.perf_counter() - t0
-        for k, v in an.timings.items():
-            timings[f"analysis.{k}"] = v
+                inputs = [Path(data_path).resolve().parent, project_paths(Path(data_path).resolve())["evidence"]]
+                nb_future = executor.submit(run_notebooks_cached, notebooks, params, out, inputs, use_cache=notebook_cache,
+                                            jobs=jobs, cwd=nb_dir, mode=notebook_mode)
 
-        t0 = time.perf_counter()
-        _keep_previous_tables(out)
-        tables = _write_tables(an, out / "tables")
-        timings["tables"] = time.perf_counter() - t0
-
-        t0 = time.perf_counter()
-        figures = _write_figures(an, out / "figures", formats)
-        timings["figures"] = time.perf_counter() - t0
-
-        runs = []
-        if nb_future is not None:
             t0 = time.perf_counter()
-            runs = nb_future.result()
-            timings["notebooks_wait_after_figures"] = time.perf_counter() - t0
-            timings["notebooks_wall"] = time.perf_counter() - t_nb
-            for r in runs:
-                timings[f"notebook.{r.name}"] = r.seconds
-                timings[f"notebook.{r.name}.kernel_start"] = r.kernel_start_seconds
-                timings[f"notebook.{r.name}.html_export"] = r.export_seconds
-        executor.shutdown()
+            an = run_analysis(data_path, profile, windows)
+            timings["analysis"] = time.perf_counter() - t0
+            for k, v in an.timings.items():
+                timings[f"analysis.{k}"] = v
 
-        t0 = time.perf_counter()
-        changes = _write_changes(an, out)
-        timings["changes"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            _keep_previous_tables(out)
+            tables = _write_tables(an, out / "tables")
+            timings["tables"] = time.perf_counter() - t0
 
-        timings["total"] = time.perf_counter() - t_start
-        index = _write_index(an, out, tables, figures, runs, changes, timings, nb_dir)
-        from trialsynth.data.io import atomic_write_text
+            t0 = time.perf_counter()
+            figure_stats: dict = {}
+            figures = _write_figures(an, out / "figures", formats, out_dir=out, pool=figure_pool,
+                                     use_cache=figure_cache, stats=figure_stats)
+            figure_pool.shutdown(wait=False)  # every job is done; warm-up imports need no waiting
+            timings["figures"] = time.perf_counter() - t0
+            for name in ("rendered", "cached", "workers"):
+                if name in figure_stats:
+                    timings[f"figures.count_{name}"] = figure_stats[name]
 
-        atomic_write_text(out / "timings.json", json.dumps({k: round(v, 4) for k, v in timings.items()}, indent=2) + "\n")
+            runs = []
+            if nb_future is not None:
+                t0 = time.perf_counter()
+                runs = nb_future.result()
+                timings["notebooks_wait_after_figures"] = time.perf_counter() - t0
+                timings["notebooks_wall"] = time.perf_counter() - t_nb
+                timings["notebooks.count_cached"] = sum(1 for r in runs if r.cached)
+                for r in runs:
+                    if r.cached:
+                        continue
+                    timings[f"notebook.{r.name}"] = r.seconds
+                    timings[f"notebook.{r.name}.kernel_start"] = r.kernel_start_seconds
+                    timings[f"notebook.{r.name}.html_export"] = r.export_seconds
+            executor.shutdown()
+
+            t0 = time.perf_counter()
+            changes = _write_changes(an, out)
+            timings["changes"] = time.perf_counter() - t0
+
+            timings["total"] = time.perf_counter() - t_start
+            index = _write_index(an, out, tables, figures, runs, changes, timings, nb_dir)
+            from trialsynth.data.io import atomic_write_text
+
+            atomic_write_text(out / "timings.json", json.dumps({k: round(v, 4) for k, v in timings.items()}, indent=2) + "\n")
+        finally:
+            figure_pool.shutdown(wait=False)
     if raise_on_failure:
         if an.problems:
             raise TrialDataError(an.problem_items)
@@ -181,43 +211,20 @@ def _csv_ready(df: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- figures
 
 
-def _write_figures(an: Analysis, folder: Path, formats) -> list[dict]:
-    """One forest plot per pooled group and one per outcome x comparator across windows."""
+def _write_figures(an: Analysis, folder: Path, formats, *, out_dir: Path | None = None, pool=None,
+                   use_cache: bool = True, stats: dict | None = None) -> list[dict]:
+    """One forest plot per pooled group and one per outcome x comparator across windows
+    (drawn by :func:`trialsynth.report.figures.write_figures`)."""
     if not an.results():
         return []
     try:
-        from trialsynth.plots import save_figure
-        from trialsynth.report.views import forest_figure, window_panel_figure
+        import trialsynth.plots  # noqa: F401
+        from trialsynth.report.figures import figure_jobs, write_figures
     except ImportError as exc:
         an.notes.append(f"Figures skipped: the plots stage is not installed ({exc}).")
         return []
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib import pyplot as plt
-
-    from trialsynth.data.io import safe_filename
-
-    folder.mkdir(parents=True, exist_ok=True)
-    made = []
-    keys = sorted(an.results())
-    jobs = [("forest", k, lambda k=k: forest_figure(an, *k)) for k in keys]
-    for outcome, comp in sorted({(k[0], k[1]) for k in keys}):
-        if sum(1 for k in keys if k[:2] == (outcome, comp)) >= 2:  # one window: the forest plot above is the panel
-            jobs.append(("panel", (outcome, comp), lambda o=outcome, c=comp: window_panel_figure(an, o, c)))
-    for kind, key, make in jobs:
-        stem = safe_filename(f"{kind}_" + "_".join(str(x) for x in key))
-        try:
-            fig = make()
-            if fig is None:
-                continue
-            paths = save_figure(fig, folder / stem, formats)
-            plt.close(fig)
-        except Exception as exc:  # noqa: BLE001 - one bad figure must not sink the report
-            an.notes.append(f"Figure {stem} failed: {type(exc).__name__}: {exc}")
-            continue
-        made.append({"kind": kind, "key": key, "stem": stem, "files": [Path(p).name for p in paths]})
-    return made
+    return write_figures(figure_jobs(an), folder, formats, out_dir=out_dir, pool=pool, use_cache=use_cache,
+                         notes=an.notes, stats=stats)
 
 
 # --------------------------------------------------------------------------- change report
@@ -282,7 +289,10 @@ def _write_index(an: Analysis, out: Path, tables, figures, runs, changes, timing
     for r in runs:
         status = f"<span class='ok'>ok</span>" if r.status == "ok" else f"<span class='fail'>failed: {e(r.error)}</span>"
         link = f"<a href='{_rel(Path(r.html_path), out)}'>{e(r.name)}</a>" if r.html_path else e(r.name)
-        parts.append(f"<li>{link}: {status}, {r.seconds:.1f} s (kernel start {r.kernel_start_seconds:.1f} s, HTML {r.export_seconds:.1f} s)</li>")
+        if r.cached:
+            parts.append(f"<li>{link}: {status}, not executed again: nothing it reads changed since the previous run</li>")
+        else:
+            parts.append(f"<li>{link}: {status}, {r.seconds:.1f} s (kernel start {r.kernel_start_seconds:.1f} s, HTML {r.export_seconds:.1f} s)</li>")
     parts.append("</ul>")
     exports = sorted((out / "exports").glob("*")) if (out / "exports").is_dir() else []
     if exports:
@@ -310,7 +320,13 @@ def _write_index(an: Analysis, out: Path, tables, figures, runs, changes, timing
     else:
         parts.append("<p>No figures (nothing pooled, or the plots stage is missing).</p>")
     parts.append("<h2>Where the time went</h2>")
-    parts.append(table_html(pd.DataFrame([{"stage": k, "seconds": round(v, 3)} for k, v in timings.items()])))
+    parts.append(table_html(pd.DataFrame([{"stage": k, "seconds": round(v, 3)} for k, v in timings.items()
+                                          if ".count_" not in k])))
+    if "figures.count_rendered" in timings:
+        drawn, unchanged = int(timings["figures.count_rendered"]), int(timings.get("figures.count_cached", 0))
+        workers = int(timings.get("figures.count_workers", 0))
+        where = f"in {workers} worker processes" if workers else "in this process"
+        parts.append(f"<p>Figures: {drawn} drawn ({e(where)}), {unchanged} unchanged since the previous run (not redrawn).</p>")
     parts.append("</body></html>\n")
     index = out / "index.html"
     atomic_write_text(index, "\n".join(parts))

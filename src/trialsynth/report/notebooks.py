@@ -4,6 +4,9 @@ Parameters are injected papermill-style: a new code cell tagged ``injected-param
 inserted right after the cell tagged ``parameters`` and overrides its assignments. Each notebook
 runs in one kernel (nbclient), notebooks run concurrently in threads (kernel start-up and import
 time dominate and overlap well), and the HTML is written atomically.
+
+:func:`notebooks_key` and :func:`cached_runs` let the report skip executing the notebooks when
+nothing they read has changed since the previous run into the same folder (see their docs).
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ class NotebookRun:
     export_seconds: float = 0.0
     error: str = ""
     cells: int = 0
+    #: True when the HTML is the previous run's (nothing the notebook reads had changed)
+    cached: bool = False
 
 
 def parameters_source(params: Mapping[str, Any]) -> str:
@@ -54,6 +59,8 @@ def inject_parameters(nb, params: Mapping[str, Any]):
     cells = [c for c in nb.cells if INJECTED_TAG not in c.get("metadata", {}).get("tags", [])]
     new = nbformat.v4.new_code_cell(parameters_source(params))
     new.metadata["tags"] = [INJECTED_TAG]
+    if "id" in new and not any(c.get("id") == INJECTED_TAG for c in cells):
+        new["id"] = INJECTED_TAG  # a fixed cell id (not a random one): the same parameters give the same HTML
     at = 0
     for i, cell in enumerate(cells):
         if PARAMETERS_TAG in cell.get("metadata", {}).get("tags", []):
@@ -228,3 +235,135 @@ def run_notebooks(paths: Sequence[str | Path], params: Mapping[str, Any], out_di
     # nbclient drives each kernel with its own event loop; threads keep that per-thread
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(one, paths))
+
+
+# --------------------------------------------------------------------------- cache
+
+NOTEBOOKS_MANIFEST = Path(".cache") / "notebooks.json"
+NOTEBOOKS_MANIFEST_VERSION = 1
+
+
+def notebooks_key(paths: Sequence[str | Path], params: Mapping[str, Any], input_dirs: Sequence[str | Path]) -> str:
+    """SHA-256 over everything the notebooks' outputs depend on.
+
+    The notebooks (every file of their folder: the ``.ipynb`` and their paired ``.py``), the
+    injected parameters, every file under ``input_dirs`` (the data folder and ``evidence/``:
+    all the notebooks read, through :func:`trialsynth.report.analysis.run_analysis`), every file
+    of the ``trialsynth`` package, the Python version, the name and version of every installed
+    distribution, ``PYTHONPATH`` (which ``trialsynth`` the kernel imports) and the font files
+    matplotlib knows.  The simulation notebook is seeded; nothing else is random.
+    """
+    import hashlib
+    import importlib.metadata
+    import sys
+
+    import trialsynth
+
+    h = hashlib.sha256()
+    h.update(f"notebooks cache {NOTEBOOKS_MANIFEST_VERSION}; python {sys.version}\n".encode())
+    h.update(f"params {sorted((str(k), repr(v)) for k, v in params.items())!r}\n".encode())
+    h.update(f"PYTHONPATH {os.environ.get('PYTHONPATH', '')}\n".encode())
+    folders = sorted({Path(p).resolve().parent for p in paths})
+    for p in paths:
+        h.update(f"notebook {Path(p).name}\n".encode())
+    for folder in [*folders, *(Path(d) for d in input_dirs), Path(trialsynth.__file__).resolve().parent]:
+        _hash_tree(Path(folder), h)
+    dists = sorted((d.metadata["Name"] or "", d.version or "") for d in importlib.metadata.distributions())
+    h.update(repr(dists).encode())
+    try:
+        from trialsynth.report.figures import _fonts_hash
+
+        h.update(_fonts_hash().encode())
+    except ImportError:  # no matplotlib: the notebooks draw nothing either
+        pass
+    return h.hexdigest()
+
+
+def _hash_tree(folder: Path, h) -> None:
+    h.update(f"tree {folder}\n".encode())
+    if not folder.is_dir():
+        h.update(b"missing\n")
+        return
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
+            continue
+        if any(part.startswith(".") for part in path.relative_to(folder).parts):
+            continue  # .ipynb_checkpoints, editor files: not read by anything
+        h.update(f"{path.relative_to(folder).as_posix()} {path.stat().st_size}\n".encode())
+        h.update(path.read_bytes())
+
+
+def _output_hashes(out_dir: Path, folders: Sequence[str]) -> dict:
+    import hashlib
+
+    hashes = {}
+    for name in folders:
+        folder = out_dir / name
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    hashes[path.relative_to(out_dir).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashes
+
+
+def cached_runs(out_dir: str | Path, key: str) -> list[NotebookRun] | None:
+    """The previous run's :class:`NotebookRun` list (``cached=True``) when its key was ``key``,
+    every notebook succeeded and every file it wrote (``notebooks/``, ``exports/``) is still
+    there with the recorded SHA-256; else ``None``."""
+    import json
+
+    out = Path(out_dir)
+    try:
+        data = json.loads((out / NOTEBOOKS_MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("version") != NOTEBOOKS_MANIFEST_VERSION or data.get("key") != key:
+        return None
+    recorded = data.get("hashes") or {}
+    if not recorded or _output_hashes(out, ("notebooks", "exports")) != recorded:
+        return None
+    try:
+        runs = [NotebookRun(**{**r, "cached": True}) for r in data.get("runs", [])]
+    except TypeError:
+        return None
+    for r in runs:  # the folder may have moved since: point at the files that were checked
+        r.html_path = str(out / "notebooks" / f"{r.name}.html")
+    return runs if runs and all(r.status == "ok" for r in runs) else None
+
+
+def record_runs(out_dir: str | Path, key: str, runs: Sequence[NotebookRun]) -> None:
+    """Write the cache manifest of a run (only when every notebook succeeded)."""
+    import dataclasses
+    import json
+
+    from trialsynth.data.io import atomic_write_text
+
+    out = Path(out_dir)
+    path = out / NOTEBOOKS_MANIFEST
+    if not runs or any(r.status != "ok" for r in runs):
+        path.unlink(missing_ok=True)
+        return
+    payload = {"version": NOTEBOOKS_MANIFEST_VERSION, "key": key,
+               "runs": [{**dataclasses.asdict(r), "cached": False} for r in runs],
+               "hashes": _output_hashes(out, ("notebooks", "exports"))}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(payload, indent=1, sort_keys=True) + "\n")
+
+
+def run_notebooks_cached(paths: Sequence[str | Path], params: Mapping[str, Any], out_dir: str | Path,
+                         input_dirs: Sequence[str | Path], *, use_cache: bool = True, **kwargs) -> list[NotebookRun]:
+    """:func:`run_notebooks` into ``<out_dir>/notebooks``, unless the previous run into
+    ``out_dir`` had the same :func:`notebooks_key` and its files are intact: then its runs are
+    returned (``cached=True``) and nothing is executed."""
+    out = Path(out_dir)
+    key = notebooks_key(paths, params, input_dirs) if use_cache else None
+    if key is not None:
+        runs = cached_runs(out, key)
+        if runs is not None:
+            return runs
+    runs = run_notebooks(paths, params, out / "notebooks", **kwargs)
+    if key is not None:
+        record_runs(out, key, runs)
+    else:
+        (out / NOTEBOOKS_MANIFEST).unlink(missing_ok=True)
+    return runs

@@ -175,19 +175,29 @@ def reviews_beside_ours(an: Analysis, outcome: str | None = None) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
-def forest_figure(an: Analysis, outcome: str, comparator: str, window: str, **kw):
-    """The forest plot of one group (a Figure), or ``None`` when the group was not pooled."""
+def forest_figure_spec(an: Analysis, outcome: str, comparator: str, window: str):
+    """``(result, title)`` of the forest plot of one group, or ``None`` when it was not pooled."""
     res = an.result(outcome, comparator, window)
     if res is None:
         return None
+    return res, f"{outcome.capitalize()}: acupuncture vs {comparator.replace('_', ' ')}, {window} term"
+
+
+def forest_figure(an: Analysis, outcome: str, comparator: str, window: str, **kw):
+    """The forest plot of one group (a Figure), or ``None`` when the group was not pooled."""
+    spec = forest_figure_spec(an, outcome, comparator, window)
+    if spec is None:
+        return None
     from trialsynth.plots import forest_plot
 
-    title = f"{outcome.capitalize()}: acupuncture vs {comparator.replace('_', ' ')}, {window} term"
+    res, title = spec
     return forest_plot(res, title=title, **kw)
 
 
-def window_panel_figure(an: Analysis, outcome: str, comparator: str, **kw):
-    """Every window of one outcome x comparator in one figure on a shared axis (subgroup headings)."""
+def window_panel_spec(an: Analysis, outcome: str, comparator: str):
+    """``(content, title)`` of the panel of every window of one outcome x comparator (content: a
+    list of ``(heading, result)`` sections, or one result when only one window was pooled), or
+    ``None`` when none was."""
     sections = []
     for w in WINDOWS:
         res = an.result(outcome, comparator, w)
@@ -195,12 +205,21 @@ def window_panel_figure(an: Analysis, outcome: str, comparator: str, **kw):
             sections.append((f"{w.capitalize()} term", res))
     if not sections:
         return None
-    from trialsynth.plots import forest_plot
-
     title = f"{outcome.capitalize()}: acupuncture vs {comparator.replace('_', ' ')}, by time after treatment"
     if len(sections) == 1:
-        return forest_plot(sections[0][1], title=title + f" ({sections[0][0].lower()})", **kw)
-    return forest_plot(sections, title=title, **kw)
+        return sections[0][1], title + f" ({sections[0][0].lower()})"
+    return sections, title
+
+
+def window_panel_figure(an: Analysis, outcome: str, comparator: str, **kw):
+    """Every window of one outcome x comparator in one figure on a shared axis (subgroup headings)."""
+    spec = window_panel_spec(an, outcome, comparator)
+    if spec is None:
+        return None
+    from trialsynth.plots import forest_plot
+
+    content, title = spec
+    return forest_plot(content, title=title, **kw)
 
 
 def effect_by_time_figure(an: Analysis, outcome: str):

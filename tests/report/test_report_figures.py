@@ -1,0 +1,114 @@
+"""The report's figures: worker processes write the same bytes as this process, and the content
+cache skips exactly the figures whose inputs and files are unchanged."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from trialsynth.pooling.fit import pool
+from trialsynth.report.figures import MANIFEST, FigureJob, FigurePool, job_key, write_figures
+
+FORMATS = ("svg", "pdf", "png")
+
+
+def jobs():
+    rng = np.random.default_rng(7)
+    out = []
+    for i, k in enumerate((3, 5, 4)):
+        yi = rng.normal(-0.3, 0.3, k)
+        vi = rng.uniform(0.02, 0.1, k)
+        res = pool(yi, vi, method="REML", labels=[f"Study{i}{j} 20{10 + j}" for j in range(k)], measure="SMD",
+                   warn=False)
+        out.append(FigureJob("forest", ("pain", "sham", f"w{i}"), f"forest_pain_sham_w{i}", f"Figure {i}", res))
+    sections = [("Short term", out[0].content), ("Long term", out[1].content)]
+    out.append(FigureJob("panel", ("pain", "sham"), "panel_pain_sham", "Panel", sections))
+    return out
+
+
+def read_all(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_workers_write_the_same_bytes_as_this_process(tmp_path):
+    serial, parallel = tmp_path / "serial", tmp_path / "parallel"
+    stats_serial, stats_parallel = {}, {}
+    made_serial = write_figures(jobs(), serial, FORMATS, pool=None, stats=stats_serial)
+    figure_pool = FigurePool(2)
+    try:
+        made_parallel = write_figures(jobs(), parallel, FORMATS, pool=figure_pool, stats=stats_parallel)
+    finally:
+        figure_pool.shutdown()
+    assert stats_serial["workers"] == 0
+    if figure_pool.workers > 1:  # a 1-CPU machine renders here too
+        assert stats_parallel["workers"] == 2
+    assert made_serial == made_parallel and len(made_serial) == 4
+    files_serial, files_parallel = read_all(serial), read_all(parallel)
+    assert len(files_serial) == 12
+    assert files_serial == files_parallel
+
+
+def test_cache_skips_unchanged_figures_and_redraws_changed_ones(tmp_path):
+    out = tmp_path / "out"
+    folder = out / "figures"
+    stats = {}
+    write_figures(jobs(), folder, FORMATS, out_dir=out, stats=stats)
+    assert stats["rendered"] == 4 and stats["cached"] == 0
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    assert set(manifest["figures"]) == {j.stem for j in jobs()}
+    first = read_all(folder)
+    mtimes = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+
+    stats = {}
+    made = write_figures(jobs(), folder, FORMATS, out_dir=out, stats=stats)
+    assert stats["rendered"] == 0 and stats["cached"] == 4
+    assert [m["stem"] for m in made] == [j.stem for j in jobs()]
+    assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == mtimes  # nothing rewritten
+
+    # a damaged file, a changed title and changed data each redraw exactly their figure
+    (folder / "forest_pain_sham_w0.pdf").write_bytes(b"not a pdf")
+    changed = jobs()
+    changed[1] = FigureJob(changed[1].kind, changed[1].key, changed[1].stem, "Another title", changed[1].content)
+    res = changed[2].content
+    changed[2] = FigureJob(changed[2].kind, changed[2].key, changed[2].stem, changed[2].title,
+                           pool(res.yi + 0.01, res.vi, method="REML", labels=res.labels, measure="SMD", warn=False))
+    stats = {}
+    write_figures(changed, folder, FORMATS, out_dir=out, stats=stats)
+    assert stats["rendered"] == 3 and stats["cached"] == 1
+    after = read_all(folder)
+    assert after["forest_pain_sham_w0.pdf"] == first["forest_pain_sham_w0.pdf"]  # restored, same bytes
+    assert after["panel_pain_sham.svg"] == first["panel_pain_sham.svg"]
+    assert after["forest_pain_sham_w1.svg"] != first["forest_pain_sham_w1.svg"]
+    assert after["forest_pain_sham_w2.png"] != first["forest_pain_sham_w2.png"]
+
+    # without the cache everything is drawn again, to the same bytes
+    stats = {}
+    write_figures(changed, folder, FORMATS, out_dir=out, use_cache=False, stats=stats)
+    assert stats["rendered"] == 4 and read_all(folder) == after
+
+
+def test_key_covers_the_inputs():
+    base = jobs()[0]
+    key = job_key(base, "env")
+    assert key == job_key(jobs()[0], "env")  # a new, equal result gives the same key
+    assert key != job_key(base, "other environment")
+    res = base.content
+    other = pool(res.yi, res.vi * 1.0000001, method="REML", labels=res.labels, measure="SMD", warn=False)
+    assert key != job_key(FigureJob(base.kind, base.key, base.stem, base.title, other), "env")
+    relabelled = pool(res.yi, res.vi, method="REML", labels=["x"] * res.k, measure="SMD", warn=False)
+    assert key != job_key(FigureJob(base.kind, base.key, base.stem, base.title, relabelled), "env")
+
+
+def test_a_failing_figure_is_reported_not_raised(tmp_path):
+    bad = FigureJob("forest", ("x",), "forest_x", "Bad", "not a result")
+    notes = []
+    made = write_figures([bad, *jobs()[:1]], tmp_path, ("svg",), notes=notes)
+    assert [m["stem"] for m in made] == ["forest_pain_sham_w0"]
+    assert notes and notes[0].startswith("Figure forest_x failed:")
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_pool_of_one_renders_here(workers):
+    assert not FigurePool(workers).usable
