@@ -23,6 +23,10 @@ from trialsynth.errors import ArgumentError, TrialDataError
 
 DEFAULT_PROFILE = "cochrane-2025"
 GROUP_BY = ("outcome", "comparator_class", "window")
+#: the populations pooled by default: low back pain of any duration. Sciatica (radicular leg pain)
+#: is a different condition with different outcomes (leg pain), so its rows stay in the data and
+#: the evidence tables but enter no low-back-pain pool unless asked for (``conditions=``).
+BACK_PAIN_CONDITIONS = ("chronic_lbp", "acute_lbp", "subacute_lbp", "acute_subacute_lbp", "mixed_lbp")
 POOLED_COLUMNS = ["outcome", "comparator_class", "window", "k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high",
                   "tau2", "i2", "q", "q_p_value", "p_value", "measure", "profile", "study_ids"]
 
@@ -139,8 +143,13 @@ def _timed(timings: dict, name: str):
 
 def run_analysis(data_path: str | Path = "data/trials.csv", profile: str = DEFAULT_PROFILE, windows=None, *,
                  reviews_path: str | Path | None = None, evidence_dir: str | Path | None = None,
-                 claims_path: str | Path | None = None, measure: str = "SMD", raise_invalid: bool = False) -> Analysis:
+                 claims_path: str | Path | None = None, measure: str = "SMD", raise_invalid: bool = False,
+                 conditions: Sequence[str] | None = BACK_PAIN_CONDITIONS) -> Analysis:
     """Run every stage on ``data_path`` and return an :class:`Analysis`.
+
+    ``conditions`` names the populations whose rows are pooled (default: every low-back-pain
+    condition, not sciatica); ``None`` pools every row. Rows of other conditions stay in
+    :attr:`Analysis.trials` and :attr:`Analysis.effects`, and a note names them.
 
     A missing or empty ``trials.csv`` gives an analysis with no rows and a note (not an error).
     Invalid data gives an analysis whose :attr:`Analysis.problems` lists every problem (or, with
@@ -152,6 +161,8 @@ def run_analysis(data_path: str | Path = "data/trials.csv", profile: str = DEFAU
     reviews_path = Path(reviews_path) if reviews_path else paths["reviews"]
     evidence_dir = Path(evidence_dir) if evidence_dir else paths["evidence"]
     claims_path = Path(claims_path) if claims_path else (evidence_dir / "claims.yaml")
+    if conditions is not None and (isinstance(conditions, str) or not all(isinstance(c, str) for c in conditions)):
+        raise ArgumentError(f"conditions: expected a sequence of condition names or None, got {conditions!r}")
     an = Analysis(data_path=str(data_path), profile=profile, windows=resolve_windows(windows))
     t = an.timings
 
@@ -161,7 +172,7 @@ def run_analysis(data_path: str | Path = "data/trials.csv", profile: str = DEFAU
         _load_side(an, reviews_path, evidence_dir, claims_path)
     if an.has_data:
         with _timed(t, "effects"):
-            _effects(an, measure)
+            _effects(an, measure, conditions)
         with _timed(t, "pooling"):
             _pool(an)
     with _timed(t, "grade"):
@@ -218,7 +229,7 @@ def _load_side(an: Analysis, reviews_path: Path, evidence_dir: Path, claims_path
         an.notes.append(f"No claims to check: {claims_path} does not exist.")
 
 
-def _effects(an: Analysis, measure: str) -> None:
+def _effects(an: Analysis, measure: str, conditions: Sequence[str] | None = BACK_PAIN_CONDITIONS) -> None:
     try:
         from trialsynth.effects.records import effects_from_trials
     except ImportError:
@@ -235,6 +246,14 @@ def _effects(an: Analysis, measure: str) -> None:
         usable = usable[usable["usable"].fillna(False).astype(bool)]
     usable = usable[usable["window"].notna()] if "window" in usable.columns else usable
     dropped = len(eff) - len(usable)
+    if conditions is not None and "condition" in usable.columns:
+        other = usable[~usable["condition"].astype(str).isin(list(conditions))]
+        if len(other):
+            studies = ", ".join(sorted({str(s) for s in other["study_id"]}))
+            kinds = ", ".join(sorted({str(c) for c in other["condition"]}))
+            an.notes.append(f"{len(other)} usable row(s) on {kinds} ({studies}) are not pooled with low back pain "
+                            f"(pooled populations: {', '.join(conditions)}).")
+        usable = usable[usable["condition"].astype(str).isin(list(conditions))]
     if dropped:
         an.notes.append(f"{dropped} of {len(eff)} rows give no usable {measure} (reported p-value only, or missing numbers) "
                         "and enter only the claim checks.")
