@@ -134,11 +134,11 @@ def test_added_trial_flows_into_estimates_figures_claims_and_changes(tmp_path):
     assert (out / ".previous" / "tables" / "pooled_estimates.csv").is_file()
 
 
-def test_sciatica_rows_are_not_pooled_with_low_back_pain(tmp_path):
-    """Pooling mixes no populations: a sciatica trial (leg pain) stays out of the back-pain pools
-    unless ``conditions`` asks for it, and the analysis says so."""
+def test_sciatica_and_acute_rows_are_not_pooled_with_chronic_low_back_pain(tmp_path):
+    """Pooling mixes no populations: a sciatica trial (leg pain) or an acute one stays out of the
+    chronic pools unless ``conditions`` asks for it, and the analysis says so."""
     from trialsynth.errors import ArgumentError
-    from trialsynth.report.analysis import BACK_PAIN_CONDITIONS, run_analysis
+    from trialsynth.report.analysis import ACUTE_CONDITIONS, POOLED_CONDITIONS, run_analysis
 
     proj = project_copy(tmp_path)
     path = proj / "data" / "trials.csv"
@@ -157,6 +157,9 @@ def test_sciatica_rows_are_not_pooled_with_low_back_pain(tmp_path):
 
     everything = run_analysis(path, conditions=None)
     assert any("Sciatic2099" in str(ids) for ids in everything.pooled["study_ids"])
-    assert set(BACK_PAIN_CONDITIONS) >= set(an.selected["condition"].astype(str))
+    assert set(POOLED_CONDITIONS) >= set(an.selected["condition"].astype(str))
+    acute = run_analysis(path, conditions=ACUTE_CONDITIONS)
+    assert set(acute.selected["condition"].astype(str)) <= set(ACUTE_CONDITIONS)
+    assert not set(acute.selected["study_id"].astype(str)) & set(an.selected["study_id"].astype(str))
     with pytest.raises(ArgumentError, match="conditions"):
         run_analysis(path, conditions="sciatica")

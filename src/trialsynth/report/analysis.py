@@ -23,10 +23,14 @@ from trialsynth.errors import ArgumentError, TrialDataError
 
 DEFAULT_PROFILE = "cochrane-2025"
 GROUP_BY = ("outcome", "comparator_class", "window")
-#: the populations pooled by default: low back pain of any duration. Sciatica (radicular leg pain)
-#: is a different condition with different outcomes (leg pain), so its rows stay in the data and
-#: the evidence tables but enter no low-back-pain pool unless asked for (``conditions=``).
-BACK_PAIN_CONDITIONS = ("chronic_lbp", "acute_lbp", "subacute_lbp", "acute_subacute_lbp", "mixed_lbp")
+#: the populations pooled by default: chronic low back pain, with the trials of persistent pain of
+#: mixed or unstated duration (``mixed_lbp``). Acute and subacute back pain is a different question
+#: (Cochrane splits the two reviews: CD013814 chronic, protocol CD009265 acute), and sciatica is a
+#: different condition with a different outcome (leg pain): their rows stay in the data, the
+#: evidence tables and the trial-level claim checks, but enter no pool unless asked for
+#: (``run_analysis(conditions=...)``, e.g. :data:`ACUTE_CONDITIONS`).
+POOLED_CONDITIONS = ("chronic_lbp", "mixed_lbp")
+ACUTE_CONDITIONS = ("acute_lbp", "subacute_lbp", "acute_subacute_lbp")
 POOLED_COLUMNS = ["outcome", "comparator_class", "window", "k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high",
                   "tau2", "i2", "q", "q_p_value", "p_value", "measure", "profile", "study_ids"]
 
@@ -144,11 +148,11 @@ def _timed(timings: dict, name: str):
 def run_analysis(data_path: str | Path = "data/trials.csv", profile: str = DEFAULT_PROFILE, windows=None, *,
                  reviews_path: str | Path | None = None, evidence_dir: str | Path | None = None,
                  claims_path: str | Path | None = None, measure: str = "SMD", raise_invalid: bool = False,
-                 conditions: Sequence[str] | None = BACK_PAIN_CONDITIONS) -> Analysis:
+                 conditions: Sequence[str] | None = POOLED_CONDITIONS) -> Analysis:
     """Run every stage on ``data_path`` and return an :class:`Analysis`.
 
-    ``conditions`` names the populations whose rows are pooled (default: every low-back-pain
-    condition, not sciatica); ``None`` pools every row. Rows of other conditions stay in
+    ``conditions`` names the populations whose rows are pooled (default :data:`POOLED_CONDITIONS`:
+    chronic and persistent low back pain); ``None`` pools every row. Rows of other conditions stay in
     :attr:`Analysis.trials` and :attr:`Analysis.effects`, and a note names them.
 
     A missing or empty ``trials.csv`` gives an analysis with no rows and a note (not an error).
@@ -229,7 +233,7 @@ def _load_side(an: Analysis, reviews_path: Path, evidence_dir: Path, claims_path
         an.notes.append(f"No claims to check: {claims_path} does not exist.")
 
 
-def _effects(an: Analysis, measure: str, conditions: Sequence[str] | None = BACK_PAIN_CONDITIONS) -> None:
+def _effects(an: Analysis, measure: str, conditions: Sequence[str] | None = POOLED_CONDITIONS) -> None:
     try:
         from trialsynth.effects.records import effects_from_trials
     except ImportError:
@@ -251,8 +255,8 @@ def _effects(an: Analysis, measure: str, conditions: Sequence[str] | None = BACK
         if len(other):
             studies = ", ".join(sorted({str(s) for s in other["study_id"]}))
             kinds = ", ".join(sorted({str(c) for c in other["condition"]}))
-            an.notes.append(f"{len(other)} usable row(s) on {kinds} ({studies}) are not pooled with low back pain "
-                            f"(pooled populations: {', '.join(conditions)}).")
+            an.notes.append(f"{len(other)} usable row(s) on {kinds} ({studies}) are not pooled: the pooled "
+                            f"populations are {', '.join(conditions)} (run_analysis(conditions=...) pools others).")
         usable = usable[usable["condition"].astype(str).isin(list(conditions))]
     if dropped:
         an.notes.append(f"{dropped} of {len(eff)} rows give no usable {measure} (reported p-value only, or missing numbers) "
