@@ -581,7 +581,8 @@ def _norm_certainty(value) -> str:
     return str(value).strip().lower().replace("_", " ").replace("-", " ")
 
 
-def check_pooled_effect(claim: Claim, pooled=None, sof=None, reviews=None, *, mid: float | None = None, **_) -> Verdict:
+def check_pooled_effect(claim: Claim, pooled=None, sof=None, reviews=None, *, mid: float | None = None,
+                        quotes: Mapping[str, str] | None = None, **_) -> Verdict:
     """A claim that acupuncture has an effect in given windows, optionally "with moderate evidence".
 
     Parameters read from the claim: ``expected`` (``benefit``, default, or ``no_difference``),
@@ -595,6 +596,20 @@ def check_pooled_effect(claim: Claim, pooled=None, sof=None, reviews=None, *, mi
     the verdict, but listed in the reason): an estimate without a certainty when a certainty is
     claimed, and an estimate whose CI holds both no effect and the MID (too imprecise to tell a
     benefit from none, :func:`_too_imprecise`).
+
+    Two further rules:
+
+    * a published estimate whose time point the source does not state (empty ``window``) cannot
+      test a claim about particular windows: it is listed but untested;
+    * ``certainty_statements`` (a list, see :func:`_judge_certainty_statement`) are a review's
+      verbatim statement of certainty and direction for a cell when it prints no number we hold
+      (e.g. "Low-certainty evidence: acupuncture offers greater pain relief in the immediate term
+      ... compared to sham. However, the difference was not clinically significant."). Each is one
+      part, judged like an estimate of that class and certainty, unless the same review's numeric
+      estimate for the same cell is in ``reviews`` (then it is superseded, not counted twice).
+
+    When the parts disagree (verdict ``mixed``) the reason opens by naming which sources agree
+    and which do not, so the disagreement between reviews is stated, not averaged away.
     """
     require_claim(claim)
     mid = _mid(claim, mid)
@@ -604,11 +619,17 @@ def check_pooled_effect(claim: Claim, pooled=None, sof=None, reviews=None, *, mi
         claimed = [claimed]
     claimed_set = {_norm_certainty(c) for c in (claimed or [])}
     candidates = []  # (text, class, certainty or None, source)
+    numeric_cells = set()  # (review_id, outcome, comparator, window) of published numeric estimates
     for r in _rows(_select_reviews(reviews, claim)):
         if _classify_row(r, mid) == NO_DATA:
             continue
         cert = r.get("certainty") if isinstance(r.get("certainty"), str) and r.get("certainty") else None
-        candidates.append((f"published {r.get('review_id')}: {_describe_review(r, mid)}", _classify_row(r, mid), cert, "published", r))
+        text = f"published {r.get('review_id')}: {_describe_review(r, mid)}"
+        if claim.windows and not _window_known(r.get("window")):
+            candidates.append((text + UNKNOWN_WINDOW_NOTE.format(windows=", ".join(claim.windows)), NO_DATA, cert, "unplaced", r))
+            continue
+        numeric_cells.add(_cell_key(r))
+        candidates.append((text, _classify_row(r, mid), cert, "published", r))
     for r in sorted(_rows(_select_pooled(pooled, claim)), key=lambda r: (str(r.get("comparator_class")), _window_rank(r.get("window")))):
         if _classify_row(r, mid) == NO_DATA:
             continue
@@ -619,8 +640,14 @@ def check_pooled_effect(claim: Claim, pooled=None, sof=None, reviews=None, *, mi
         published = [c for c in candidates if c[3] == "published" and c[2]]
         if published:
             candidates = published + [c for c in candidates if c[3] == "ours"]
-    parts, lines = [], []
-    for text, cls, cert, _source, row in candidates:
+    parts, lines, labels = [], [], []
+    for text, cls, cert, source, row in candidates:
+        labels.append(("our re-pooling" if source == "ours" else f"published {row.get('review_id')}")
+                      + (f" (certainty {cert})" if cert else ""))
+        if source == "unplaced":
+            parts.append((text, UNTESTED))
+            lines.append(text)
+            continue
         judged = _judge_effect(row, cls, want, mid)
         if judged == AGREES and cls == SMALL_BENEFIT:
             text += " [statistically clear but below the MID]"
@@ -639,10 +666,105 @@ def check_pooled_effect(claim: Claim, pooled=None, sof=None, reviews=None, *, mi
             outcome = AGREES
         parts.append((text, outcome))
         lines.append(text)
+    for st in _statements(claim, "certainty_statements"):
+        text, outcome = _judge_certainty_statement(st, claim, quotes, want, claimed_set, numeric_cells)
+        if outcome is None:
+            continue
+        parts.append((text, outcome))
+        lines.append(text)
+        labels.append(f"{st.get('review_id') or str(st.get('quote')).split('#')[0]} as stated in {st.get('quote')}"
+                      + (f" (certainty {st.get('certainty')}, {str(st.get('effect')).replace('_', ' ')})" if st.get("certainty") else ""))
     verdict = combine([p[1] for p in parts])
+    head = ""
+    if verdict == MIXED:
+        head = ("the sources disagree. Agreeing: " + "; ".join(lab for lab, (_t, o) in zip(labels, parts) if o == AGREES)
+                + ". Disagreeing: " + "; ".join(lab for lab, (_t, o) in zip(labels, parts) if o == DISAGREES) + ". Details: ")
     reason = (f"expected {want.replace('_', ' ')}" + (f" with {' or '.join(sorted(claimed_set))} certainty" if claimed_set else "") + f" (MID {mid:g}): "
-              + (" | ".join(lines) if lines else "no estimate for this outcome, comparator and window"))
+              + head + (" | ".join(lines) if lines else "no estimate for this outcome, comparator and window"))
     return Verdict(claim.id, "pooled_effect", verdict, reason, tuple(parts))
+
+
+UNKNOWN_WINDOW_NOTE = " (time point not stated by the source: cannot test a claim about the {windows} window; not counted)"
+
+#: what a certainty statement may say of the effect, and the class it stands for
+STATEMENT_EFFECTS = {
+    "benefit": UNSIZED_BENEFIT,                # better than the comparator, size not stated
+    "important_benefit": IMPORTANT_BENEFIT,    # better, and said to be clinically important
+    "small_benefit": SMALL_BENEFIT,            # better, but said not to be clinically important
+    "no_difference": NO_CLEAR_DIFFERENCE,      # no (significant / superior) difference
+    "harm": HARM,
+}
+
+
+def _window_known(value) -> bool:
+    return isinstance(value, str) and value.strip() not in ("", "nan", "<NA>")
+
+
+def _cell_key(row: Mapping) -> tuple[str, str, str, str]:
+    return tuple(str(row.get(c) or "") for c in ("review_id", "outcome", "comparator_class", "window"))
+
+
+def _statements(claim: Claim, key: str) -> list[Mapping]:
+    items = claim.params.get(key) or []
+    if isinstance(items, Mapping):
+        items = [items]
+    if not isinstance(items, (list, tuple)) or not all(isinstance(i, Mapping) for i in items):
+        raise ArgumentError(f"{key}: expected a list of mappings (quote, contains, certainty, effect, cell), got {items!r}")
+    return list(items)
+
+
+def _judge_certainty_statement(st: Mapping, claim: Claim, quotes: Mapping[str, str] | None, want: str,
+                               claimed_set: set[str], numeric_cells: set) -> tuple[str, str | None]:
+    """(reason text, AGREES / DISAGREES / UNTESTED, or None when the statement is about another cell).
+
+    A statement is ``{quote: "<source>#<Qid>", contains: "<words of the quote>", review_id,
+    certainty, effect, cell: {outcome, comparator_class, window}, graded_with, secondary}``:
+    ``effect`` is one of :data:`STATEMENT_EFFECTS` (what the quoted words say of the effect),
+    ``certainty`` the level the words state, ``graded_with`` ``GRADE`` when the source says the
+    level is a GRADE rating, ``secondary`` true when the quote is another author's report of the
+    review. Rule: untested when the quote is not in the evidence base or does not print
+    ``contains`` (a record that does not back the statement is never used), or when the same
+    review's numeric estimate for the cell is present; otherwise it agrees when the effect matches
+    ``expected`` and (if a certainty is claimed) the level is among the claimed ones.
+    """
+    cell = st.get("cell") or {}
+    if not isinstance(cell, Mapping):
+        raise ArgumentError(f"certainty_statements: 'cell' must be a mapping, got {cell!r}")
+    for key, allowed in (("outcome", claim.outcomes), ("comparator_class", claim.comparator_classes), ("window", claim.windows)):
+        value = cell.get(key)
+        if value is not None and allowed and str(value) not in allowed:
+            return "", None
+    effect = str(st.get("effect") or "")
+    if effect not in STATEMENT_EFFECTS:
+        raise ArgumentError(f"certainty_statements: effect must be one of {', '.join(STATEMENT_EFFECTS)}, got {effect!r}")
+    ref, words = str(st.get("quote") or ""), str(st.get("contains") or "")
+    review = str(st.get("review_id") or ref.split("#", 1)[0])
+    cert = st.get("certainty")
+    where = ", ".join(str(cell.get(k)) for k in ("outcome", "comparator_class", "window") if cell.get(k))
+    graded = str(st.get("graded_with") or "not stated")
+    label = (f"statement {ref} ({review}" + ("; a secondary report" if st.get("secondary") else "") + ")")
+    text = (f"{label}: {where}: {effect.replace('_', ' ')}, certainty {cert or 'not stated'}"
+            + ("" if graded.upper() == "GRADE" else f" (grading method {graded})"))
+    quotes = quotes or {}
+    if ref not in quotes:
+        return text + " (quote not in the evidence base; not counted)", UNTESTED
+    if not words or _norm_text(words) not in _norm_text(quotes[ref]):
+        return text + f" (the quote does not print \"{words}\"; not counted)", UNTESTED
+    key = (review, str(cell.get("outcome") or ""), str(cell.get("comparator_class") or ""), str(cell.get("window") or ""))
+    if key in numeric_cells:
+        return text + " (superseded by the same review's numeric estimate; not counted twice)", UNTESTED
+    cls = STATEMENT_EFFECTS[effect]
+    effect_ok = (cls in BENEFIT_CLASSES) if want == "benefit" else (cls == NO_CLEAR_DIFFERENCE)
+    if not effect_ok:
+        return text + f" (expected {want.replace('_', ' ')})", DISAGREES
+    if cls == SMALL_BENEFIT:
+        text += " [a benefit, but not clinically important]"
+    if claimed_set:
+        if not cert:
+            return text + " (no certainty stated)", UNTESTED
+        if _norm_certainty(cert) not in claimed_set:
+            return text + f" (claimed: {' or '.join(sorted(claimed_set))})", DISAGREES
+    return text, AGREES
 
 
 def _select_reviews(reviews, claim: Claim, review_id=None) -> pd.DataFrame:
@@ -702,6 +824,9 @@ def check_review_result(claim: Claim, reviews=None, pooled=None, *, mid: float |
                      + (IMPRECISE_NOTE if judged == UNTESTED else ""))
     if subset_pooled is not None:
         sub = [r for r in _rows(_select_pooled(subset_pooled, claim)) if _classify_row(r, mid) != NO_DATA]
+        if claim.windows:
+            lines.append("our re-pooling is restricted as the claim says and read in the window(s) "
+                         + ", ".join(claim.windows))
         for r in sub:
             judged = _judge_effect(r, _classify_row(r, mid), want, mid)
             parts.append(("re-pooled", judged))
@@ -709,7 +834,10 @@ def check_review_result(claim: Claim, reviews=None, pooled=None, *, mid: float |
                          + (IMPRECISE_NOTE if judged == UNTESTED else ""))
     verdict = combine([p[1] for p in parts])
     if not rows:
-        lines.insert(0, f"no published estimate for {review_id or 'this claim'} in reviews.csv")
+        tested = sum(1 for p in parts if p[1] in (AGREES, DISAGREES))
+        lines.insert(0, f"no published estimate for {review_id or 'this claim'} in reviews.csv"
+                     + (f", so the verdict rests on our re-pooling alone ({tested} estimate(s) of the trials we hold), "
+                        "not on what the review itself found" if tested else ""))
         if claim.params.get("require_review") and verdict in (SUPPORTED, MIXED):
             # the claim is about what the review found: our data can contradict its substance but not confirm the review
             verdict = INSUFFICIENT
@@ -761,8 +889,17 @@ def check_certainty(claim: Claim, sof=None, reviews=None, **_) -> Verdict:
             if condition != "any":
                 m = m[m["condition"].astype(str) == str(condition)]
             m = _filter(m, "outcome", claim.outcomes) if claim.outcomes else m
+            seen = set()
             for r in _rows(m):
-                found.append((f"published {r.get('review_id')} {r.get('outcome')}", str(r.get("certainty"))))
+                # one rating per review x outcome x comparator x window: the same result printed as an MD
+                # and as an SMD (Mu 2020 Summary of findings 3) is one GRADE judgement, not two
+                key = (_cell_key(r), _norm_certainty(r.get("certainty")))
+                if key in seen:
+                    continue
+                seen.add(key)
+                comp = r.get("comparator_class")
+                found.append((f"published {r.get('review_id')} {r.get('outcome')}" + (f" vs {comp}" if isinstance(comp, str) else ""),
+                              str(r.get("certainty"))))
         if not found:
             parts.append((condition, UNTESTED))
             lines.append(f"{condition}: no certainty rating in the data (claimed {', '.join(levels)})")
