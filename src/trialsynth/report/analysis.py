@@ -10,6 +10,8 @@ stage not installed yet, no data) in :attr:`Analysis.notes` instead of failing, 
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -152,6 +154,44 @@ def run_analysis(data_path: str | Path = "data/trials.csv", profile: str = DEFAU
     reviews_path = Path(reviews_path) if reviews_path else paths["reviews"]
     evidence_dir = Path(evidence_dir) if evidence_dir else paths["evidence"]
     claims_path = Path(claims_path) if claims_path else (evidence_dir / "claims.yaml")
+    key = _memo_key(data_path, profile, windows, reviews_path, evidence_dir, claims_path, measure, raise_invalid)
+    if key in _MEMO:
+        return copy.deepcopy(_MEMO[key])
+    an = _run_analysis(data_path, profile, windows, reviews_path, evidence_dir, claims_path, measure, raise_invalid)
+    if len(_MEMO) >= _MEMO_LIMIT:
+        _MEMO.pop(next(iter(_MEMO)))
+    _MEMO[key] = copy.deepcopy(an)
+    return an
+
+
+#: the last few analyses of this process, by :func:`_memo_key` (the report's notebooks run in one
+#: kernel, one after the other, and each calls :func:`run_analysis` on the same files)
+_MEMO: dict = {}
+_MEMO_LIMIT = 4
+
+
+def _memo_key(data_path, profile, windows, reviews_path, evidence_dir, claims_path, measure, raise_invalid) -> str:
+    """SHA-256 over the arguments and the bytes of every file :func:`run_analysis` reads (the
+    trial data, the reviews and the claims, and every file of the data and evidence folders):
+    an edited file gives a new key, so a memoised analysis (returned as a deep copy, so callers
+    may change theirs) is only ever returned for identical inputs."""
+    h = hashlib.sha256()
+    h.update(repr((str(data_path), str(Path(data_path).resolve()), profile, repr(windows), str(Path(reviews_path).resolve()),
+                   str(Path(evidence_dir).resolve()), str(Path(claims_path).resolve()), measure, raise_invalid)).encode())
+    files = [Path(data_path), Path(reviews_path), Path(claims_path)]
+    for folder in (Path(data_path).parent, Path(evidence_dir)):  # and their companions
+        if folder.is_dir():
+            files += sorted(p for p in folder.rglob("*") if p.is_file())
+    for path in files:
+        h.update(f"\n{path}\n".encode())
+        try:
+            h.update(path.read_bytes())
+        except OSError:
+            h.update(b"<missing>")
+    return h.hexdigest()
+
+
+def _run_analysis(data_path, profile, windows, reviews_path, evidence_dir, claims_path, measure, raise_invalid) -> Analysis:
     an = Analysis(data_path=str(data_path), profile=profile, windows=resolve_windows(windows))
     t = an.timings
 

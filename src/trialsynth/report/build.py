@@ -61,7 +61,7 @@ def build_report(data_path: str | Path = "data/trials.csv", out_dir: str | Path 
     or ``parallel`` (one kernel per notebook, ``jobs`` at once; for many cores).
 
     Figures (see :mod:`trialsynth.report.figures`) are drawn in ``figure_workers`` worker
-    processes (default 2, at most the number of CPUs; 1 draws them in this process) and only
+    processes (default ``min(2, CPUs - 1)``; 0 draws them in this process) and only
     when their inputs changed since the previous run into the same ``out_dir``
     (``figure_cache=False`` draws them all). Either way the files are byte-identical.
     Likewise the notebooks are not executed again when nothing they read changed since the

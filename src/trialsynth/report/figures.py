@@ -16,8 +16,10 @@ the file stem.  :func:`write_figures` writes SVG, PDF and PNG for every job:
   where available, else ``spawn``; never ``fork``, as the notebooks' kernel client runs in a
   thread), so drawing and font subsetting run beside the notebooks' kernel instead of
   competing with the notebook client for this process's GIL.  The workers apply this process's
-  matplotlib settings, so the files are byte-identical to rendering here (tested).  With one
-  job, one CPU, ``workers=1`` or a pool that cannot start, figures are rendered in this process.
+  matplotlib settings, so the files are byte-identical to rendering here (tested).  By default
+  there are ``min(2, CPUs - 1)`` workers (one CPU is left to the notebooks' kernel): on 2 CPUs
+  one worker, which still takes the drawing off this process's GIL.  With one job, one CPU,
+  ``workers=0`` or a pool that cannot start, figures are rendered in this process.
 
 The bytes of every file come from :func:`trialsynth.plots.save_figure` in all cases.
 """
@@ -130,14 +132,17 @@ class FigurePool:
 
     def __init__(self, workers: int | None = None):
         cpus = os.cpu_count() or 1
-        self.workers = max(1, min(workers if workers is not None else 2, cpus))
+        if workers is None:
+            # one CPU is left to the notebooks' kernel, which runs at the same time
+            workers = min(2, cpus - 1)
+        self.workers = max(0, min(int(workers), cpus))
         self._executor = None
         self._failed: str | None = None
         self._warm: list[Future] = []
 
     @property
     def usable(self) -> bool:
-        return self.workers > 1 and self._failed is None
+        return self.workers >= 1 and self._failed is None
 
     def start(self) -> bool:
         if self._executor is not None:
@@ -208,7 +213,7 @@ def write_figures(jobs: list[FigureJob], folder: Path, formats, *, out_dir: Path
         todo.append(job)
     used_workers = 0
     futures: dict[str, Future | None] = {}
-    if pool is not None and len(todo) >= 2 and pool.usable:
+    if pool is not None and len(todo) >= 2 and pool.usable:  # one figure: not worth starting a process
         for job in todo:
             futures[job.stem] = pool.submit(job, str(folder), formats, rc)
         if any(f is not None for f in futures.values()):
