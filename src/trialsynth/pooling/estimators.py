@@ -306,14 +306,7 @@ def _newton_intercept_small(ys, vs, method, start, tol, maxiter, floor=None):
     reml = method == "REML"
     tau2 = max(0.0, float(start))
     for it in range(1, maxiter + 1):
-        ws = []
-        sw = swy = 0.0
-        for y, x in zip(ys, vs):
-            w = 1.0 / (x + tau2)
-            ws.append(w)
-            sw += w
-            swy += w * y
-        mu = swy / sw
+        ws, sw, mu = _weighted_mean_small(ys, vs, tau2)
         a = s_w2r = s_w3r2 = sw2 = sw3 = qg = 0.0
         if pm:
             for w, y in zip(ws, ys):
@@ -393,6 +386,20 @@ def _var_q_weights_small(ws, ss):
         swaa += w * a * a
         saw += a * w
     return 2.0 * (saa - 2.0 * swaa / sw + (saw / sw) ** 2)
+
+
+def _weighted_mean_small(ys, vs, tau2):
+    """Inverse-variance weights ``1 / (v_i + tau2)``, their sum and the weighted mean, on plain
+    Python floats (for small k this beats numpy's per-call overhead; DerSimonian & Laird 1986,
+    eq. 6). Returns ``(weights, sum_of_weights, mean)``."""
+    ws = []
+    sw = swy = 0.0
+    for y, x in zip(ys, vs):
+        w = 1.0 / (x + tau2)
+        ws.append(w)
+        sw += w
+        swy += w * y
+    return ws, sw, swy / sw
 
 
 def _estimate_intercept_small(ys, vs, method, tol, maxiter, tau2_start, fe=None):

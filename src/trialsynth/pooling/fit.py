@@ -40,6 +40,7 @@ from trialsynth.pooling.estimators import (
     SMALL_K,
     _estimate_intercept,
     _estimate_intercept_small,
+    _weighted_mean_small,
     estimate_tau2,
     fixed_effect_sums_small,
     nonconvergence_message,
@@ -407,14 +408,7 @@ def _intercept_core(yi, vi, method, test, level, tau2_fixed, tol, maxiter) -> di
         if not converged:
             msgs.append(nonconvergence_message(method, maxiter, tau2))
     if small:
-        ws = []
-        sw = swy = 0.0
-        for y, x in zip(ys, vs):
-            w = 1.0 / (x + tau2)
-            ws.append(w)
-            sw += w
-            swy += w * y
-        mu = swy / sw
+        ws, sw, mu = _weighted_mean_small(ys, vs, tau2)
         rss_w = 0.0
         for w, y in zip(ws, ys):
             r = y - mu
@@ -543,7 +537,6 @@ def likelihood_stats(yi, vi, X, tau2: float, estimated_tau2: bool = True,
     xtwx = (X.T * w) @ X
     ll_reml = -0.5 * ((k - p) * math.log(2 * math.pi) - logdet(X.T @ X) + sum_log
                       + logdet(xtwx) + rss)
-    dev_reml = -2.0 * ll_reml
     return _information_criteria(ll_ml, dev_ml, ll_reml, k, p, estimated_tau2)
 
 
