@@ -873,7 +873,6 @@ def _render(columns, rows, *, style, log_axis, null, limits, ticks, favours, foo
             pooled_line=False, xlabel=None):
     family = style.font
     gap = style.column_gap
-    row_h = style.row_height
     # notes wrap to the left block; widen it (up to 4.6 in) so a heterogeneity line fits on one line
     widest_note = max([text_width(r.cells["label"], style.font, style.small_size) for r in rows if r.kind == "note"]
                       or [0.0])

@@ -287,7 +287,7 @@ def _write_index(an: Analysis, out: Path, tables, figures, runs, changes, timing
     if not runs:
         parts.append(f"<li>No notebooks executed ({'folder not found' if nb_dir is None else 'none selected'}).</li>")
     for r in runs:
-        status = f"<span class='ok'>ok</span>" if r.status == "ok" else f"<span class='fail'>failed: {e(r.error)}</span>"
+        status = "<span class='ok'>ok</span>" if r.status == "ok" else f"<span class='fail'>failed: {e(r.error)}</span>"
         link = f"<a href='{_rel(Path(r.html_path), out)}'>{e(r.name)}</a>" if r.html_path else e(r.name)
         if r.cached:
             parts.append(f"<li>{link}: {status}, not executed again: nothing it reads changed since the previous run</li>")
