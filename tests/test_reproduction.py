@@ -308,6 +308,34 @@ REPRODUCTION: dict[tuple[str, str, str, str, str], dict] = {
         cell=dict(comparator_class="sham", outcome="quality_of_life", window="intermediate", measure="SMD"),
         reason="2 unnamed RCTs (HRQoL physical at 6 months); we hold no quality-of-life rows.",
     ),
+    # --- ev_xiang: Xiang 2019, the review the article cites (evidence/Xiang2019.yaml; abstract only) ---
+    ("Xiang2019", "sham", "pain", "immediate", "SMD"): dict(
+        status="not_reproducible",
+        published_k=9,
+        ours_expected={"Brinkhaus2006", "Haake2007", "Inoue2006", "Kerr2003"},
+        cell=dict(comparator_class="sham", outcome="pain", window="immediate", measure="SMD",
+                  conditions=("chronic_lbp", "acute_lbp", "subacute_lbp", "acute_subacute_lbp", "mixed_lbp")),
+        reason="the 9 pooled trials (of 14 reviewed, searched to December 2016) are not named in the abstract, the "
+               "only part reached; we hold four sham-controlled pain rows in the immediate window, all published "
+               "before the search (Kerr 2003 and GERAC = Haake 2007 CPGS at week 6, Brinkhaus 2006 at week 8, "
+               "Inoue 2006 minutes after one session, test-only), whose inclusion is not known, and Xiang's "
+               "'immediately after the acupuncture treatment' is not defined there.",
+    ),
+    ("Xiang2019", "sham", "function", "immediate", "MD"): dict(
+        status="not_reproducible",
+        published_k=4,
+        ours_expected={"Cherkin2009", "Haake2007"},
+        cell=dict(comparator_class="sham", outcome="function", window="immediate", measure="MD",
+                  conditions=("chronic_lbp", "acute_lbp", "subacute_lbp", "acute_subacute_lbp", "mixed_lbp")),
+        reason="a weighted mean difference over 4 unnamed studies on an instrument the abstract does not name; our "
+               "two sham-controlled function rows in the window are on different instruments (Cherkin 2009 RMDQ, "
+               "GERAC HFAQ), which one mean difference cannot pool.",
+    ),
+    **{("Xiang2019", "sham", outcome, "", measure): dict(
+        status="not_reproducible",
+        reason="'At follow-up' with no time, number of studies or participants in the abstract: no window to set "
+               "our cells against and no study set to compare.")
+       for outcome, measure in (("pain", "SMD"), ("function", "MD"))},
 }
 
 

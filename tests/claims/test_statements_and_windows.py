@@ -78,9 +78,27 @@ def test_the_same_reviews_numeric_estimate_supersedes_its_statement():
                              "measure": "SMD", "estimate": -0.6, "ci_low": -0.9, "ci_high": -0.3, "certainty": "moderate"}])
     v = evaluate_claim(c3([LOW]), quotes=QUOTES, reviews=numeric)
     # the number (moderate) decides; the low statement of the same review and cell is not counted twice
-    assert v.verdict == SUPPORTED and "superseded" in v.reason
+    assert v.verdict == SUPPORTED and "not counted twice" in v.reason
     other_cell = numeric.assign(window="short")
     assert evaluate_claim(c3([LOW]), quotes=QUOTES, reviews=other_cell).verdict == CONTRADICTED
+
+
+def test_a_numeric_estimate_without_certainty_takes_its_reviews_stated_level():
+    # ReviewA's pooled SMD is held (no certainty printed with it); its conclusion states 'moderate evidence'
+    numeric = pd.DataFrame([{"review_id": "ReviewA", "comparison": "sham", "outcome": "pain", "window": "immediate",
+                             "measure": "SMD", "estimate": -0.40, "ci_low": -0.54, "ci_high": -0.25}])
+    v = evaluate_claim(c3([MODERATE]), quotes=QUOTES, reviews=numeric)
+    assert v.verdict == SUPPORTED
+    assert "certainty moderate as stated in Over#Q1, a secondary report" in v.reason and "not counted twice" in v.reason
+    assert "below the MID" in v.reason  # the number decides the class: -0.40 is a benefit below 0.5 SD
+    # without the statement the estimate has no certainty and cannot test a claimed certainty
+    assert evaluate_claim(c3([]), quotes=QUOTES, reviews=numeric).verdict == INSUFFICIENT
+    # a statement the quote does not back lends no certainty
+    unbacked = {**MODERATE, "contains": "High-certainty evidence"}
+    assert evaluate_claim(c3([unbacked]), quotes=QUOTES, reviews=numeric).verdict == INSUFFICIENT
+    # with the other review's low-certainty statement beside it the picture is mixed
+    v = evaluate_claim(c3([MODERATE, LOW]), quotes=QUOTES, reviews=numeric)
+    assert v.verdict == MIXED and "Agreeing: published ReviewA (certainty moderate as stated in Over#Q1" in v.reason
 
 
 def test_an_estimate_without_a_time_point_cannot_test_a_window_claim():
@@ -123,6 +141,7 @@ def test_review_result_says_when_it_rests_on_our_repooling_alone():
                          "estimate": -0.46, "ci_low": -0.82, "ci_high": -0.09}])
     v = evaluate_claim(c, subset_pooled=null, reviews=pub)
     assert v.verdict == MIXED and "rests on our re-pooling alone" not in v.reason
+    assert "the parts disagree. Agreeing: X2019's pain estimate (short). Disagreeing: our re-pooling (short)" in v.reason
 
 
 def test_shipped_certainty_statements_are_backed_by_their_quotes():

@@ -606,7 +606,9 @@ def check_pooled_effect(claim: Claim, pooled=None, sof=None, reviews=None, *, mi
       (e.g. "Low-certainty evidence: acupuncture offers greater pain relief in the immediate term
       ... compared to sham. However, the difference was not clinically significant."). Each is one
       part, judged like an estimate of that class and certainty, unless the same review's numeric
-      estimate for the same cell is in ``reviews`` (then it is superseded, not counted twice).
+      estimate for the same cell is in ``reviews``: then the estimate is judged instead (the number
+      decides the class) and, when it prints no certainty, carries the statement's level, named as
+      such in the reason; the statement is not counted twice.
 
     When the parts disagree (verdict ``mixed``) the reason opens by naming which sources agree
     and which do not, so the disagreement between reviews is stated, not averaged away.
@@ -620,6 +622,7 @@ def check_pooled_effect(claim: Claim, pooled=None, sof=None, reviews=None, *, mi
     claimed_set = {_norm_certainty(c) for c in (claimed or [])}
     candidates = []  # (text, class, certainty or None, source)
     numeric_cells = set()  # (review_id, outcome, comparator, window) of published numeric estimates
+    statements = _statements(claim, "certainty_statements")
     for r in _rows(_select_reviews(reviews, claim)):
         if _classify_row(r, mid) == NO_DATA:
             continue
@@ -629,6 +632,12 @@ def check_pooled_effect(claim: Claim, pooled=None, sof=None, reviews=None, *, mi
             candidates.append((text + UNKNOWN_WINDOW_NOTE.format(windows=", ".join(claim.windows)), NO_DATA, cert, "unplaced", r))
             continue
         numeric_cells.add(_cell_key(r))
+        if cert is None:
+            # the review's number is held but its certainty only in words: the backed statement supplies it
+            st = _statement_for(statements, _cell_key(r), quotes)
+            if st is not None:
+                cert = str(st.get("certainty"))
+                text += f" (certainty {cert} as stated in {st.get('quote')}" + (", a secondary report" if st.get("secondary") else "") + ")"
         candidates.append((text, _classify_row(r, mid), cert, "published", r))
     for r in sorted(_rows(_select_pooled(pooled, claim)), key=lambda r: (str(r.get("comparator_class")), _window_rank(r.get("window")))):
         if _classify_row(r, mid) == NO_DATA:
@@ -642,8 +651,9 @@ def check_pooled_effect(claim: Claim, pooled=None, sof=None, reviews=None, *, mi
             candidates = published + [c for c in candidates if c[3] == "ours"]
     parts, lines, labels = [], [], []
     for text, cls, cert, source, row in candidates:
+        stated = text.rsplit("(certainty ", 1)[-1].split(")")[0] if " as stated in " in text else None
         labels.append(("our re-pooling" if source == "ours" else f"published {row.get('review_id')}")
-                      + (f" (certainty {cert})" if cert else ""))
+                      + (f" (certainty {stated})" if stated else f" (certainty {cert})" if cert else ""))
         if source == "unplaced":
             parts.append((text, UNTESTED))
             lines.append(text)
@@ -666,7 +676,7 @@ def check_pooled_effect(claim: Claim, pooled=None, sof=None, reviews=None, *, mi
             outcome = AGREES
         parts.append((text, outcome))
         lines.append(text)
-    for st in _statements(claim, "certainty_statements"):
+    for st in statements:
         text, outcome = _judge_certainty_statement(st, claim, quotes, want, claimed_set, numeric_cells)
         if outcome is None:
             continue
@@ -713,6 +723,25 @@ def _statements(claim: Claim, key: str) -> list[Mapping]:
     return list(items)
 
 
+def _statement_key(st: Mapping) -> tuple[str, str, str, str]:
+    cell = st.get("cell") if isinstance(st.get("cell"), Mapping) else {}
+    review = str(st.get("review_id") or str(st.get("quote") or "").split("#", 1)[0])
+    return (review, str(cell.get("outcome") or ""), str(cell.get("comparator_class") or ""), str(cell.get("window") or ""))
+
+
+def _statement_backed(st: Mapping, quotes: Mapping[str, str] | None) -> bool:
+    ref, words = str(st.get("quote") or ""), str(st.get("contains") or "")
+    return bool(quotes) and ref in quotes and bool(words) and _norm_text(words) in _norm_text(quotes[ref])
+
+
+def _statement_for(statements: Sequence[Mapping], key: tuple, quotes: Mapping[str, str] | None) -> Mapping | None:
+    """The backed certainty statement of the same review for the same cell, if any."""
+    for st in statements:
+        if _statement_key(st) == key and st.get("certainty") and _statement_backed(st, quotes):
+            return st
+    return None
+
+
 def _judge_certainty_statement(st: Mapping, claim: Claim, quotes: Mapping[str, str] | None, want: str,
                                claimed_set: set[str], numeric_cells: set) -> tuple[str, str | None]:
     """(reason text, AGREES / DISAGREES / UNTESTED, or None when the statement is about another cell).
@@ -724,7 +753,8 @@ def _judge_certainty_statement(st: Mapping, claim: Claim, quotes: Mapping[str, s
     level is a GRADE rating, ``secondary`` true when the quote is another author's report of the
     review. Rule: untested when the quote is not in the evidence base or does not print
     ``contains`` (a record that does not back the statement is never used), or when the same
-    review's numeric estimate for the cell is present; otherwise it agrees when the effect matches
+    review's numeric estimate for the cell is present (that estimate is judged instead, with this
+    statement's certainty if it prints none); otherwise it agrees when the effect matches
     ``expected`` and (if a certainty is claimed) the level is among the claimed ones.
     """
     cell = st.get("cell") or {}
@@ -750,9 +780,8 @@ def _judge_certainty_statement(st: Mapping, claim: Claim, quotes: Mapping[str, s
         return text + " (quote not in the evidence base; not counted)", UNTESTED
     if not words or _norm_text(words) not in _norm_text(quotes[ref]):
         return text + f" (the quote does not print \"{words}\"; not counted)", UNTESTED
-    key = (review, str(cell.get("outcome") or ""), str(cell.get("comparator_class") or ""), str(cell.get("window") or ""))
-    if key in numeric_cells:
-        return text + " (superseded by the same review's numeric estimate; not counted twice)", UNTESTED
+    if _statement_key(st) in numeric_cells:
+        return text + " (the same review's numeric estimate for this cell is judged instead; not counted twice)", UNTESTED
     cls = STATEMENT_EFFECTS[effect]
     effect_ok = (cls in BENEFIT_CLASSES) if want == "benefit" else (cls == NO_CLEAR_DIFFERENCE)
     if not effect_ok:
@@ -793,6 +822,8 @@ def _describe_review(r: Mapping, mid: float) -> str:
         if v is not None and not (isinstance(v, float) and math.isnan(v)) and v is not pd.NA and str(v) not in ("", "nan", "<NA>"):
             bits.append(fmt.format(float(v) if key == "i2" else v))
     when = r.get("timepoint_label") if isinstance(r.get("timepoint_label"), str) else r.get("window")
+    if not _window_known(when):
+        when = "time point not placed in a window"
     comp = r.get("comparator_class")
     where = ", ".join(str(x) for x in (r.get("outcome"), f"vs {comp}" if isinstance(comp, str) else None, when) if isinstance(x, str))
     return f"{where}: {', '.join(bits)} -> {_classify_row(r, mid)}"
@@ -816,10 +847,12 @@ def check_review_result(claim: Claim, reviews=None, pooled=None, *, mid: float |
     want = str(claim.params.get("expected") or "benefit")
     review_id = claim.params.get("review_id")
     rows = [r for r in _rows(_select_reviews(reviews, claim, review_id)) if _classify_row(r, mid) != NO_DATA]
-    parts, lines = [], []
+    parts, lines, labels = [], [], []
     for r in rows:
         judged = _judge_effect(r, _classify_row(r, mid), want, mid)
         parts.append(("review", judged))
+        labels.append(f"{r.get('review_id')}'s {r.get('outcome')} estimate "
+                      + (f"({r.get('window')})" if _window_known(r.get("window")) else "(time point not placed in a window)"))
         lines.append(f"published {r.get('review_id')}: {_describe_review(r, mid)}"
                      + (IMPRECISE_NOTE if judged == UNTESTED else ""))
     if subset_pooled is not None:
@@ -830,6 +863,7 @@ def check_review_result(claim: Claim, reviews=None, pooled=None, *, mid: float |
         for r in sub:
             judged = _judge_effect(r, _classify_row(r, mid), want, mid)
             parts.append(("re-pooled", judged))
+            labels.append(f"our re-pooling ({r.get('window')})")
             lines.append("our re-pooling of the matching trials: " + describe_pooled_row(r, mid=mid)
                          + (IMPRECISE_NOTE if judged == UNTESTED else ""))
     verdict = combine([p[1] for p in parts])
@@ -848,7 +882,11 @@ def check_review_result(claim: Claim, reviews=None, pooled=None, *, mid: float |
         lines.append("not checkable from any source reached: " + "; ".join(str(i) for i in items))
         if verdict == SUPPORTED:
             lines.append("so the claim is supported only as far as the checkable part goes")
-    reason = f"expected {want.replace('_', ' ')} (MID {mid:g}): " + " | ".join(lines)
+    head = ""
+    if verdict == MIXED:
+        head = ("the parts disagree. Agreeing: " + "; ".join(lab for lab, p in zip(labels, parts) if p[1] == AGREES)
+                + ". Disagreeing: " + "; ".join(lab for lab, p in zip(labels, parts) if p[1] == DISAGREES) + ". Details: ")
+    reason = f"expected {want.replace('_', ' ')} (MID {mid:g}): " + head + " | ".join(lines)
     return Verdict(claim.id, "review_result", verdict, reason, tuple(parts))
 
 
