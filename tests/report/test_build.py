@@ -132,3 +132,34 @@ def test_added_trial_flows_into_estimates_figures_claims_and_changes(tmp_path):
         assert f"notebooks/{name}.html" in links(index)
         assert (out / "notebooks" / f"{name}.html").is_file()
     assert (out / ".previous" / "tables" / "pooled_estimates.csv").is_file()
+
+
+def test_sciatica_and_acute_rows_are_not_pooled_with_chronic_low_back_pain(tmp_path):
+    """Pooling mixes no populations: a sciatica trial (leg pain) or an acute one stays out of the
+    chronic pools unless ``conditions`` asks for it, and the analysis says so."""
+    from trialsynth.errors import ArgumentError
+    from trialsynth.report.analysis import ACUTE_CONDITIONS, POOLED_CONDITIONS, run_analysis
+
+    proj = project_copy(tmp_path)
+    path = proj / "data" / "trials.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    donor = frame[(frame["data_shape"] == "arm_continuous") & (frame["condition"] == "chronic_lbp")].iloc[[0]].copy()
+    donor["study_id"] = "Sciatic2099"
+    donor["condition"] = "sciatica"
+    frame = pd.concat([frame, donor], ignore_index=True)
+    frame.to_csv(path, index=False)
+
+    an = run_analysis(path)
+    assert "sciatica" not in set(an.selected["condition"].astype(str))
+    assert all("Sciatic2099" not in str(ids) for ids in an.pooled["study_ids"])
+    assert any("sciatica (" in n and "Sciatic2099" in n for n in an.notes)
+    assert "Sciatic2099" in set(an.effects["study_id"].astype(str))  # kept in the data and the tables
+
+    everything = run_analysis(path, conditions=None)
+    assert any("Sciatic2099" in str(ids) for ids in everything.pooled["study_ids"])
+    assert set(POOLED_CONDITIONS) >= set(an.selected["condition"].astype(str))
+    acute = run_analysis(path, conditions=ACUTE_CONDITIONS)
+    assert set(acute.selected["condition"].astype(str)) <= set(ACUTE_CONDITIONS)
+    assert not set(acute.selected["study_id"].astype(str)) & set(an.selected["study_id"].astype(str))
+    with pytest.raises(ArgumentError, match="conditions"):
+        run_analysis(path, conditions="sciatica")

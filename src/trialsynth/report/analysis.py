@@ -25,6 +25,14 @@ from trialsynth.errors import ArgumentError, TrialDataError
 
 DEFAULT_PROFILE = "cochrane-2025"
 GROUP_BY = ("outcome", "comparator_class", "window")
+#: the populations pooled by default: chronic low back pain, with the trials of persistent pain of
+#: mixed or unstated duration (``mixed_lbp``). Acute and subacute back pain is a different question
+#: (Cochrane splits the two reviews: CD013814 chronic, protocol CD009265 acute), and sciatica is a
+#: different condition with a different outcome (leg pain): their rows stay in the data, the
+#: evidence tables and the trial-level claim checks, but enter no pool unless asked for
+#: (``run_analysis(conditions=...)``, e.g. :data:`ACUTE_CONDITIONS`).
+POOLED_CONDITIONS = ("chronic_lbp", "mixed_lbp")
+ACUTE_CONDITIONS = ("acute_lbp", "subacute_lbp", "acute_subacute_lbp")
 POOLED_COLUMNS = ["outcome", "comparator_class", "window", "k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high",
                   "tau2", "i2", "q", "q_p_value", "p_value", "measure", "profile", "study_ids"]
 
@@ -141,8 +149,13 @@ def _timed(timings: dict, name: str):
 
 def run_analysis(data_path: str | Path = "data/trials.csv", profile: str = DEFAULT_PROFILE, windows=None, *,
                  reviews_path: str | Path | None = None, evidence_dir: str | Path | None = None,
-                 claims_path: str | Path | None = None, measure: str = "SMD", raise_invalid: bool = False) -> Analysis:
+                 claims_path: str | Path | None = None, measure: str = "SMD", raise_invalid: bool = False,
+                 conditions: Sequence[str] | None = POOLED_CONDITIONS) -> Analysis:
     """Run every stage on ``data_path`` and return an :class:`Analysis`.
+
+    ``conditions`` names the populations whose rows are pooled (default :data:`POOLED_CONDITIONS`:
+    chronic and persistent low back pain); ``None`` pools every row. Rows of other conditions stay in
+    :attr:`Analysis.trials` and :attr:`Analysis.effects`, and a note names them.
 
     A missing or empty ``trials.csv`` gives an analysis with no rows and a note (not an error).
     Invalid data gives an analysis whose :attr:`Analysis.problems` lists every problem (or, with
@@ -154,10 +167,14 @@ def run_analysis(data_path: str | Path = "data/trials.csv", profile: str = DEFAU
     reviews_path = Path(reviews_path) if reviews_path else paths["reviews"]
     evidence_dir = Path(evidence_dir) if evidence_dir else paths["evidence"]
     claims_path = Path(claims_path) if claims_path else (evidence_dir / "claims.yaml")
-    key = _memo_key(data_path, profile, windows, reviews_path, evidence_dir, claims_path, measure, raise_invalid)
+    if conditions is not None and (isinstance(conditions, str) or not all(isinstance(c, str) for c in conditions)):
+        raise ArgumentError(f"conditions: expected a sequence of condition names or None, got {conditions!r}")
+    key = _memo_key(data_path, profile, windows, reviews_path, evidence_dir, claims_path, measure, raise_invalid,
+                    None if conditions is None else tuple(conditions))
     if key in _MEMO:
         return copy.deepcopy(_MEMO[key])
-    an = _run_analysis(data_path, profile, windows, reviews_path, evidence_dir, claims_path, measure, raise_invalid)
+    an = _run_analysis(data_path, profile, windows, reviews_path, evidence_dir, claims_path, measure, raise_invalid,
+                       conditions)
     if len(_MEMO) >= _MEMO_LIMIT:
         _MEMO.pop(next(iter(_MEMO)))
     _MEMO[key] = copy.deepcopy(an)
@@ -170,14 +187,16 @@ _MEMO: dict = {}
 _MEMO_LIMIT = 4
 
 
-def _memo_key(data_path, profile, windows, reviews_path, evidence_dir, claims_path, measure, raise_invalid) -> str:
+def _memo_key(data_path, profile, windows, reviews_path, evidence_dir, claims_path, measure, raise_invalid,
+              conditions=POOLED_CONDITIONS) -> str:
     """SHA-256 over the arguments and the bytes of every file :func:`run_analysis` reads (the
     trial data, the reviews and the claims, and every file of the data and evidence folders):
     an edited file gives a new key, so a memoised analysis (returned as a deep copy, so callers
     may change theirs) is only ever returned for identical inputs."""
     h = hashlib.sha256()
     h.update(repr((str(data_path), str(Path(data_path).resolve()), profile, repr(windows), str(Path(reviews_path).resolve()),
-                   str(Path(evidence_dir).resolve()), str(Path(claims_path).resolve()), measure, raise_invalid)).encode())
+                   str(Path(evidence_dir).resolve()), str(Path(claims_path).resolve()), measure, raise_invalid,
+                   conditions)).encode())
     files = [Path(data_path), Path(reviews_path), Path(claims_path)]
     for folder in (Path(data_path).parent, Path(evidence_dir)):  # and their companions
         if folder.is_dir():
@@ -191,7 +210,8 @@ def _memo_key(data_path, profile, windows, reviews_path, evidence_dir, claims_pa
     return h.hexdigest()
 
 
-def _run_analysis(data_path, profile, windows, reviews_path, evidence_dir, claims_path, measure, raise_invalid) -> Analysis:
+def _run_analysis(data_path, profile, windows, reviews_path, evidence_dir, claims_path, measure, raise_invalid,
+                  conditions=POOLED_CONDITIONS) -> Analysis:
     an = Analysis(data_path=str(data_path), profile=profile, windows=resolve_windows(windows))
     t = an.timings
 
@@ -201,7 +221,7 @@ def _run_analysis(data_path, profile, windows, reviews_path, evidence_dir, claim
         _load_side(an, reviews_path, evidence_dir, claims_path)
     if an.has_data:
         with _timed(t, "effects"):
-            _effects(an, measure)
+            _effects(an, measure, conditions)
         with _timed(t, "pooling"):
             _pool(an)
     with _timed(t, "grade"):
@@ -258,7 +278,7 @@ def _load_side(an: Analysis, reviews_path: Path, evidence_dir: Path, claims_path
         an.notes.append(f"No claims to check: {claims_path} does not exist.")
 
 
-def _effects(an: Analysis, measure: str) -> None:
+def _effects(an: Analysis, measure: str, conditions: Sequence[str] | None = POOLED_CONDITIONS) -> None:
     try:
         from trialsynth.effects.records import effects_from_trials
     except ImportError:
@@ -275,6 +295,14 @@ def _effects(an: Analysis, measure: str) -> None:
         usable = usable[usable["usable"].fillna(False).astype(bool)]
     usable = usable[usable["window"].notna()] if "window" in usable.columns else usable
     dropped = len(eff) - len(usable)
+    if conditions is not None and "condition" in usable.columns:
+        other = usable[~usable["condition"].astype(str).isin(list(conditions))]
+        if len(other):
+            studies = ", ".join(sorted({str(s) for s in other["study_id"]}))
+            kinds = ", ".join(sorted({str(c) for c in other["condition"]}))
+            an.notes.append(f"{len(other)} usable row(s) on {kinds} ({studies}) are not pooled: the pooled "
+                            f"populations are {', '.join(conditions)} (run_analysis(conditions=...) pools others).")
+        usable = usable[usable["condition"].astype(str).isin(list(conditions))]
     if dropped:
         an.notes.append(f"{dropped} of {len(eff)} rows give no usable {measure} (reported p-value only, or missing numbers) "
                         "and enter only the claim checks.")
