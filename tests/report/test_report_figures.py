@@ -112,3 +112,18 @@ def test_pool_sizes():
     assert not FigurePool(0).usable  # 0: draw in this process
     assert FigurePool(1).workers == 1
     assert FigurePool(None).workers == min(2, (os.cpu_count() or 1) - 1)
+
+
+def test_current_rc_does_not_resolve_the_backend():
+    """current_rc runs while the report's notebook thread imports IPython; resolving the automatic
+    backend there goes through pyplot, which probes the half-imported IPython (a crash seen on a
+    fresh install). It must read the settings without importing pyplot."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys, matplotlib; from trialsynth.report.figures import current_rc; rc = current_rc(); "
+            "assert 'backend' not in rc and rc['font.size'] == matplotlib.rcParams['font.size']; "
+            "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "MPLBACKEND": ""})
+    assert done.returncode == 0, done.stderr

@@ -85,9 +85,10 @@ def current_rc() -> dict:
     """This process's matplotlib settings (what a worker applies before drawing)."""
     import matplotlib
 
-    rc = dict(matplotlib.rcParams)
-    rc.pop("backend", None)
-    return rc
+    # Read the raw values: rcParams["backend"] would resolve the automatic backend through pyplot,
+    # which probes IPython while the notebook thread of the report may be importing it ("partially
+    # initialized module 'IPython'" on a fresh install). The backend is not a drawing setting.
+    return {key: dict.__getitem__(matplotlib.rcParams, key) for key in matplotlib.rcParams.keys() if key != "backend"}
 
 
 def render_job(job: FigureJob, folder: str, formats: tuple, rc: dict | None = None) -> dict:
