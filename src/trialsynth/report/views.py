@@ -355,6 +355,15 @@ def claim_rule(claim) -> str:
     return doc
 
 
+
+def _claim_rows(frame: pd.DataFrame, claim, *, windows: bool) -> pd.DataFrame:
+    """The rows of ``frame`` in the claim's outcomes, comparator classes and (``windows``) time windows."""
+    for column, values in (("outcome", claim.outcomes), ("comparator_class", claim.comparator_classes),
+                           ("window", claim.windows if windows else None)):
+        if values:
+            frame = frame[frame[column].astype(str).isin(values)]
+    return frame
+
 def claim_evidence(an: Analysis, claim) -> pd.DataFrame:
     """The rows a claim's check reads: trial rows, pooled cells and published estimates, or quotes."""
     from trialsynth.claims import normalise_reviews
@@ -375,22 +384,12 @@ def claim_evidence(an: Analysis, claim) -> pd.DataFrame:
     frames = []
     pooled = an.subset_pooled.get(claim.id) if claim.check == "review_result" and claim.id in an.subset_pooled else an.pooled
     if len(pooled):
-        m = pooled
-        if claim.outcomes:
-            m = m[m["outcome"].astype(str).isin(claim.outcomes)]
-        if claim.comparator_classes:
-            m = m[m["comparator_class"].astype(str).isin(claim.comparator_classes)]
-        if claim.windows:
-            m = m[m["window"].astype(str).isin(claim.windows)]
+        m = _claim_rows(pooled, claim, windows=True)
         cols = ["outcome", "comparator_class", "window", "k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "i2", "study_ids"]
         frames.append(m[cols].assign(source="our re-pooling" + (" (restricted as the claim says)" if pooled is not an.pooled else "")))
     rev = normalise_reviews(an.reviews)
     if len(rev):
-        m = rev
-        if claim.outcomes:
-            m = m[m["outcome"].astype(str).isin(claim.outcomes)]
-        if claim.comparator_classes:
-            m = m[m["comparator_class"].astype(str).isin(claim.comparator_classes)]
+        m = _claim_rows(rev, claim, windows=False)
         frames.append(m[["outcome", "comparator_class", "window", "k", "estimate", "ci_low", "ci_high", "certainty"]]
                       .assign(source="published " + m["review_id"].astype(str)))
     frames = [f for f in frames if len(f)]
