@@ -9,7 +9,11 @@ Conventions (``data/README.md``): arm 1 is acupuncture, arm 2 the comparator;
 contrasts are arm 1 minus (or over) arm 2. **Continuous outcomes are oriented so
 that a negative effect favours acupuncture**: the sign is flipped where
 ``higher_is_better`` is true. Binary (responder) outcomes are not flipped: a ratio
-above 1 (log ratio above 0, RD above 0) favours acupuncture.
+above 1 (log ratio above 0, RD above 0) favours acupuncture when a response is good
+(``higher_is_better`` true), the comparator otherwise. The column ``favourable_direction``
+says it per row: ``"lower"`` when effects below the null (0, or a ratio of 1) favour the
+intervention (arm 1), ``"higher"`` when effects above it do, so figures can label their sides
+without guessing (:func:`trialsynth.plots.favours_labels`).
 
 How each ``data_shape`` becomes an effect (each step is written into ``derivation``):
 
@@ -55,6 +59,7 @@ __all__ = ["OUTPUT_COLUMNS", "effects_from_trials"]
 #: Columns added by :func:`effects_from_trials`.
 OUTPUT_COLUMNS: tuple[str, ...] = (
     "yi", "vi", "sei", "measure", "approximate", "derivation", "usable", "reason",
+    "favourable_direction",
 )
 CONTINUOUS_MEASURES = ("MD", "SMD")
 BINARY_MEASURES = ("RR", "OR", "RD")
@@ -140,7 +145,9 @@ def effects_from_trials(df: pd.DataFrame, measure: str = "SMD", *, binary_measur
         Every input column and row (same index and order) plus ``yi``, ``vi``, ``sei``,
         ``measure`` (the measure of ``yi``; log scale for RR/OR), ``approximate``
         (bool; e.g. an SMD from a p-value), ``derivation`` (how ``yi`` was obtained),
-        ``usable`` (bool) and ``reason`` (why not, empty when usable).
+        ``usable`` (bool), ``reason`` (why not, empty when usable) and
+        ``favourable_direction`` (``"lower"`` or ``"higher"``: the side of the null that
+        favours acupuncture; empty when the row gives no effect).
 
     Raises
     ------
@@ -220,6 +227,9 @@ def effects_from_trials(df: pd.DataFrame, measure: str = "SMD", *, binary_measur
     out["derivation"] = np.where(usable, derivation, "")
     out["usable"] = usable
     out["reason"] = np.where(usable, "", reason)
+    # which side of the null favours acupuncture, as oriented above (empty when no effect)
+    higher_favours = ~is_cont & higher_better
+    out["favourable_direction"] = np.where(usable, np.where(higher_favours, "higher", "lower"), "")
     cols = list(df.columns) + list(OUTPUT_COLUMNS)
     return out[cols]
 

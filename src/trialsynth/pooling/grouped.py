@@ -137,10 +137,20 @@ def pool_groups(
             group_notes.append("a single study: its own effect is reported, not a pooled estimate")
         res = pool(yi[usable], vi[usable], profile=prof.name, measure=measure, labels=labels,
                    level=level, warn=warn)
+        res.favourable_direction = _favourable_direction(g)
         group_notes.extend(res.warnings)
         results[key] = res
         notes[key] = group_notes
     return GroupedResults(by=by, results=results, skipped=skipped, notes=notes, profile=prof.name)
+
+
+def _favourable_direction(group: pd.DataFrame) -> str | None:
+    """The group's ``favourable_direction`` (see :func:`trialsynth.effects.records.effects_from_trials`):
+    its one value, or None when the column is absent or its rows disagree."""
+    if "favourable_direction" not in group.columns:
+        return None
+    values = {str(v) for v in group["favourable_direction"].dropna() if str(v) in ("lower", "higher")}
+    return values.pop() if len(values) == 1 else None
 
 
 __all__ = ["pool_groups", "GroupedResults"]

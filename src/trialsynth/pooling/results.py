@@ -65,7 +65,8 @@ class MetaResult:
     fits), ``weights`` (percent per study), ``yi, vi, labels, method, test, measure, profile,
     dfs`` (t df or None), ``converged``, ``warnings`` (list of str), ``level`` (percent).
     Extra: ``s2w`` (Knapp-Hartung scale), ``fit_stats`` (ll, dev, AIC, BIC, AICc under ML and
-    REML), ``pi_method``, ``pi_df``.  ``weights`` and ``fit_stats`` may be computed on first
+    REML), ``pi_method``, ``pi_df``, ``favourable_direction`` (``"lower"`` / ``"higher"``:
+    the side of the null that favours the intervention, or None).  ``weights`` and ``fit_stats`` may be computed on first
     read (they read exactly as if computed eagerly).
     """
 
@@ -109,6 +110,10 @@ class MetaResult:
     s2: float = float("nan")
     crit: float = float("nan")
     fitted_method: str | None = None
+    #: which side of the null favours the intervention: "lower", "higher", or None when not
+    #: known (set where effects are oriented: ``pool_groups`` reads ``effects_from_trials``'
+    #: column of that name); figures label their sides from it and never guess
+    favourable_direction: str | None = None
 
     # ------------------------------------------------------------------ basics
     @property
