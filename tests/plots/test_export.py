@@ -39,6 +39,32 @@ def test_pdf_embeds_truetype_fonts(bcg_data, tmp_path):
     assert re.search(rb"/BaseFont /[A-Z]{6}\+DejaVuSans|/BaseFont /DejaVuSans", data)
 
 
+def test_pdf_fonts_carry_every_glyph_but_no_layout_tables(bcg_data, tmp_path):
+    """Fonts are subset without GSUB/GPOS/GDEF/kern (a PDF places each glyph itself; dropping them
+    halves the time of writing a PDF), but with their outlines, metrics and character map; and
+    the subsetting module is matplotlib's own again afterwards."""
+    import io
+    import zlib
+
+    from fontTools.ttLib import TTFont
+    from matplotlib.backends import _backend_pdf_ps
+
+    before = _backend_pdf_ps.subset
+    (pdf,) = save_figure(_figure(bcg_data), tmp_path / "forest.pdf")
+    assert _backend_pdf_ps.subset is before
+    data = pdf.read_bytes()
+    fonts = 0
+    for match in re.finditer(rb"/Length1 \d+.*?stream\r?\n", data, re.S):
+        start = match.end()
+        raw = data[start:data.index(b"endstream", start)]
+        font = TTFont(io.BytesIO(zlib.decompress(raw)))
+        tables = set(font.keys())
+        assert {"glyf", "loca", "hmtx", "head"} <= tables, tables
+        assert not tables & {"GSUB", "GPOS", "GDEF", "kern"}, tables
+        fonts += 1
+    assert fonts >= 2  # regular and bold
+
+
 def test_suffix_chooses_the_format_and_dpi_scales_the_png(bcg_data, tmp_path):
     fig = _figure(bcg_data)
     (png,) = save_figure(fig, tmp_path / "f.png", dpi=100)

@@ -107,16 +107,31 @@ def test_one_row_per_study_in_order_and_aligned(bcg_data):
     assert all(a > b for a, b in zip(ys, ys[1:]))
 
 
-def test_square_area_follows_weight(bcg_data):
+def test_square_area_follows_weight_but_never_hides_its_ci(bcg_data):
+    """Area proportional to weight (RevMan), except that a square is at most 0.7 of its CI's width
+    (metafor never lets a square hide its interval) and the whisker is drawn over the square."""
+    from trialsynth.plots.forest import SQUARE_OF_CI
+    from trialsynth.plots.styles import get_style
+
     frame, _ = bcg_data
     fig = _bcg_figure(bcg_data, "cochrane")
     ax = fig.axes[0]
-    sizes = {line.get_gid()[7:]: line.get_markersize() for line in ax.lines if (line.get_gid() or "").startswith("square:")}
-    heaviest = frame.loc[frame["weight"].idxmax(), "label"]
-    lightest = frame.loc[frame["weight"].idxmin(), "label"]
-    assert sizes[heaviest] > sizes[lightest]
-    w_ratio = frame["weight"].min() / frame["weight"].max()
-    assert (sizes[lightest] / sizes[heaviest]) ** 2 == pytest.approx(w_ratio, rel=1e-9)
+    style = get_style("cochrane")
+    squares = {line.get_gid()[7:]: line for line in ax.lines if (line.get_gid() or "").startswith("square:")}
+    whiskers = {line.get_gid()[3:]: line for line in ax.lines if (line.get_gid() or "").startswith("ci:")}
+    w_max = frame["weight"].max()
+    capped = 0
+    for _, study in frame.iterrows():
+        square, whisker = squares[study["label"]], whiskers[study["label"]]
+        assert whisker.get_zorder() > square.get_zorder()
+        (x0, _), (x1, _) = ax.transData.transform(np.column_stack([whisker.get_xdata(), whisker.get_ydata()]))
+        ci_points = abs(x1 - x0) * 72 / fig.dpi
+        by_weight = max(style.square_min, style.square_max * math.sqrt(study["weight"] / w_max))
+        expected = max(1.5, min(by_weight, SQUARE_OF_CI * ci_points - 0.5))
+        assert square.get_markersize() == pytest.approx(expected, rel=1e-9)
+        assert square.get_markersize() <= max(1.5, SQUARE_OF_CI * ci_points)
+        capped += by_weight > expected
+    assert 1 <= capped < len(frame)  # TPT Madras (heaviest, narrowest CI) is capped; most are not
 
 
 def test_heterogeneity_and_overall_test_text(bcg_data):
@@ -372,7 +387,11 @@ def test_subgroups_result_object_is_drawn_with_its_test(bcg_data):
     assert len(_diamond(fig)) == 3
     notes = [t.get_text() for t in _texts(fig, "note:")]
     assert "Test for subgroup differences: Chi\u00b2 = 1.86, df = 2 (P = 0.39)" in notes
-    footnote = [t.get_text() for t in _texts(fig, "footnote:")]
-    assert "per subgroup" in " ".join(footnote)  # one methods sentence, not one per subgroup
-    assert "Note: alternate: only two studies (k = 2)" in " ".join(footnote)  # the engine's warnings are shown
+    footnote = " ".join(t.get_text() for t in _texts(fig, "footnote:"))
+    # one caption line for the three subgroups, the k = 2 caveat as a symbol with one legend line
+    assert footnote.count("Random effects (REML estimate of \u03c4\u00b2), Wald 95% CI in each subgroup; k = 2 to 7.") == 1
+    assert "Subtotal (95% CI) \u00a7" in [r.cells["label"] for r in fig.forest_layout.rows if r.kind == "pooled"]
+    assert footnote.count("\u00a7 Two studies") == 1 and "only two studies (k = 2)" not in footnote
+    # a bare pool() result does not say which side favours the intervention: no guessed labels
+    assert not _texts(fig, "favours:") and "Sides not labelled" in footnote
     assert texts_outside(fig) == []

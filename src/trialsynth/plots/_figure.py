@@ -83,6 +83,63 @@ def wrap_text(text: str, width: float, family: str, size: float, weight: str = "
     return lines
 
 
+def wrap_statements(text: str, width: float, family: str, size: float, weight: str = "normal") -> list[str]:
+    """Wrap ``text`` to ``width`` inches only between statements (after ``"; "``), so that
+    ``"I² = 43%"`` never ends up split from its value; a single statement wider than
+    ``width`` is word-wrapped as a last resort."""
+    lines: list[str] = []
+    for paragraph in str(text).split("\n"):
+        pieces = [p + ";" for p in paragraph.split("; ")]
+        pieces[-1] = pieces[-1][:-1]
+        chunks: list[str] = []
+        for piece in pieces:
+            trial = f"{chunks[-1]} {piece}" if chunks else piece
+            if chunks and text_width(trial, family, size, weight) <= width:
+                chunks[-1] = trial
+            else:
+                chunks.append(piece)
+        for chunk in chunks:
+            too_wide = text_width(chunk, family, size, weight) > width
+            lines.extend(wrap_text(chunk, width, family, size, weight) if too_wide else [chunk])
+    return lines
+
+
+def wrap_title(title: str, width: float, family: str, size: float, weight: str = "bold") -> list[str]:
+    """A title on one line when it fits ``width`` inches, else broken before its population
+    (after " \u2014 ") and then between words."""
+    if text_width(title, family, size, weight) <= width:
+        return [title]
+    parts = str(title).split(" \u2014 ")
+    dash = " \u2014"
+    lines: list[str] = []
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        wrapped = wrap_text(part, width - (0 if last else text_width(dash, family, size, weight)), family, size, weight)
+        if not last:
+            wrapped[-1] += dash  # the dash stays with the words before it
+        lines.extend(wrapped)
+    return lines
+
+
+def add_title(fig: Figure, title: str, family: str, size: float, pad: float = 0.08) -> None:
+    """Write ``title`` (bold, wrapped to the figure's width) above everything: the figure grows
+    at the top by the title's height, so the axes and texts keep their size and place."""
+    width, height = fig.get_size_inches()
+    lines = wrap_title(title, width - 2 * pad, family, size)
+    need = len(lines) * line_height(family, size) * 1.3 + pad
+    new_h = height + need
+    for ax in fig.axes:
+        x0, y0, w, h = ax.get_position().bounds
+        ax.set_position((x0, y0 * height / new_h, w, h * height / new_h))
+    for text in fig.texts:
+        if text.get_transform() is fig.transFigure:
+            tx, ty = text.get_position()
+            text.set_position((tx, ty * height / new_h))
+    fig.set_size_inches(width, new_h)
+    fig.text(pad, new_h - pad * 0.75, "\n".join(lines), transform=fig.dpi_scale_trans, va="top", ha="left",
+             fontsize=size, fontweight="bold", fontfamily=family, linespacing=1.3, gid="title")
+
+
 def text_artists(fig: Figure) -> list[Text]:
     """Every visible, non-empty text artist of ``fig`` (tick labels included)."""
     found = []

@@ -19,6 +19,7 @@ import pandas as pd
 
 from trialsynth.errors import ArgumentError
 from trialsynth.plots._format import is_ratio_measure
+from trialsynth.plots.favours import favourable_direction_of
 
 #: per-study columns a tidy frame must have
 STUDY_COLUMNS = ("label", "estimate", "ci_low", "ci_high")
@@ -52,6 +53,8 @@ class Pooled:
     measure: str | None = None
     methods_text: str | None = None
     warnings: tuple = ()
+    fitted_method: str | None = None  # the model actually fitted (EE for one study)
+    favourable_direction: str | None = None  # "lower" / "higher": the side favouring the intervention
 
 
 @dataclass
@@ -152,6 +155,8 @@ def pooled_from(obj, label: str | None = None) -> Pooled:
         measure=None if _get(obj, "measure") is None else str(_get(obj, "measure")),
         methods_text=methods_text,
         warnings=_warnings_of(obj),
+        fitted_method=None if _get(obj, "fitted_method") is None else str(_get(obj, "fitted_method")),
+        favourable_direction=favourable_direction_of(obj),
     )
 
 

@@ -5,13 +5,15 @@ a fixed ``svg.hashsalt``; the PDF and SVG carry no creation date; the PNG carrie
 no software or date chunk. PDF fonts are embedded as TrueType (``pdf.fonttype``
 42), so journals can edit the text and the glyphs survive. Each file is written
 whole to a temporary file in the target folder and moved into place, so a
-crash never leaves half a figure behind.
+crash never leaves half a figure behind. PDF fonts are subset without their OpenType layout
+tables, which a PDF never reads (half the time of writing one).
 """
 
 from __future__ import annotations
 
 import io
 import os
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Iterable
 
@@ -40,6 +42,52 @@ _RC = {
 }
 
 
+#: OpenType layout tables: a PDF places every glyph itself and never reads them
+_LAYOUT_TABLES = ("GSUB", "GPOS", "GDEF", "BASE", "JSTF", "MATH", "kern")
+
+
+class _LeanSubsetting:
+    """fontTools' ``subset`` module as matplotlib's PDF backend sees it while a PDF is written,
+    with the layout tables (:data:`_LAYOUT_TABLES`) dropped from every font subset: they are
+    about half the time of embedding a font like DejaVu Sans, and a PDF never uses them (text is
+    placed glyph by glyph). Everything else is fontTools' own."""
+
+    def __init__(self, module):
+        self._module = module
+        base = module.Options
+
+        class Options(base):
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
+                self.drop_tables = [*self.drop_tables, *(t for t in _LAYOUT_TABLES if t not in self.drop_tables)]
+                self.layout_features = []
+
+        self.Options = Options
+
+    def __getattr__(self, name):
+        return getattr(self._module, name)
+
+
+@contextmanager
+def _lean_pdf_fonts():
+    """Drop the layout tables while writing a PDF, when matplotlib subsets fonts with fontTools as
+    it does since 3.5 (otherwise nothing changes, and the PDF is merely slower to write)."""
+    try:
+        from matplotlib.backends import _backend_pdf_ps as pdf_ps
+    except ImportError:  # pragma: no cover - another matplotlib layout
+        yield
+        return
+    module = getattr(pdf_ps, "subset", None)
+    if module is None or not hasattr(module, "Options"):  # pragma: no cover
+        yield
+        return
+    pdf_ps.subset = _LeanSubsetting(module)
+    try:
+        yield
+    finally:
+        pdf_ps.subset = module
+
+
 def figure_bytes(fig: Figure, fmt: str, *, dpi: int = 300, svg_text: str = "path") -> bytes:
     """The bytes of ``fig`` in ``fmt`` (svg, pdf or png), deterministic for a given figure."""
     fmt = fmt.lower().lstrip(".")
@@ -49,7 +97,7 @@ def figure_bytes(fig: Figure, fmt: str, *, dpi: int = 300, svg_text: str = "path
         raise ArgumentError("svg_text: expected 'path' (glyphs as outlines) or 'none' (editable text)")
     buffer = io.BytesIO()
     rc = dict(_RC, **{"svg.fonttype": svg_text})
-    with matplotlib.rc_context(rc):
+    with matplotlib.rc_context(rc), (_lean_pdf_fonts() if fmt == "pdf" else nullcontext()):
         fig.savefig(buffer, format=fmt, dpi=dpi, metadata=_METADATA[fmt], facecolor="white")
     return buffer.getvalue()
 

@@ -23,11 +23,19 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon
-from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 from matplotlib.transforms import blended_transform_factory
 
 from trialsynth.errors import ArgumentError
-from trialsynth.plots._figure import line_height, new_figure, overflow, text_width, wrap_text
+from trialsynth.plots._figure import (
+    line_height,
+    new_figure,
+    overflow,
+    text_width,
+    wrap_statements,
+    wrap_text,
+    wrap_title,
+)
 from trialsynth.plots._format import (
     fmt_ci,
     fmt_count,
@@ -38,7 +46,6 @@ from trialsynth.plots._format import (
     fmt_tick,
     is_ratio_measure,
     measure_name,
-    merge_methods_texts,
 )
 from trialsynth.plots._inputs import (
     Pooled,
@@ -49,6 +56,14 @@ from trialsynth.plots._inputs import (
     normalise_sections,
     pooled_from,
     subgroup_test_from,
+)
+from trialsynth.plots._captions import APPROXIMATE, ONE_STUDY, caption_lines, is_single, marks
+from trialsynth.plots.favours import (
+    DEFAULT_ARMS,
+    UNKNOWN_DIRECTION_NOTE,
+    check_direction,
+    favourable_direction_of,
+    favours_labels,
 )
 from trialsynth.plots.styles import HouseStyle, get_style
 
@@ -113,6 +128,7 @@ class Row:
     rob: dict = field(default_factory=dict)
     label: str = ""
     section: int = 0
+    core: bool = False  # the row's whole CI decides the axis (a study shown alone, without a diamond)
 
 
 @dataclass
@@ -145,8 +161,9 @@ def forest_plot(
     ascending: bool | None = None,
     style: str | HouseStyle = "cochrane",
     font: str | None = None,
-    arm_labels: Sequence[str] = ("Acupuncture", "Control"),
+    arm_labels: Sequence[str] = DEFAULT_ARMS,
     favours: Sequence[str] | None = None,
+    favourable_direction: str | None = None,
     study_header: str | None = None,
     xlim: Sequence[float] | None = None,
     xticks: Sequence[float] | None = None,
@@ -209,10 +226,19 @@ def forest_plot(
     font : str, optional
         Override the style's font family (tests pin ``"DejaVu Sans"``).
     arm_labels : (str, str)
-        Headings of the two arms' summary columns.
+        Names of the intervention and the comparator: headings of the two arms' summary
+        columns and the words of the favours labels (default ``("Intervention", "Control")``).
     favours : (str, str), optional
-        Labels under the left and right half of the axis; default
-        ``("Favours acupuncture", "Favours control")`` (``"Favors ..."`` in JAMA style).
+        Labels under the left and right half of the axis, used as given. By default they are
+        worked out from the direction of the effect scale (:func:`trialsynth.plots.favours_labels`):
+        "Favours <intervention>" goes on the side of the null that favours the intervention
+        (``"Favors ..."`` in JAMA style). When the direction is not known, no favours labels are
+        printed and the footnote says so; nothing is guessed.
+    favourable_direction : {"lower", "higher"}, optional
+        Which side of the null favours the intervention (arm 1); by default read from the
+        results (``MetaResult.favourable_direction``, set by :func:`trialsynth.pool_groups` from
+        :func:`trialsynth.effects.records.effects_from_trials`) or from a
+        ``favourable_direction`` column of the study data.
     xlim, xticks : optional
         Axis limits and ticks in display units (ratios, not log ratios). CIs
         running past the limits end in an arrow.
@@ -229,7 +255,11 @@ def forest_plot(
     rob_domains : dict, optional
         Column name -> domain description, listed in the footnote.
     footnote : str, False or None
-        Footnote text; by default the method profile (``result.methods_text()``).
+        Footnote text. By default a one-line caption (model, number of studies, method
+        profile; the full methods belong in the report's Methods, ``result.methods_text()``)
+        and one legend line per symbol used: ``‡`` one study (its own effect, no pooled row),
+        ``§`` two studies (τ² and the prediction interval very imprecise), ``†`` an approximated
+        effect size (a true ``approximate`` column of the study data).
     title : str, optional
     plot_width : float, optional
         Width of the graphical panel in inches (style default otherwise).
@@ -266,13 +296,18 @@ def forest_plot(
     if sort_by is not None:
         sections = [_sorted(s, sort_by, ascending) for s in sections]
     rob_columns, rob_frame = _rob_columns(rob, sections)
+    approximate = _mark_approximate(sections)
     if favours is None:
-        spelling = "Favors" if style.name == "jama" else "Favours"
-        favours = (f"{spelling} {arm_labels[0].lower()}", f"{spelling} {arm_labels[1].lower()}")
-    if len(favours) != 2:
+        direction = check_direction(favourable_direction)
+        if direction is None:
+            direction = (favourable_direction_of([s.pooled for s in sections if s.pooled is not None])
+                         or favourable_direction_of([s.studies for s in sections]))
+        favours = favours_labels(direction, arm_labels, spelling="Favors" if style.name == "jama" else "Favours")
+    elif len(favours) != 2:
         raise ArgumentError("favours: expected two labels (left, right)")
     if footnote is None:
-        footnote = _default_footnote(sections, overall_pooled)
+        footnote = "\n".join(caption_lines(sections, overall_pooled, approximate=approximate)
+                             + ([] if favours is not None else [UNKNOWN_DIRECTION_NOTE]))
     if rob_domains:
         legend = "; ".join(f"{key}: {text}" for key, text in rob_domains.items())
         footnote = (footnote + "\n" if footnote else "") + "Risk of bias: " + legend
@@ -306,7 +341,7 @@ def forest_plot(
         null=null,
         limits=limits,
         ticks=ticks,
-        favours=tuple(favours),
+        favours=None if favours is None else tuple(favours),
         footnote=footnote or "",
         title=title,
         plot_width=plot_width or style.plot_width,
@@ -332,6 +367,26 @@ def _sorted(section: Section, sort_by: str, ascending: bool | None) -> Section:
     frame = frame.sort_values(key, ascending=ascending, kind="mergesort", na_position="last")
     frame = frame.drop(columns=["ci_width"], errors="ignore").reset_index(drop=True)
     return Section(section.heading, frame, section.pooled, section.extra)
+
+
+def _mark_approximate(sections) -> bool:
+    """Mark studies whose ``approximate`` column is true with a dagger (once); True if any."""
+    found = False
+    for section in sections:
+        frame = section.studies
+        if "approximate" not in frame.columns:
+            continue
+        flags = frame["approximate"].map(lambda v: str(v).strip().lower() in ("true", "1", "1.0", "yes"))
+        if not flags.any():
+            continue
+        found = True
+        shown = frame["display_label"] if "display_label" in frame.columns else frame["label"]
+        labels = [str(text) if isinstance(text, str) and text else str(label)
+                  for text, label in zip(shown, frame["label"])]
+        section.studies = frame.assign(display_label=[
+            text if not flag or text.endswith(APPROXIMATE) else f"{text} {APPROXIMATE}"
+            for text, flag in zip(labels, flags)])
+    return found
 
 
 def _rob_columns(rob, sections):
@@ -389,7 +444,10 @@ RANDOM_METHODS = {"DL", "HE", "HS", "HSK", "SJ", "ML", "REML", "EB", "PM", "PMM"
 
 def _method_header(sections, level: float) -> str:
     """RevMan's column heading: "IV, Random, 95% CI" (or Fixed, M-H, Peto)."""
-    methods = {str(s.pooled.method).upper() for s in sections if s.pooled is not None and s.pooled.method}
+    methods = {str(s.pooled.fitted_method or s.pooled.method).upper() for s in sections
+               if s.pooled is not None and s.pooled.method and not is_single(s.pooled)}
+    if not methods and any(is_single(s.pooled) for s in sections):
+        return f"{level:g}% CI"  # one study: nothing is pooled, no model to name
     if methods and methods <= RANDOM_METHODS:
         return f"IV, Random, {level:g}% CI"
     if methods == {"EE"} or methods == {"FE"}:
@@ -473,10 +531,17 @@ def _build_table(
         for source in extra_columns.values():
             values = frame[source] if source in frame.columns else pd.Series([None] * len(frame))
             frame = frame.assign(**{f"__extra__:{source}": [_cell_text(v) for v in values]})
+        single = is_single(section.pooled)
         for _, study in frame.iterrows():
-            rows.append(_study_row(study, to_display, digits, arm_kind, rob_columns, rob_frame, index,
-                                   style.ci_format, style.weight_percent_sign, arm_digits))
-        if section.pooled is not None:
+            row = _study_row(study, to_display, digits, arm_kind, rob_columns, rob_frame, index,
+                             style.ci_format, style.weight_percent_sign, arm_digits)
+            if single and row.estimate is not None:
+                # one study: its effect is the result; no "Total", no diamond (the symbol says so)
+                row.cells["label"] += f" {ONE_STUDY}"
+                row.core = True
+            rows.append(row)
+        if section.pooled is not None and not single:
+            label = ("Subtotal" if multi else section.pooled.label or "Total") + f" ({level:g}% CI)"
             rows += _pooled_rows(
                 section.pooled,
                 frame,
@@ -489,7 +554,7 @@ def _build_table(
                 show_prediction,
                 show_heterogeneity,
                 show_overall_test,
-                label=("Subtotal" if multi else section.pooled.label or "Total") + f" ({level:g}% CI)",
+                label=label + marks(section.pooled),
             )
         if multi and index < len(sections) - 1:
             rows.append(Row("blank", section=index))
@@ -707,33 +772,6 @@ def _subgroup_text(test: SubgroupTest, style: HouseStyle) -> str:
     return text
 
 
-def _default_footnote(sections: list[Section], overall: Pooled | None) -> str:
-    texts = []
-    for pooled in [s.pooled for s in sections] + [overall]:
-        if pooled is None:
-            continue
-        text = pooled.methods_text
-        if not text:
-            bits = []
-            if pooled.method:
-                bits.append(f"method {pooled.method}")
-            if pooled.test:
-                bits.append(f"test {pooled.test}")
-            if pooled.profile:
-                bits.append(f"profile {pooled.profile}")
-            text = ("Pooled with " + ", ".join(bits) + ".") if bits else ""
-        if text and text not in texts:
-            texts.append(text)
-    warnings = []
-    for section in sections:
-        for warning in section.pooled.warnings if section.pooled is not None else ():
-            text = f"{section.heading}: {warning}" if section.heading else warning
-            if text not in warnings:
-                warnings.append(text)
-    notes = [f"Note: {w}" for w in warnings]
-    return "\n".join(merge_methods_texts(texts, "per subgroup") + notes)
-
-
 # --------------------------------------------------------------------------- axis
 
 
@@ -770,7 +808,7 @@ def _auto_limits(rows, log_axis, null, symmetric):
         if row.kind == "study":
             if row.estimate is not None:
                 core.append(row.estimate)
-            full += [v for v in (row.low, row.high) if v is not None]
+            (core if row.core else full).extend(v for v in (row.low, row.high) if v is not None)
         elif row.kind in ("pooled", "pi"):
             core += [v for v in (row.estimate, row.low, row.high) if v is not None]
     values = [f(v) for v in core + full if v is not None and (v > 0 or not log_axis) and math.isfinite(v)]
@@ -791,37 +829,75 @@ def _auto_limits(rows, log_axis, null, symmetric):
         high = min([g for g in grid if math.log(g * null) >= hi_t] or [grid[-1]]) * null
         return (min(low, null / 2), max(high, null * 2))
     if symmetric:
-        reach = reach if reach > 0 else 1.0
-        ticks = MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10], symmetric=True).tick_values(-reach, reach)
-        bound = max(abs(ticks[0]), abs(ticks[-1]))
-        return (null - bound, null + bound)
+        bound = _nice_limit(reach if reach > 0 else 1.0)
+        return (round(null - bound, 12), round(null + bound, 12))
     lo = min(max(min(values), null - reach), null)
     hi = max(min(max(values), null + reach), null)
-    ticks = MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
-    return (float(ticks[0]), float(ticks[-1]))
+    step = _nice_step(hi - lo if hi > lo else 1.0)
+    low = null + math.floor(round((lo - null) / step, 9)) * step
+    high = null + math.ceil(round((hi - null) / step, 9)) * step
+    return (round(low, 12), round(high, 12))
 
 
-def _nice_ceiling(value: float) -> float:
-    exponent = math.floor(math.log10(value))
-    for mult in (1.0, 2.0, 2.5, 5.0, 10.0):
-        candidate = mult * 10**exponent
-        if candidate >= value * 0.999:
-            return candidate
-    return 10 ** (exponent + 1)
+#: symmetric linear limits (mantissas) and the nested tick steps that divide them: every tick
+#: level contains the limits and the null, and each finer level contains the coarser one
+LINEAR_LIMITS = {
+    1.0: (1.0, 0.5),
+    1.5: (1.5, 0.5),
+    2.0: (2.0, 1.0, 0.5),
+    3.0: (3.0, 1.0),
+    4.0: (4.0, 2.0, 1.0),
+    6.0: (6.0, 2.0, 1.0),
+    8.0: (8.0, 4.0, 2.0),
+}
+
+
+def _decade(value: float) -> float:
+    return 10.0 ** math.floor(math.log10(value) + 1e-9)
+
+
+def _nice_limit(reach: float) -> float:
+    """The smallest of 1, 1.5, 2, 3, 4, 6, 8 x 10^n that reaches ``reach``."""
+    decade = _decade(reach)
+    for mantissa in LINEAR_LIMITS:
+        if mantissa * decade >= reach * 0.999:
+            return mantissa * decade
+    return 10 * decade
+
+
+def _nice_step(span: float, most: int = 6) -> float:
+    """The smallest of 1, 2, 5 x 10^n that cuts ``span`` into at most ``most`` steps."""
+    decade = _decade(span / most)
+    for mantissa in (1.0, 2.0, 5.0, 10.0):
+        if span / (mantissa * decade) <= most + 1e-9:
+            return mantissa * decade
+    return 10 * decade
+
+
+def _multiples(lo: float, hi: float, null: float, step: float) -> list[float]:
+    first = math.ceil(round((lo - null) / step, 9))
+    last = math.floor(round((hi - null) / step, 9))
+    return [round(null + i * step, 12) for i in range(first, last + 1)]
 
 
 def _candidate_ticks(limits, log_axis, null) -> list[list[float]]:
-    """Tick values in priority levels (the renderer keeps as many levels as fit)."""
+    """Tick values in nested levels (the renderer keeps as many levels as fit); every level
+    holds the null and both limits, so the axis always ends on a labelled tick."""
     lo, hi = limits
     inside = lambda v: lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9)  # noqa: E731
     if log_axis:
         levels = [[null * v for v in level] for level in LOG_TICK_LEVELS]
         levels[0] = sorted({*levels[0], lo, hi})
         return [sorted({v for v in level if inside(v)}) for level in levels]
-    grid = [float(v) for v in MaxNLocator(nbins=8, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi) if inside(v)]
-    step = grid[1] - grid[0] if len(grid) > 1 else (hi - lo)
-    every_other = [v for v in grid if abs(round((v - null) / step)) % 2 == 0]
-    return [sorted({lo, null, hi}), every_other, grid]
+    ends = sorted({round(lo, 12), round(null, 12), round(hi, 12)})
+    half = hi - null
+    if math.isclose(null - lo, half, rel_tol=1e-9) and half > 0:
+        decade = _decade(half)
+        steps = LINEAR_LIMITS.get(round(half / decade, 6))
+        if steps:
+            return [ends] + [_multiples(lo, hi, null, m * decade) for m in steps[1:]]
+    step = _nice_step(hi - lo)
+    return [ends, _multiples(lo, hi, null, step)]  # auto limits are multiples of the step
 
 
 # --------------------------------------------------------------------------- rendering
@@ -873,26 +949,27 @@ def _render(columns, rows, *, style, log_axis, null, limits, ticks, favours, foo
             pooled_line=False, xlabel=None):
     family = style.font
     gap = style.column_gap
-    # notes wrap to the left block; widen it (up to 4.6 in) so a heterogeneity line fits on one line
+    # notes (heterogeneity, overall test, subgroup test) are never broken mid-statement: the left
+    # block is as wide as the widest of them
     widest_note = max([text_width(r.cells["label"], style.font, style.small_size) for r in rows if r.kind == "note"]
                       or [0.0])
-    note_min = max(3.2 if style.text_position == "right" else 2.6, min(widest_note, 4.6))
+    note_min = max(3.2 if style.text_position == "right" else 2.6, widest_note)
     _layout_columns(columns, rows, style, note_min)
     left_cols = [c for c in columns if c.side == "left"]
     right_cols = [c for c in columns if c.side == "right"]
     left_block = sum(c.width for c in left_cols) + gap * (len(left_cols) - 1)
-    # notes wrap to the left block (they never run into the panel)
+    # notes fit the left block (they never run into the panel); a statement is never split
     expanded: list[Row] = []
     for row in rows:
         if row.kind == "note":
-            for line in wrap_text(row.cells["label"], left_block, family, style.small_size):
+            for line in wrap_statements(row.cells["label"], left_block + 1e-6, family, style.small_size):
                 expanded.append(Row("note", {"label": line}, small=True, section=row.section))
         else:
             expanded.append(row)
     rows = expanded
 
-    fav_w = [text_width(t, family, style.small_size) for t in favours]
-    plot_width = max(plot_width, 2 * max(fav_w) + 0.45)
+    fav_w = [text_width(t, family, style.small_size) for t in favours or ()]
+    plot_width = max(plot_width, 2 * max(fav_w, default=0.0) + 0.45)
     extra = [0.0, 0.0, 0.0, 0.0]  # left, right, bottom, top
     for _attempt in range(3):
         fig = new_figure()
@@ -936,7 +1013,8 @@ def _draw(fig, columns, rows, style, log_axis, null, limits, ticks, favours, foo
     foot_h = len(foot_lines) * small_h * 1.25
 
     header_rows = 2
-    title_h = (line_height(family, style.font_size + 1.5) * 1.6) if title else 0.0
+    title_lines = wrap_title(title, width - 2 * margin - extra[0] - extra[1], family, style.font_size + 1.5) if title else []
+    title_h = line_height(family, style.font_size + 1.5) * (1.3 * len(title_lines) + 0.3) if title else 0.0
     tick_h = 4.5 / 72 + small_h  # tick length + pad + labels
     xlabel_h = small_h * 1.5 if xlabel else 0.0
     tick_h += xlabel_h
@@ -1009,7 +1087,8 @@ def _draw(fig, columns, rows, style, log_axis, null, limits, ticks, favours, foo
             gid="header:panel-sub")
     if title:
         fig.text(
-            margin + extra[0], height - margin - extra[3], title, fontsize=style.font_size + 1.5,
+            margin + extra[0], height - margin - extra[3], "\n".join(title_lines), fontsize=style.font_size + 1.5,
+            linespacing=1.3,
             fontweight="bold", fontfamily=family, ha="left", va="top",
             transform=fig.dpi_scale_trans, gid="title",
         )
@@ -1065,18 +1144,8 @@ def _draw(fig, columns, rows, style, log_axis, null, limits, ticks, favours, foo
                  transform=fig.dpi_scale_trans, ha="center", va="center_baseline", fontsize=style.small_size,
                  fontfamily=family, gid="xlabel")
     null_x_in = panel_left + plot_width * _axis_fraction(null, limits, log_axis)
-    left_text = favours[0] if style.name != "jama" else "\u2190 " + favours[0]
-    right_text = favours[1] if style.name != "jama" else favours[1] + " \u2192"
-    # each label sits on its side of the null, kept inside the panel's width
-    left_w = text_width(left_text, family, style.small_size)
-    right_w = text_width(right_text, family, style.small_size)
-    left_end = min(max(null_x_in - 0.06, panel_left + left_w), panel_right - right_w - 0.12)
-    right_start = max(min(null_x_in + 0.06, panel_right - right_w), left_end + 0.12)
-    fig.text(left_end, fav_y, left_text, transform=fig.dpi_scale_trans, ha="right", va="center_baseline",
-             fontsize=style.small_size, fontfamily=family, gid="favours:left")
-    fig.text(right_start, fav_y, right_text, transform=fig.dpi_scale_trans, ha="left", va="center_baseline",
-             fontsize=style.small_size, fontfamily=family, gid="favours:right")
-    # footnote
+    if favours is not None:
+        _draw_favours(fig, favours, style, null_x_in, fav_y, panel_left, panel_right)
     if foot_lines:
         top = panel_bottom - axis_area - small_h * 0.6
         if style.rules:
@@ -1096,6 +1165,22 @@ def _draw(fig, columns, rows, style, log_axis, null, limits, ticks, favours, foo
         panel=(panel_left, panel_bottom, plot_width, n_rows * row_h),
         null_value=null,
     )
+
+
+def _draw_favours(fig, favours, style, null_x_in, fav_y, panel_left, panel_right, gid="favours"):
+    """The two favours labels, each on its side of the null, kept inside the panel's width."""
+    family = style.font
+    left_text = favours[0] if style.name != "jama" else "\u2190 " + favours[0]
+    right_text = favours[1] if style.name != "jama" else favours[1] + " \u2192"
+    # each label sits on its side of the null, kept inside the panel's width
+    left_w = text_width(left_text, family, style.small_size)
+    right_w = text_width(right_text, family, style.small_size)
+    left_end = min(max(null_x_in - 0.06, panel_left + left_w), panel_right - right_w - 0.12)
+    right_start = max(min(null_x_in + 0.06, panel_right - right_w), left_end + 0.12)
+    fig.text(left_end, fav_y, left_text, transform=fig.dpi_scale_trans, ha="right", va="center_baseline",
+             fontsize=style.small_size, fontfamily=family, gid=f"{gid}:left")
+    fig.text(right_start, fav_y, right_text, transform=fig.dpi_scale_trans, ha="left", va="center_baseline",
+             fontsize=style.small_size, fontfamily=family, gid=f"{gid}:right")
 
 
 def _axis_fraction(value, limits, log_axis) -> float:
@@ -1136,26 +1221,41 @@ def _square_sizes(rows, style) -> dict:
     return sizes
 
 
+#: the widest a study's square may be, as a fraction of its CI's width on the page
+SQUARE_OF_CI = 0.7
+
+
 def _draw_study(ax, row, y, size, style, x_lo, x_hi):
+    """A study's square and whisker. The square is at most :data:`SQUARE_OF_CI` of its CI's
+    width and the whisker is drawn on top of it, so a square never hides its interval."""
     if row.estimate is None:
         return
     low, high = row.low, row.high
+    edge = 0.5
     if low is not None and high is not None:
         left = max(low, x_lo)
         right = min(high, x_hi)
         if right > left:
-            ax.plot([left, right], [y, y], color=style.ci_color, linewidth=style.line_width, zorder=2,
+            ax.plot([left, right], [y, y], color=style.ci_color, linewidth=style.line_width, zorder=5,
                     gid=f"ci:{row.label}", solid_capstyle="butt")
+            if size is not None:  # the whisker shows on both sides of the square
+                size = max(1.5, min(size, SQUARE_OF_CI * _span_points(ax, left, right, y) - edge))
         if low < x_lo:
-            ax.plot([x_lo], [y], marker="<", markersize=4, color=style.ci_color, zorder=3, clip_on=False,
+            ax.plot([x_lo], [y], marker="<", markersize=4, color=style.ci_color, zorder=6, clip_on=False,
                     gid=f"arrow-left:{row.label}")
         if high > x_hi:
-            ax.plot([x_hi], [y], marker=">", markersize=4, color=style.ci_color, zorder=3, clip_on=False,
+            ax.plot([x_hi], [y], marker=">", markersize=4, color=style.ci_color, zorder=6, clip_on=False,
                     gid=f"arrow-right:{row.label}")
     if x_lo <= row.estimate <= x_hi:
         ax.plot([row.estimate], [y], marker="s", markersize=size, markerfacecolor=style.square_color,
-                markeredgecolor=style.square_edge, markeredgewidth=0.5, linestyle="none", zorder=4,
+                markeredgecolor=style.square_edge, markeredgewidth=edge, linestyle="none", zorder=4,
                 gid=f"square:{row.label}")
+
+
+def _span_points(ax, left, right, y) -> float:
+    """The width in points of the data interval [left, right] on ``ax`` (log axes included)."""
+    (x0, _), (x1, _) = ax.transData.transform([(left, y), (right, y)])
+    return abs(x1 - x0) * 72.0 / ax.figure.dpi
 
 
 def _draw_diamond(ax, row, y, style):

@@ -21,7 +21,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 from scipy.stats import norm
 
 from trialsynth.errors import ArgumentError
-from trialsynth.plots._figure import fit_margins, new_figure
+from trialsynth.plots._figure import add_title, fit_margins, new_figure
 from trialsynth.plots._format import fmt_tick, is_ratio_measure, measure_name
 from trialsynth.plots._inputs import _get, display_transform, is_result
 from trialsynth.plots.styles import get_style
@@ -67,7 +67,9 @@ def funnel_plot(
     Parameters
     ----------
     data : FunnelCoordinates, MetaResult or DataFrame
-        Preferably ``trialsynth.funnel_coordinates(result_or_trimfill)``: everything
+        Preferably ``trialsynth.funnel_coordinates(result)`` (centred on the pooled estimate,
+        with ``trimfill`` for the imputed studies and the adjusted estimate) or
+        ``trialsynth.funnel_coordinates(trimfill)`` (centred on the adjusted estimate): everything
         is then drawn as the engine computed it (studies with their ``filled``
         flags, pseudo-confidence region, significance contours). A result (its
         ``yi``, ``vi``, ``estimate``, ``measure``) or a frame with ``yi, vi`` (or
@@ -130,7 +132,7 @@ def funnel_plot(
         if fill is None:
             raise ArgumentError("trimfill: expected a 'fill' (or 'imputed') flag per study")
         fill = np.asarray(fill, dtype=bool)
-        if coords is None:  # coordinates already carry the imputed studies
+        if filled is None:  # coordinates of the filled analysis already carry the imputed studies
             filled = (t_yi[fill], np.sqrt(t_vi[fill]))
         adjusted = _get(trimfill, "estimate", "b")
         if isinstance(trimfill, pd.DataFrame):
@@ -147,7 +149,7 @@ def funnel_plot(
     x_lo_t, x_hi_t = null_t - half, null_t + half
 
     fig = new_figure(width, height)
-    ax = fig.add_axes((0.14, 0.15, 0.62, 0.75 if title else 0.8))
+    ax = fig.add_axes((0.14, 0.15, 0.62, 0.8))
     if log_axis:
         ax.set_xscale("log")
     ax.set_xlim(to_display(x_lo_t), to_display(x_hi_t))
@@ -230,6 +232,6 @@ def funnel_plot(
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False,
               prop={"family": family, "size": style.small_size})
     if title:
-        fig.text(0.02, 0.97, title, fontsize=style.font_size + 1, fontweight="bold", fontfamily=family, va="top")
+        add_title(fig, title, family, style.font_size + 1)
     fit_margins(fig)
     return fig

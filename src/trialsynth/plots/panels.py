@@ -16,8 +16,8 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 from matplotlib.transforms import blended_transform_factory
 
 from trialsynth.errors import ArgumentError
-from trialsynth.plots._figure import fit_margins, line_height, new_figure, text_width, wrap_text
-from trialsynth.plots._format import merge_methods_texts
+from trialsynth.plots._captions import ONE_STUDY, caption_lines, is_single, marks
+from trialsynth.plots._figure import fit_margins, line_height, new_figure, text_width, wrap_statements, wrap_text, wrap_title
 from trialsynth.plots._format import fmt_ci, fmt_interval, fmt_percent, fmt_tick, is_ratio_measure, measure_name
 from trialsynth.plots._inputs import display_transform, measure_of, normalise_sections
 from trialsynth.plots.forest import (
@@ -30,8 +30,10 @@ from trialsynth.plots.forest import (
     _float,
     _heterogeneity_text,
     _overall_test_text,
+    _draw_favours,
     _square_sizes,
 )
+from trialsynth.plots.favours import DEFAULT_ARMS, UNKNOWN_DIRECTION_NOTE, check_direction, favourable_direction_of, favours_labels
 from trialsynth.plots.styles import get_style
 
 __all__ = ["short_long_panel"]
@@ -57,7 +59,8 @@ def short_long_panel(
     style="cochrane",
     font: str | None = None,
     favours: Sequence[str] | None = None,
-    arm_labels: Sequence[str] = ("Acupuncture", "Control"),
+    favourable_direction: str | None = None,
+    arm_labels: Sequence[str] = DEFAULT_ARMS,
     xlim: Sequence[float] | None = None,
     symmetric: bool = True,
     digits: int = 2,
@@ -75,7 +78,9 @@ def short_long_panel(
         Studies are matched by label.
     headings : (str, str)
         Titles of the two panels.
-    Other parameters are as :func:`trialsynth.plots.forest_plot`.
+    Other parameters are as :func:`trialsynth.plots.forest_plot` (the favours labels come from
+    the results' ``favourable_direction`` unless ``favours`` is given; a panel of one study
+    shows that study marked ``‡``, without a pooled row).
 
     Returns
     -------
@@ -91,8 +96,10 @@ def short_long_panel(
     log_axis = is_ratio_measure(measure)
     null = 1.0 if log_axis else 0.0
     if favours is None:
-        spelling = "Favors" if style.name == "jama" else "Favours"
-        favours = (f"{spelling} {arm_labels[0].lower()}", f"{spelling} {arm_labels[1].lower()}")
+        direction = check_direction(favourable_direction) or favourable_direction_of([s.pooled for s in sections])
+        favours = favours_labels(direction, arm_labels, spelling="Favors" if style.name == "jama" else "Favours")
+    elif len(favours) != 2:
+        raise ArgumentError("favours: expected two labels (left, right)")
     level = next((s.pooled.level for s in sections if s.pooled and s.pooled.level), None) or 95.0
 
     # one row per study across both panels, in order of first appearance
@@ -118,9 +125,14 @@ def short_long_panel(
                           high=None if hi is None else float(to_display(hi)), weight=weight, label=label)
         n = len(labels)
         pooled = section.pooled
-        if pooled is not None:
+        if is_single(pooled):  # one study: its own effect, no pooled row
+            for row in rows.values():
+                row.cells["effect"] += f" {ONE_STUDY}"
+                row.core = True
+        elif pooled is not None:
+            mark = marks(pooled)
             rows[n] = Row("pooled", {"effect": fmt_ci(to_display(pooled.estimate), to_display(pooled.ci_low),
-                                                      to_display(pooled.ci_high), digits, style.ci_format)},
+                                                      to_display(pooled.ci_high), digits, style.ci_format) + mark},
                           estimate=float(to_display(pooled.estimate)), low=float(to_display(pooled.ci_low)),
                           high=float(to_display(pooled.ci_high)), bold=True, label=f"pooled:{len(panels)}")
             if show_prediction and pooled.pi_low is not None and pooled.pi_high is not None:
@@ -138,7 +150,8 @@ def short_long_panel(
     gap = style.column_gap
     row_h = style.row_height
     margin = style.margin
-    pw = plot_width or max(style.plot_width * 0.85, 2 * max(text_width(t, family, ss) for t in favours) + 0.45)
+    pw = plot_width or max(style.plot_width * 0.85, 2 * max((text_width(t, family, ss) for t in favours or ()),
+                                                            default=0.0) + 0.45)
     ci_header = f"{measure.upper() if measure else 'Effect'} ({level:g}% CI)" if not style.revman_headers else \
         f"{measure.upper() if measure else 'Effect'} [{level:g}% CI]"
     label_w = max([text_width(t, family, fs) for t in labels]
@@ -160,25 +173,22 @@ def short_long_panel(
     notes = []
     for section in sections:
         lines = []
-        if section.pooled is not None:
+        if section.pooled is not None and not is_single(section.pooled):
             for text in (_heterogeneity_text(section.pooled, style), _overall_test_text(section.pooled, style)):
                 if text:
-                    lines += wrap_text(text, block_w, family, ss)
+                    lines += wrap_statements(text, block_w, family, ss)
         notes.append(lines)
     if footnote is None:
-        texts = []
-        for section in sections:
-            text = section.pooled.methods_text if section.pooled is not None else None
-            if text and text not in texts:
-                texts.append(text)
-        footnote = "\n".join(merge_methods_texts(texts, "per panel"))
+        named = [type(s)(heading, s.studies, s.pooled) for heading, s in zip(headings, sections)]
+        footnote = "\n".join(caption_lines(named) + ([] if favours is not None else [UNKNOWN_DIRECTION_NOTE]))
     small_h = line_height(family, ss)
     foot_lines = wrap_text(footnote, width - 2 * margin, family, ss) if footnote else []
     tick_h = 4.5 / 72 + small_h
     fav_h = small_h * 1.6
     notes_h = max(len(n) for n in notes) * small_h * 1.3 + (0.05 if any(notes) else 0.0)
     foot_h = (small_h * 0.6 + len(foot_lines) * small_h * 1.25) if foot_lines else 0.0
-    title_h = line_height(family, fs + 1.5) * 1.6 if title else 0.0
+    title_lines = wrap_title(title, width - 2 * margin, family, fs + 1.5) if title else []
+    title_h = line_height(family, fs + 1.5) * (1.3 * len(title_lines) + 0.3) if title else 0.0
     bottom = margin + foot_h + notes_h + fav_h + tick_h
     height = bottom + n_rows * row_h + 2 * row_h + title_h + margin
 
@@ -212,7 +222,8 @@ def short_long_panel(
     put(margin, -1, style.study_header, weight="bold", gid="header:label")
     for y, label in enumerate(labels):
         put(margin, y, label, gid=f"label:{y}")
-    put(margin, len(labels), f"Pooled ({level:g}% CI)", weight="bold", gid="label:pooled")
+    if any(len(labels) in rows for rows in panels):
+        put(margin, len(labels), f"Pooled ({level:g}% CI)", weight="bold", gid="label:pooled")
     if has_pi:
         put(margin, len(labels) + 1, "Prediction interval", slant="italic", gid="label:pi")
     for index, (ax, rows, px) in enumerate(zip(axes, panels, panel_x)):
@@ -240,15 +251,14 @@ def short_long_panel(
                 linestyle=style.null_line_style, zorder=1, gid="null-line")
         null_x = px + pw * _fraction(null, limits, log_axis)
         fav_y = bottom - tick_h - small_h * 0.9
-        fig.text(null_x - 0.06, fav_y, favours[0], transform=fig.dpi_scale_trans, ha="right",
-                 va="center_baseline", fontsize=ss, fontfamily=family, gid=f"favours:{index}:left")
-        fig.text(null_x + 0.06, fav_y, favours[1], transform=fig.dpi_scale_trans, ha="left",
-                 va="center_baseline", fontsize=ss, fontfamily=family, gid=f"favours:{index}:right")
+        if favours is not None:
+            _draw_favours(fig, favours, style, null_x, fav_y, px, px + pw, gid=f"favours:{index}")
         for i, line in enumerate(notes[index]):
             fig.text(px, bottom - tick_h - fav_h - 0.05 - (i + 0.8) * small_h * 1.3, line,
                      transform=fig.dpi_scale_trans, fontsize=ss, fontfamily=family, gid=f"note:{index}:{i}")
     if title:
-        fig.text(margin, height - margin, title, transform=fig.dpi_scale_trans, fontsize=fs + 1.5,
+        fig.text(margin, height - margin, "\n".join(title_lines), transform=fig.dpi_scale_trans, fontsize=fs + 1.5,
+                 linespacing=1.3,
                  fontweight="bold", fontfamily=family, va="top", gid="title")
     for i, line in enumerate(foot_lines):
         fig.text(margin, margin + foot_h - small_h * 0.6 - i * small_h * 1.25, line, transform=fig.dpi_scale_trans,

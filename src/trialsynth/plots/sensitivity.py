@@ -15,9 +15,10 @@ import pandas as pd
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from trialsynth.errors import ArgumentError
-from trialsynth.plots._figure import fit_margins, new_figure
+from trialsynth.plots._figure import add_title, fit_margins, new_figure
 from trialsynth.plots._format import fmt_num, fmt_tick, is_ratio_measure, measure_name
-from trialsynth.plots._inputs import display_transform, is_result
+from trialsynth.plots._captions import caption_lines
+from trialsynth.plots._inputs import Section, display_transform, is_result, pooled_from
 from trialsynth.plots.forest import forest_plot
 from trialsynth.plots.styles import get_style
 
@@ -55,7 +56,7 @@ def _heterogeneity_columns(frame: pd.DataFrame, style) -> dict:
     return columns
 
 
-def _sensitivity_forest(frame, result, *, name, prefix, measure, style, study_header, **kwargs):
+def _sensitivity_forest(frame, result, *, name, prefix, measure, style, study_header, explain, **kwargs):
     style_obj = get_style(style, font=kwargs.pop("font", None))
     frame = _frame(frame, name)
     if prefix:
@@ -70,8 +71,15 @@ def _sensitivity_forest(frame, result, *, name, prefix, measure, style, study_he
             raise ArgumentError("result: expected the MetaResult of all studies (or a dict with its estimate and CI)")
         pooled = result
     footnote = kwargs.pop("footnote", None)
-    if footnote is None and result is not None and hasattr(result, "methods_text"):
-        footnote = result.methods_text()
+    if footnote is None:
+        # plain words, once: what a row is, then the model of the fits
+        lines = [explain]
+        if pooled is not None:
+            whole = pooled_from(pooled)
+            lines[0] += f"; the diamond and the dotted line: all {whole.k or len(frame) + 1} studies."
+            lines += [line for line in caption_lines([Section(None, frame, whole)])
+                      if not line.startswith(("\u2021", "\u00a7"))]
+        footnote = "\n".join(lines)
     return forest_plot(
         frame,
         pooled,
@@ -106,7 +114,8 @@ def leave_one_out_plot(loo: pd.DataFrame, result=None, *, measure: str | None = 
     matplotlib.figure.Figure
     """
     return _sensitivity_forest(loo, result, name="leave_one_out", prefix="Omitting ", measure=measure,
-                               style=style, study_header="Study omitted", **kwargs)
+                               style=style, study_header="Study omitted",
+                               explain="Each row: the pooled estimate without that study", **kwargs)
 
 
 def cumulative_plot(cumulative: pd.DataFrame, result=None, *, measure: str | None = None, style="cochrane", **kwargs):
@@ -125,7 +134,9 @@ def cumulative_plot(cumulative: pd.DataFrame, result=None, *, measure: str | Non
     matplotlib.figure.Figure
     """
     return _sensitivity_forest(cumulative, result, name="cumulative", prefix="+ ", measure=measure,
-                               style=style, study_header="Study added", **kwargs)
+                               style=style, study_header="Study added",
+                               explain="Each row: the pooled estimate of the studies up to and including that one",
+                               **kwargs)
 
 
 def gosh_plot(
@@ -174,7 +185,7 @@ def gosh_plot(
     if kind == "auto":
         kind = "hexbin" if len(x) > 5000 else "scatter"
     fig = new_figure(width, height)
-    ax = fig.add_axes((0.14, 0.16, 0.8, 0.74 if title else 0.78))
+    ax = fig.add_axes((0.14, 0.16, 0.8, 0.78))
     if log_axis:
         ax.set_xscale("log")
     if kind == "hexbin":
@@ -194,7 +205,7 @@ def gosh_plot(
             ax.legend(loc="best", frameon=False, prop={"family": family, "size": style.small_size})
     ax.set_xlabel(measure_name(measure), fontsize=style.font_size, fontfamily=family)
     ax.set_ylabel("I\u00b2 (%)", fontsize=style.font_size, fontfamily=family)
-    ax.set_ylim(bottom=0, top=max(100.0, float(np.max(y)) if len(y) else 100.0))
+    ax.set_ylim(bottom=-2.0, top=max(100.0, float(np.max(y)) if len(y) else 100.0) + 2.0)  # I² = 0 stays visible
     if log_axis:
         ax.xaxis.set_minor_locator(NullLocator())
         lo, hi = ax.get_xlim()
@@ -209,7 +220,7 @@ def gosh_plot(
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     if title:
-        fig.text(0.02, 0.97, title, fontsize=style.font_size + 1, fontweight="bold", fontfamily=family, va="top")
+        add_title(fig, title, family, style.font_size + 1)
     fig.text(0.99, 0.01, f"{len(x)} subsets", fontsize=style.small_size, fontfamily=family, ha="right",
              va="bottom", color="#555555")
     fit_margins(fig)

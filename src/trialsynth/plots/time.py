@@ -15,9 +15,10 @@ import pandas as pd
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from trialsynth.errors import ArgumentError
-from trialsynth.plots._figure import fit_margins, new_figure
+from trialsynth.plots._figure import add_title, fit_margins, new_figure
 from trialsynth.plots._format import fmt_tick, is_ratio_measure, measure_name
 from trialsynth.plots._inputs import display_transform
+from trialsynth.plots.favours import DEFAULT_ARMS, check_direction, favourable_direction_of, favours_labels
 from trialsynth.plots.styles import get_style
 
 __all__ = ["effect_by_time_plot"]
@@ -36,7 +37,9 @@ def effect_by_time_plot(
     frame_scale: str = "analysis",
     show_prediction: bool = True,
     show_k: bool = True,
-    favours: Sequence[str] = ("Favours acupuncture", "Favours control"),
+    favours: Sequence[str] | None = None,
+    favourable_direction: str | None = None,
+    arm_labels: Sequence[str] = DEFAULT_ARMS,
     labels: Mapping[str, str] | None = None,
     xlabel: str = "Weeks after treatment ended",
     style="cochrane",
@@ -61,6 +64,11 @@ def effect_by_time_plot(
         Effect measure (taken from a ``measure`` column when present); ratios get a log axis.
     labels : dict, optional
         Series value -> legend text (e.g. ``{"sham": "vs sham"}``).
+    favours : (str, str), optional
+        Labels of the low and the high end of the effect axis, used as given. By default
+        worked out from ``favourable_direction`` (or the frame's ``favourable_direction``
+        column, as :func:`trialsynth.pool_groups` results carry it) with ``arm_labels``
+        (:func:`trialsynth.plots.favours_labels`); none are printed when it is not known.
 
     Returns
     -------
@@ -87,6 +95,11 @@ def effect_by_time_plot(
         measure = measures.pop()
     style = get_style(style, font=font)
     family = style.font
+    if favours is None:
+        direction = check_direction(favourable_direction) or favourable_direction_of(frame)
+        favours = favours_labels(direction, arm_labels, spelling="Favors" if style.name == "jama" else "Favours")
+    elif len(favours) != 2:
+        raise ArgumentError("favours: expected two labels (low end, high end)")
     to_display = display_transform(measure, frame_scale)
     log_axis = is_ratio_measure(measure)
     null = 1.0 if log_axis else 0.0
@@ -101,7 +114,7 @@ def effect_by_time_plot(
         data["__x"] = data[time].astype(float)
     series = [None] if group is None else list(dict.fromkeys(data[group]))
     fig = new_figure(width, height)
-    ax = fig.add_axes((0.13, 0.2, 0.6, 0.68 if title else 0.72))
+    ax = fig.add_axes((0.13, 0.2, 0.6, 0.72))
     if log_axis:
         ax.set_yscale("log")
     span = float(np.ptp(data["__x"])) if len(data) > 1 else 1.0
@@ -155,15 +168,16 @@ def effect_by_time_plot(
         t.set_fontfamily(family)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    # which side favours whom: negative (or < 1) favours acupuncture by the data's orientation
-    ax.annotate(favours[0], xy=(1.01, 0.02), xycoords="axes fraction", fontsize=style.small_size,
-                fontfamily=family, va="bottom", ha="left", color="#444444", gid="favours:low")
-    ax.annotate(favours[1], xy=(1.01, 0.98), xycoords="axes fraction", fontsize=style.small_size,
-                fontfamily=family, va="top", ha="left", color="#444444", gid="favours:high")
+    # which end favours whom, from the direction of the effect scale (never assumed)
+    if favours is not None:
+        ax.annotate("\u2193 " + favours[0], xy=(1.01, 0.02), xycoords="axes fraction", fontsize=style.small_size,
+                    fontfamily=family, va="bottom", ha="left", color="#444444", gid="favours:low")
+        ax.annotate("\u2191 " + favours[1], xy=(1.01, 0.98), xycoords="axes fraction", fontsize=style.small_size,
+                    fontfamily=family, va="top", ha="left", color="#444444", gid="favours:high")
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, prop={"family": family,
               "size": style.small_size})
     if title:
-        fig.text(0.02, 0.97, title, fontsize=style.font_size + 1, fontweight="bold", fontfamily=family, va="top")
+        add_title(fig, title, family, style.font_size + 1)
     fit_margins(fig)
     return fig
 
