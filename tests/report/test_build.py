@@ -113,9 +113,9 @@ def test_added_trial_flows_into_estimates_figures_claims_and_changes(tmp_path):
     stem = "forest_" + "_".join(key)
     assert (out / "figures" / f"{stem}.svg").is_file() and (out / "figures" / f"{stem}.png").is_file()
     from trialsynth.report.analysis import run_analysis
-    from trialsynth.report.views import forest_figure
+    from trialsynth.report.figures import draw, figure_jobs, find_job
 
-    fig = forest_figure(run_analysis(data), *key)
+    fig = draw(find_job(figure_jobs(run_analysis(data), ("forest",)), stem))
     assert any(study in t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text")))
     # the claims table follows: the trial's claim is no longer 'insufficient evidence'
     claim = [c for c in verdicts2.index if "liu2023" in c.lower()][0]

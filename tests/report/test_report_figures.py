@@ -127,3 +127,48 @@ def test_current_rc_does_not_resolve_the_backend():
             "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "MPLBACKEND": ""})
     assert done.returncode == 0, done.stderr
+
+
+def test_every_kind_of_report_figure_is_byte_stable_in_workers_and_cached(tmp_path):
+    """The report's pool draws every kind the builder makes (forest, windows, panel, funnel,
+    leave-one-out, cumulative, GOSH, effect by time): the same bytes in a worker as here, and a
+    second run redraws nothing; a changed diagnostic frame redraws only its figure."""
+    import dataclasses
+    from pathlib import Path
+
+    from trialsynth.report.analysis import run_analysis
+    from trialsynth.report.figures import KINDS, plan_figures
+
+    data = Path(__file__).resolve().parents[2] / "data" / "trials.csv"
+    an = run_analysis(str(data))
+    plan = plan_figures(an, KINDS, keys=[("pain", "sham", "short"), ("pain", "sham", "intermediate")])
+    kinds = {job.kind for job in plan.jobs}
+    assert {"forest", "forest_by_window", "short_long_panel", "funnel", "leave_one_out", "cumulative", "gosh",
+            "effect_by_time"} <= kinds
+    formats = ("svg", "png")
+    serial, parallel = tmp_path / "serial", tmp_path / "parallel"
+    write_figures(plan.jobs, serial, formats, dpi=40)
+    figure_pool = FigurePool(2)
+    try:
+        notes = []
+        write_figures(plan.jobs, parallel, formats, pool=figure_pool, dpi=40, notes=notes)
+    finally:
+        figure_pool.shutdown()
+    assert notes == []
+    assert read_all(serial) == read_all(parallel) and len(read_all(serial)) == 2 * len(plan.jobs)
+
+    out = tmp_path / "out"
+    stats = {}
+    write_figures(plan.jobs, out / "figures", formats, out_dir=out, dpi=40, stats=stats)
+    assert stats["rendered"] == len(plan.jobs)
+    stats = {}
+    write_figures(plan.jobs, out / "figures", formats, out_dir=out, dpi=40, stats=stats)
+    assert stats == {"rendered": 0, "cached": len(plan.jobs), "failed": 0, "workers": 0}
+    gosh = next(i for i, job in enumerate(plan.jobs) if job.kind == "gosh")
+    changed = list(plan.jobs)
+    frame = changed[gosh].content.copy()
+    frame.loc[0, "estimate"] += 1e-9  # a frame is keyed bit for bit, not by its (rounded) repr
+    changed[gosh] = dataclasses.replace(changed[gosh], content=frame)
+    stats = {}
+    write_figures(changed, out / "figures", formats, out_dir=out, dpi=40, stats=stats)
+    assert stats["rendered"] == 1 and stats["cached"] == len(plan.jobs) - 1

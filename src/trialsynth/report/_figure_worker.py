@@ -1,5 +1,5 @@
 """Imported once by the figure workers' ``forkserver`` (see :mod:`trialsynth.report.figures`):
-matplotlib (Agg), its SVG and PDF backends and the forest plot, so that every worker forked
+matplotlib (Agg), its SVG and PDF backends and every plot the report draws, so that every worker forked
 from the server starts with them loaded instead of importing them itself."""
 
 import matplotlib
@@ -11,4 +11,9 @@ from matplotlib.backends import backend_pdf, backend_svg  # noqa: E402,F401
 
 import trialsynth.plots.export  # noqa: E402,F401
 import trialsynth.plots.forest  # noqa: E402,F401
+import trialsynth.plots.funnel  # noqa: E402,F401
+import trialsynth.plots.panels  # noqa: E402,F401
+import trialsynth.plots.rob  # noqa: E402,F401
+import trialsynth.plots.sensitivity  # noqa: E402,F401
+import trialsynth.plots.time  # noqa: E402,F401
 import trialsynth.report.figures  # noqa: E402,F401

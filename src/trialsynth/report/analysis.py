@@ -150,12 +150,14 @@ def _timed(timings: dict, name: str):
 def run_analysis(data_path: str | Path = "data/trials.csv", profile: str = DEFAULT_PROFILE, windows=None, *,
                  reviews_path: str | Path | None = None, evidence_dir: str | Path | None = None,
                  claims_path: str | Path | None = None, measure: str = "SMD", raise_invalid: bool = False,
-                 conditions: Sequence[str] | None = POOLED_CONDITIONS) -> Analysis:
+                 conditions: Sequence[str] | None = POOLED_CONDITIONS, binary_measure: str = "RR") -> Analysis:
     """Run every stage on ``data_path`` and return an :class:`Analysis`.
 
     ``conditions`` names the populations whose rows are pooled (default :data:`POOLED_CONDITIONS`:
     chronic and persistent low back pain); ``None`` pools every row. Rows of other conditions stay in
-    :attr:`Analysis.trials` and :attr:`Analysis.effects`, and a note names them.
+    :attr:`Analysis.trials` and :attr:`Analysis.effects`, and a note names them. ``measure`` and
+    ``binary_measure`` are the effect measures of continuous and responder outcomes
+    (:func:`trialsynth.effects.records.effects_from_trials`).
 
     A missing or empty ``trials.csv`` gives an analysis with no rows and a note (not an error).
     Invalid data gives an analysis whose :attr:`Analysis.problems` lists every problem (or, with
@@ -169,11 +171,13 @@ def run_analysis(data_path: str | Path = "data/trials.csv", profile: str = DEFAU
     claims_path = Path(claims_path) if claims_path else (evidence_dir / "claims.yaml")
     if conditions is not None and (isinstance(conditions, str) or not all(isinstance(c, str) for c in conditions)):
         raise ArgumentError(f"conditions: expected a sequence of condition names or None, got {conditions!r}")
-    key = _memo_key(data_path, profile, windows, reviews_path, evidence_dir, claims_path, measure, raise_invalid,
+    # the stages take the measures as one value: "SMD", or ("SMD", "OR") when responders are not RR
+    measures = measure if binary_measure == "RR" else (measure, binary_measure)
+    key = _memo_key(data_path, profile, windows, reviews_path, evidence_dir, claims_path, measures, raise_invalid,
                     None if conditions is None else tuple(conditions))
     if key in _MEMO:
         return copy.deepcopy(_MEMO[key])
-    an = _run_analysis(data_path, profile, windows, reviews_path, evidence_dir, claims_path, measure, raise_invalid,
+    an = _run_analysis(data_path, profile, windows, reviews_path, evidence_dir, claims_path, measures, raise_invalid,
                        conditions)
     if len(_MEMO) >= _MEMO_LIMIT:
         _MEMO.pop(next(iter(_MEMO)))
@@ -278,14 +282,15 @@ def _load_side(an: Analysis, reviews_path: Path, evidence_dir: Path, claims_path
         an.notes.append(f"No claims to check: {claims_path} does not exist.")
 
 
-def _effects(an: Analysis, measure: str, conditions: Sequence[str] | None = POOLED_CONDITIONS) -> None:
+def _effects(an: Analysis, measure, conditions: Sequence[str] | None = POOLED_CONDITIONS) -> None:
+    measure, binary_measure = (measure, "RR") if isinstance(measure, str) else measure
     try:
         from trialsynth.effects.records import effects_from_trials
     except ImportError:
         an.notes.append("The effects stage (trialsynth.effects.records) is not installed; no effect sizes computed.")
         an.effects = an.trials.copy()
         return
-    eff = effects_from_trials(an.trials, measure=measure)
+    eff = effects_from_trials(an.trials, measure=measure, binary_measure=binary_measure)
     for col in ("weeks_after", "window"):
         if col in an.trials.columns and col not in eff.columns:
             eff[col] = an.trials[col]

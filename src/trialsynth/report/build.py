@@ -6,8 +6,10 @@ analysis, one kernel per notebook), and writes, inside ``out_dir`` only and ever
 
     index.html               links to everything below, the verdicts, the notes and the timings
     notebooks/<name>.html    the executed notebooks (nbconvert, lab template)
-    figures/forest_*.{svg,pdf,png}   one forest plot per outcome x comparator x window, and one
-                             per outcome x comparator with every window on a shared axis
+    figures/*.{svg,pdf,png}  the figures of trialsynth.report.figures (forest plots per group and per
+                             outcome x comparator across windows, funnel, leave-one-out, cumulative
+                             and GOSH plots where k >= 3, ...); figures.json lists them and what was
+                             not drawn and why
     tables/*.csv (+ .md, .html for the SoF)   pooled estimates, claim verdicts, GRADE SoF draft...
     exports/                 what the notebooks export (05: SoF CSV/Markdown/HTML)
     changes.md, changes.html what changed since the previous run
@@ -213,18 +215,21 @@ def _csv_ready(df: pd.DataFrame) -> pd.DataFrame:
 
 def _write_figures(an: Analysis, folder: Path, formats, *, out_dir: Path | None = None, pool=None,
                    use_cache: bool = True, stats: dict | None = None) -> list[dict]:
-    """One forest plot per pooled group and one per outcome x comparator across windows
-    (drawn by :func:`trialsynth.report.figures.write_figures`)."""
+    """The figures of :func:`trialsynth.report.figures.plan_figures` (the same builder as the CLI
+    and the notebooks), drawn by :func:`trialsynth.report.figures.write_figures`."""
     if not an.results():
         return []
     try:
         import trialsynth.plots  # noqa: F401
-        from trialsynth.report.figures import figure_jobs, write_figures
+        from trialsynth.report.figures import plan_figures, write_figures, write_manifest
     except ImportError as exc:
         an.notes.append(f"Figures skipped: the plots stage is not installed ({exc}).")
         return []
-    return write_figures(figure_jobs(an), folder, formats, out_dir=out_dir, pool=pool, use_cache=use_cache,
+    plan = plan_figures(an)
+    made = write_figures(plan.jobs, folder, formats, out_dir=out_dir, pool=pool, use_cache=use_cache,
                          notes=an.notes, stats=stats)
+    write_manifest(folder, plan, made, profile=an.profile, style="cochrane")  # what was drawn, what not and why
+    return made
 
 
 # --------------------------------------------------------------------------- change report

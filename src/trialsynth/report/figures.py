@@ -1,15 +1,42 @@
-"""The report's figures: rendered in worker processes, and only when their inputs changed.
+"""The report's figures: one builder for the report, the CLI and the notebooks; rendered in
+worker processes, and only when their inputs changed.
 
-Each figure of the report (one forest plot per pooled group, one panel per outcome x comparator
-across windows) is a :class:`FigureJob`: what to draw (the pooled results and the title) and
-the file stem.  :func:`write_figures` writes SVG, PDF and PNG for every job:
+**One builder.** :func:`plan_figures` turns an :class:`~trialsynth.report.analysis.Analysis`
+(the population filter, windows, effects and pooling of :func:`~trialsynth.report.analysis.run_analysis`)
+into :class:`FigureJob` s, each naming the plotting function (``kind``), what it draws
+(``content`` and ``options``: the pooled results, per-arm study data, diagnostics computed by the
+engine), its title and its file stem. ``make report``, ``trialsynth figures``,
+``trialsynth forest`` and the notebooks all draw these jobs with :func:`draw`, so a file name
+always means the same population, the same pipeline and the same picture:
+
+=====================  ======================================================  =====================
+kind                   what                                                     stem
+=====================  ======================================================  =====================
+``forest``             one pooled group, arm columns, † approximations, RoB     ``forest_<o>_<c>_<w>``
+``forest_by_window``   every window of an outcome x comparator as subgroups     ``forest_<o>_<c>_by_window``
+``short_long_panel``   short term beside intermediate/long term                 ``panel_<o>_<c>_short_<w>``
+``funnel``             contour-enhanced funnel with trim-and-fill (k >= 3)      ``funnel_<o>_<c>_<w>``
+``leave_one_out``      pooled estimate omitting each study (k >= 3)             ``leave_one_out_<o>_<c>_<w>``
+``cumulative``         cumulative meta-analysis by year (k >= 3)                ``cumulative_<o>_<c>_<w>``
+``gosh``               estimate vs I² over all subsets (3 <= k <= 15)           ``gosh_<o>_<c>_<w>``
+``effect_by_time``     pooled effect against weeks after treatment              ``effect_by_time_<o>_<measure>``
+``rob_traffic_light``  overall risk of bias per study (when judged)             ``rob_summary``
+=====================  ======================================================  =====================
+
+Every title names the outcome, the comparison, the time and the population (from the conditions
+of the trials drawn, e.g. "— chronic low back pain"); every forest plot's favours labels come from
+the pooled results' ``favourable_direction`` with the analysis' words ("Favours acupuncture",
+"Favours sham"). What could not be drawn is listed in :attr:`FigurePlan.skipped` (e.g. "not
+drawn because k = 2 < 3").
+
+**Rendering** (:func:`write_figures`) writes SVG, PDF and PNG for every job:
 
 * **no re-rendering of unchanged figures**: a job's *key* is a SHA-256 over everything its
-  files depend on: the results drawn (every field, arrays bit for bit), the title, the formats,
-  the matplotlib settings in force, the source of the plotting code (``trialsynth/plots``,
-  the report views and this module), the versions of trialsynth, matplotlib, fontTools,
-  Pillow and numpy, and the font files matplotlib knows (path, size, modification time).  The
-  keys and the SHA-256 of the files written are kept in ``<out>/.cache/figures.json``; a job
+  files depend on: the job (kind, title, content and options: every field, arrays and frames bit
+  for bit), the formats and resolution, the matplotlib settings in force, the source of the
+  plotting code (``trialsynth/plots`` and this module), the versions of trialsynth, matplotlib,
+  fontTools, Pillow and numpy, and the font files matplotlib knows (path, size, modification
+  time).  The keys and the SHA-256 of the files written are kept in ``<out>/.cache/figures.json``; a job
   whose key is unchanged and whose files are still there with the recorded hashes is skipped.
   Anything else (no manifest, a different key, a file edited or deleted) renders it again.
 * **worker processes**: figures left to draw are rendered in a process pool (``forkserver``
@@ -29,53 +56,455 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib
+import importlib.util
 import json
 import math
 import os
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 MANIFEST = Path(".cache") / "figures.json"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
 #: modules whose source decides what a figure looks like (hashed into every key)
 _CODE_PACKAGES = ("trialsynth.plots",)
-_CODE_MODULES = ("trialsynth.report.views", "trialsynth.report.figures", "trialsynth.data.io")
+_CODE_MODULES = ("trialsynth.report.figures", "trialsynth.data.io")
+
+#: every kind of figure the builder makes (see the module docstring), in drawing order
+KINDS = ("forest", "forest_by_window", "short_long_panel", "funnel", "leave_one_out", "cumulative", "gosh",
+         "effect_by_time", "rob_traffic_light")
+#: what ``make report`` draws; ``trialsynth figures`` draws every kind
+REPORT_KINDS = KINDS
+#: fewest studies for funnel, leave-one-out, cumulative and GOSH plots; most for GOSH (2^k - 1 fits)
+MIN_K_DIAGNOSTICS = 3
+MAX_K_GOSH = 15
+#: how a sentence names each kind
+KIND_NAMES = {"forest": "forest", "forest_by_window": "forest (all windows)", "short_long_panel": "short/long panel",
+              "funnel": "funnel", "leave_one_out": "leave-one-out", "cumulative": "cumulative", "gosh": "GOSH",
+              "effect_by_time": "effect-by-time", "rob_traffic_light": "risk-of-bias"}
+#: the plotting function of each kind (in :mod:`trialsynth.plots`); other kinds draw a forest plot
+DRAWERS = {
+    "forest": "forest_plot",
+    "forest_by_window": "forest_plot",
+    "short_long_panel": "short_long_panel",
+    "funnel": "funnel_plot",
+    "leave_one_out": "leave_one_out_plot",
+    "cumulative": "cumulative_plot",
+    "gosh": "gosh_plot",
+    "effect_by_time": "effect_by_time_plot",
+    "rob_traffic_light": "rob_traffic_light",
+}
+
+INTERVENTION = "Acupuncture"
+#: comparator class -> (as in a title, as an arm heading)
+COMPARATORS = {
+    "sham": ("sham", "Sham"),
+    "no_treatment": ("no treatment / waiting list", "No treatment"),
+    "usual_care": ("usual care", "Usual care"),
+    "active": ("active treatment", "Active treatment"),
+}
+#: window -> how a title says it
+WINDOW_PHRASES = {
+    "immediate": "immediately after treatment",
+    "short": "up to 3 months after treatment",
+    "intermediate": "3 to 12 months after treatment",
+    "long": "12 months or more after treatment",
+}
+#: condition -> (adjective before "low back pain", or a name of its own)
+_LBP = {"chronic_lbp": "chronic", "mixed_lbp": "persistent", "acute_lbp": "acute", "subacute_lbp": "subacute",
+        "acute_subacute_lbp": "acute or subacute"}
+_OTHER_CONDITIONS = {"sciatica": "sciatica"}
+STUDY_COLUMNS = ("year", "n1", "n2", "mean1", "sd1", "mean2", "sd2", "events1", "events2", "approximate",
+                 "favourable_direction")
 
 
 @dataclass(frozen=True)
 class FigureJob:
-    """One figure of the report: ``content`` (a MetaResult, or a list of ``(heading,
-    MetaResult)`` sections) drawn by :func:`trialsynth.plots.forest_plot` with ``title``,
-    written as ``<folder>/<stem>.<format>``."""
+    """One figure: ``DRAWERS[kind](content, title=title, **options)``, written as
+    ``<folder>/<stem>.<format>``. ``content`` and ``options`` hold only what the engine computed
+    (results, frames, diagnostics) and plain settings, so a job pickles to a worker and its
+    fingerprint is its cache key. ``key`` is the group (outcome, comparator[, window])."""
 
     kind: str
     key: tuple
     stem: str
     title: str
     content: Any
+    options: dict = field(default_factory=dict)
+    description: str = ""
 
 
-def figure_jobs(an) -> list[FigureJob]:
-    """The report's figures for an :class:`~trialsynth.report.analysis.Analysis`, in order: one
-    forest plot per pooled group, then one panel per outcome x comparator with >= 2 windows."""
+@dataclass
+class FigurePlan:
+    """The jobs of an analysis, and what was not drawn and why: ``skipped`` holds one dict per
+    group and reason, ``{"key": [outcome, comparator, window], "figures": [kinds], "reason":
+    "k = 2 < 3"}``; :meth:`skipped_lines` says them in words."""
+
+    jobs: list
+    skipped: list = field(default_factory=list)
+
+    def skipped_lines(self) -> list[str]:
+        """"Funnel and GOSH plots of pain vs sham, 3 to 12 months after treatment: not computed
+        because k = 2 < 3", one per entry of :attr:`skipped`."""
+        lines = []
+        for entry in self.skipped:
+            names = [KIND_NAMES.get(k, k) for k in entry["figures"]]
+            what = (", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0])
+            what = what[:1].upper() + what[1:] + (" plots" if len(names) > 1 else " plot")
+            key = entry["key"]
+            where = ""
+            if len(key) == 3:
+                where = f" of {key[0]} vs {COMPARATORS.get(key[1], (key[1],))[0]}, {window_phrase(key[2])}"
+            lines.append(f"{what}{where}: not computed because {entry['reason']}")
+        return lines
+
+
+def draw(job: FigureJob):
+    """The job's :class:`matplotlib.figure.Figure` (the same call whether rendered here, in a
+    worker, by the CLI or in a notebook)."""
+    import trialsynth.plots as plots
+
+    return getattr(plots, DRAWERS.get(job.kind, "forest_plot"))(job.content, title=job.title, **job.options)
+
+
+def population_text(conditions) -> str:
+    """The population of the trials drawn, in words: ``{"chronic_lbp", "mixed_lbp"}`` ->
+    "chronic or persistent low back pain" (persistent: mixed or unstated duration)."""
+    conditions = sorted({str(c) for c in conditions if c is not None and str(c) not in ("", "nan", "<NA>")})
+    order = list(_LBP) + list(_OTHER_CONDITIONS)
+    conditions.sort(key=lambda c: order.index(c) if c in order else len(order))
+    lbp = [_LBP[c] for c in conditions if c in _LBP]
+    parts = []
+    if lbp:
+        parts.append((", ".join(lbp[:-1]) + " or " + lbp[-1] if len(lbp) > 1 else lbp[0]) + " low back pain")
+    parts += [_OTHER_CONDITIONS.get(c, c.replace("_", " ")) for c in conditions if c not in _LBP]
+    return " and ".join(parts) if parts else "population not recorded"
+
+
+def _outcome_words(outcome) -> str:
+    return str(outcome).replace("_", " ").capitalize()
+
+
+def _comparison(comparator) -> str:
+    return f"{INTERVENTION.lower()} vs {COMPARATORS.get(str(comparator), (str(comparator).replace('_', ' '),))[0]}"
+
+
+def arm_labels(comparator) -> tuple[str, str]:
+    """("Acupuncture", "Sham"): the arm headings and the words of the favours labels."""
+    return (INTERVENTION, COMPARATORS.get(str(comparator), (None, str(comparator).replace("_", " ").capitalize()))[1])
+
+
+def window_phrase(window) -> str:
+    if str(window) in WINDOW_PHRASES:
+        return WINDOW_PHRASES[str(window)]
+    return f"window {window}"
+
+
+def window_heading(window, windows=None) -> str:
+    for w in windows or ():
+        if w.name == str(window) and w.label and w.label != w.name:
+            return w.label
+    return window_phrase(window).capitalize()
+
+
+def group_rows(an, key):
+    """The pooled rows of one (outcome, comparator_class, window) group, in pooling order."""
+    import numpy as np
+
+    frame = an.selected
+    if len(frame) == 0:
+        return frame
+    mask = np.ones(len(frame), dtype=bool)
+    for column, value in zip(("outcome", "comparator_class", "window"), key):
+        mask &= (frame[column].astype(str) == str(value)).to_numpy()
+    rows = frame[mask]
+    yi = rows["yi"].astype(float).to_numpy()
+    vi = rows["vi"].astype(float).to_numpy()
+    return rows[np.isfinite(yi) & np.isfinite(vi) & (vi > 0)]
+
+
+def study_data(rows, result):
+    """Per-study extras of a forest plot (arm summaries, year, approximations, overall risk of
+    bias as ``RoB``), one row per study of ``result`` in its order; None when they do not match."""
+    import pandas as pd
+
+    if len(rows) != result.k:
+        return None
+    labels = [str(v) for v in result.labels]
+    out = pd.DataFrame({"label": labels})
+    for column in STUDY_COLUMNS:
+        if column in rows.columns:
+            out[column] = rows[column].to_numpy()
+    if "rob" in rows.columns and rows["rob"].notna().any():
+        out["RoB"] = rows["rob"].astype("string").fillna("").to_numpy()
+    if len(set(labels)) != len(labels):
+        out = out.drop(columns="label")  # joined by position
+    return out
+
+
+def _has_rob(data) -> bool:
+    return data is not None and "RoB" in data.columns
+
+
+def plan_figures(an, kinds=REPORT_KINDS, *, style: str = "cochrane", sort_by: str | None = None,
+                 keys=None, suffix: str = "") -> FigurePlan:
+    """Every figure of ``an`` of the given ``kinds`` (see the module docstring), in order.
+
+    Parameters
+    ----------
+    an : Analysis
+        From :func:`trialsynth.report.analysis.run_analysis` (its population, windows and pooling).
+    kinds : sequence of str
+        Some of :data:`KINDS`.
+    style : str
+        House style of the plots (``cochrane`` or ``jama``).
+    sort_by : str, optional
+        Order of the studies in forest plots (``year``, ``effect``, ``weight``).
+    keys : sequence of tuple, optional
+        Only these (outcome, comparator, window) groups (default: every pooled group).
+    suffix : str
+        Appended to every stem (the CLI names non-default populations, measures and profiles).
+    """
     from trialsynth.data.io import safe_filename
-    from trialsynth.report.views import forest_figure_spec, window_panel_spec
 
-    keys = sorted(an.results())
-    specs = [("forest", k, forest_figure_spec(an, *k)) for k in keys]
-    for outcome, comp in sorted({(k[0], k[1]) for k in keys}):
-        if sum(1 for k in keys if k[:2] == (outcome, comp)) >= 2:  # one window: the forest plot is the panel
-            specs.append(("panel", (outcome, comp), window_panel_spec(an, outcome, comp)))
-    jobs = []
-    for kind, key, spec in specs:
-        if spec is None:
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        from trialsynth.errors import ArgumentError
+
+        raise ArgumentError(f"kinds: unknown figure kind(s) {unknown}; expected some of {list(KINDS)}")
+    results = an.results()
+    order = {w: i for i, w in enumerate(WINDOW_PHRASES)}
+    keys = sorted(results if keys is None else [tuple(k) for k in keys if tuple(k) in results],
+                  key=lambda k: (str(k[0]), str(k[1]), order.get(str(k[2]), 99), str(k[2])))
+    windows = an.windows_used()
+    jobs: list[FigureJob] = []
+    skipped: list[dict] = []
+    base = {"style": style}
+
+    def stem(*parts):
+        return safe_filename("_".join(str(p) for p in parts) + suffix)
+
+    rows_of = {key: group_rows(an, key) for key in keys}
+    data_of = {key: study_data(rows_of[key], results[key]) for key in keys}
+
+    def title(outcome, comparator, when, conditions, what=""):
+        text = f"{_outcome_words(outcome)}: {_comparison(comparator)}, {when}"
+        return text + (f", {what}" if what else "") + f" \u2014 {population_text(conditions)}"
+
+    def conditions_of(*group_keys):
+        found = []
+        for key in group_keys:
+            rows = rows_of[key]
+            if "condition" in rows.columns:
+                found += list(rows["condition"])
+        return found
+
+    def forest_options(comparator, **extra):
+        options = dict(base, arm_labels=arm_labels(comparator), **extra)
+        if sort_by is not None:
+            options["sort_by"] = sort_by
+        return options
+
+    for key in keys:
+        outcome, comparator, window = (str(v) for v in key)
+        res, data = results[key], data_of[key]
+        when = window_phrase(window)
+        if "forest" in kinds:
+            jobs.append(FigureJob("forest", key, stem("forest", outcome, comparator, window),
+                                  title(outcome, comparator, when, conditions_of(key)), res,
+                                  forest_options(comparator, study_data=data, rob=["RoB"] if _has_rob(data) else None),
+                                  f"forest plot, {outcome} vs {comparator}, {window}"))
+        diagnostics = [k for k in ("funnel", "leave_one_out", "cumulative", "gosh") if k in kinds]
+        if not diagnostics:
             continue
-        content, title = spec
-        stem = safe_filename(f"{kind}_" + "_".join(str(x) for x in key))
-        jobs.append(FigureJob(kind, key, stem, title, content))
+        if res.k < MIN_K_DIAGNOSTICS:
+            skipped.append({"key": [outcome, comparator, window], "figures": diagnostics,
+                            "reason": f"k = {res.k} < {MIN_K_DIAGNOSTICS}"})
+            continue
+        jobs += _diagnostic_jobs(key, res, rows_of[key], diagnostics, skipped, base,
+                                 lambda what: title(outcome, comparator, when, conditions_of(key), what),
+                                 lambda kind: stem(kind, outcome, comparator, window))
+
+    pairs = list(dict.fromkeys((k[0], k[1]) for k in keys))
+    for outcome, comparator in pairs:
+        pair = [k for k in keys if k[:2] == (outcome, comparator)]
+        if "forest_by_window" in kinds and len(pair) >= 2:
+            sections = [(window_heading(k[2], windows), results[k]) for k in pair]
+            data = {window_heading(k[2], windows): data_of[k] for k in pair if data_of[k] is not None}
+            has_rob = any(_has_rob(d) for d in data.values())
+            jobs.append(FigureJob("forest_by_window", (outcome, comparator), stem("forest", outcome, comparator, "by_window"),
+                                  title(outcome, comparator, "by time after treatment", conditions_of(*pair)), sections,
+                                  forest_options(comparator, study_data=data or None, rob=["RoB"] if has_rob else None),
+                                  f"forest plot with windows as subgroups, {outcome} vs {comparator}"))
+        by_window = {str(k[2]): k for k in pair}
+        later = next((w for w in ("long", "intermediate") if w in by_window), None)
+        if "short_long_panel" in kinds and "short" in by_window and later is not None:
+            short_key, later_key = by_window["short"], by_window[later]
+            jobs.append(FigureJob(
+                "short_long_panel", (outcome, comparator), stem("panel", outcome, comparator, "short", later),
+                title(outcome, comparator, f"short term and {later} term", conditions_of(short_key, later_key)),
+                results[short_key],
+                dict(base, long=results[later_key], arm_labels=arm_labels(comparator),
+                     headings=(window_heading("short", windows), window_heading(later, windows))),
+                f"short-term beside {later}-term panels, {outcome} vs {comparator}"))
+
+    if "effect_by_time" in kinds:
+        jobs += _effect_by_time_jobs(an, keys, windows, base, stem, conditions_of)
+    if "rob_traffic_light" in kinds:
+        frames = [rows_of[k] for k in keys if "rob" in rows_of[k].columns]
+        rob = _rob_frame(frames)
+        if rob is not None:
+            jobs.append(FigureJob("rob_traffic_light", (), stem("rob_summary"),
+                                  "Risk of bias (overall judgement per study)", rob, dict(base),
+                                  "overall risk of bias per pooled study"))
+        else:
+            skipped.append({"key": [], "figures": ["rob_traffic_light"],
+                            "reason": "no pooled study has a risk-of-bias judgement"})
+    return FigurePlan(jobs, skipped)
+
+
+def _diagnostic_jobs(key, res, rows, kinds, skipped, base, title, stem) -> list[FigureJob]:
+    """Funnel (with trim-and-fill), leave-one-out, cumulative (by year) and GOSH of one group:
+    the statistics come from :mod:`trialsynth.diagnostics`; a diagnostic that fails is skipped
+    with its reason."""
+    import numpy as np
+
+    from trialsynth.diagnostics import sensitivity, small_study
+
+    outcome, comparator, window = (str(v) for v in key)
+    jobs = []
+    labels = dict(base, arm_labels=arm_labels(comparator))
+
+    def attempt(kind, make):
+        try:
+            jobs.append(make())
+        except Exception as exc:  # noqa: BLE001 - one diagnostic must not sink the others
+            skipped.append({"key": list(key), "figures": [kind], "reason": f"{type(exc).__name__}: {exc}"})
+
+    def funnel():
+        filled = small_study.trim_and_fill(res)
+        return FigureJob("funnel", key, stem("funnel"), title("funnel plot with trim-and-fill"),
+                         small_study.funnel_coordinates(res), dict(base, trimfill=filled, measure=res.measure),
+                         f"contour-enhanced funnel plot with trim-and-fill, {outcome} vs {comparator}, {window}")
+
+    def loo():
+        return FigureJob("leave_one_out", key, stem("leave_one_out"), title("leaving out each study in turn"),
+                         sensitivity.leave_one_out(res), dict(labels, result=res),
+                         f"leave-one-out, {outcome} vs {comparator}, {window}")
+
+    def cumulative():
+        years = rows["year"].to_numpy(dtype=float) if "year" in rows.columns else None
+        order = years if years is not None and np.isfinite(years).all() else None
+        return FigureJob("cumulative", key, stem("cumulative"),
+                         title("cumulative by year" if order is not None else "cumulative"),
+                         sensitivity.cumulative(res, order=order), dict(labels, result=res),
+                         f"cumulative meta-analysis, {outcome} vs {comparator}, {window}")
+
+    def gosh():
+        return FigureJob("gosh", key, stem("gosh"), title("GOSH plot"), sensitivity.gosh(res), dict(base, result=res),
+                         f"GOSH plot (estimate and I\u00b2 of every subset), {outcome} vs {comparator}, {window}")
+
+    makers = {"funnel": funnel, "leave_one_out": loo, "cumulative": cumulative, "gosh": gosh}
+    for kind in kinds:
+        if kind == "gosh" and res.k > MAX_K_GOSH:
+            skipped.append({"key": list(key), "figures": [kind],
+                            "reason": f"k = {res.k} > {MAX_K_GOSH} (2^k - 1 subsets to fit)"})
+            continue
+        attempt(kind, makers[kind])
     return jobs
+
+
+def _effect_by_time_jobs(an, keys, windows, base, stem, conditions_of) -> list[FigureJob]:
+    """One figure per outcome and measure: the pooled groups against their window's target."""
+    import pandas as pd
+
+    results = an.results()
+    targets = {w.name: w.target for w in windows}
+    rows = []
+    for key in keys:
+        res = results[key]
+        rows.append({"outcome": str(key[0]), "comparator_class": str(key[1]), "window": str(key[2]),
+                     "weeks_after_treatment": targets.get(str(key[2])), "k": res.k, "estimate": res.estimate,
+                     "ci_low": res.ci_low, "ci_high": res.ci_high, "pi_low": res.pi_low, "pi_high": res.pi_high,
+                     "measure": res.measure, "level": res.level, "favourable_direction": res.favourable_direction})
+    if not rows:
+        return []
+    table = pd.DataFrame(rows)
+    jobs = []
+    for outcome in dict.fromkeys(table["outcome"]):
+        part = table[table["outcome"] == outcome]
+        for measure in dict.fromkeys(part["measure"].astype(str)):
+            subset = part[part["measure"].astype(str) == measure].reset_index(drop=True)
+            group_keys = [k for k in keys if str(k[0]) == outcome and str(results[k].measure) == measure]
+            labels = {c: COMPARATORS.get(c, (c.replace("_", " "),))[0] for c in subset["comparator_class"]}
+            jobs.append(FigureJob(
+                "effect_by_time", (outcome, measure), stem("effect_by_time", outcome, measure),
+                f"{_outcome_words(outcome)}: pooled effect by time after treatment (window targets) "
+                f"\u2014 {population_text(conditions_of(*group_keys))}",
+                subset, dict(base, arm_labels=(INTERVENTION, "Control"), labels=labels),
+                f"pooled {measure} by weeks after treatment, {outcome}"))
+    return jobs
+
+
+def _rob_frame(frames):
+    import pandas as pd
+
+    frames = [f[f["rob"].notna() & (f["rob"].astype(str) != "")] for f in frames if len(f)]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return None
+    rob = pd.concat(frames).drop_duplicates("study_id")[["study_id", "rob"]]
+    rob = rob.sort_values("study_id", kind="mergesort")
+    return pd.DataFrame({"label": rob["study_id"].astype(str).to_numpy(),
+                         "Overall": rob["rob"].astype(str).to_numpy()})
+
+
+def figure_jobs(an, kinds=REPORT_KINDS, **kwargs) -> list[FigureJob]:
+    """The jobs of :func:`plan_figures` (``make report`` draws these)."""
+    return plan_figures(an, kinds, **kwargs).jobs
+
+
+def comparator_jobs(an, **kwargs) -> list[FigureJob]:
+    """One forest plot per outcome x comparator: every window as subgroups, or the one window's
+    plot when only one was pooled (notebook 02 shows these)."""
+    jobs = figure_jobs(an, ("forest", "forest_by_window"), **kwargs)
+    several = {job.key for job in jobs if job.kind == "forest_by_window"}
+    chosen = [job for job in jobs if job.kind == "forest_by_window" or (job.key[:2] not in several)]
+    outcomes = ("pain", "function", "responder")
+    comparators = list(COMPARATORS)
+
+    def order(job):
+        outcome, comparator = str(job.key[0]), str(job.key[1])
+        return (outcomes.index(outcome) if outcome in outcomes else len(outcomes), outcome,
+                comparators.index(comparator) if comparator in comparators else len(comparators), comparator)
+
+    return sorted(chosen, key=order)
+
+
+def find_job(jobs, stem: str) -> FigureJob:
+    """The job named ``stem`` (a clear error naming the stems there are)."""
+    for job in jobs:
+        if job.stem == stem:
+            return job
+    from trialsynth.errors import ArgumentError
+
+    raise ArgumentError(f"stem: no figure {stem!r}; the figures are {', '.join(j.stem for j in jobs) or 'none'}")
+
+
+def write_manifest(folder, plan: FigurePlan, made: list[dict], **about) -> Path:
+    """``<folder>/figures.json``: every figure written (kind, description, files) and every one
+    not drawn with the reason, plus ``about`` (profile, style...). Deterministic bytes."""
+    from trialsynth.data.io import atomic_write_text
+
+    described = {job.stem: job for job in plan.jobs}
+    figures = [{"figure": m["kind"], "stem": m["stem"], "title": described[m["stem"]].title,
+                "description": described[m["stem"]].description, "files": m["files"]}
+               for m in made if m["stem"] in described]
+    path = Path(folder) / "figures.json"
+    atomic_write_text(path, json.dumps({**about, "figures": figures, "skipped": plan.skipped}, indent=2,
+                                       ensure_ascii=False) + "\n")
+    return path
 
 
 # --------------------------------------------------------------------------- rendering
@@ -91,21 +520,21 @@ def current_rc() -> dict:
     return {key: dict.__getitem__(matplotlib.rcParams, key) for key in matplotlib.rcParams.keys() if key != "backend"}
 
 
-def render_job(job: FigureJob, folder: str, formats: tuple, rc: dict | None = None) -> dict:
-    """Draw ``job`` and write its files (in a worker or here); returns ``{"stem", "files",
-    "hashes", "error"}`` with the SHA-256 of each file written."""
+def render_job(job: FigureJob, folder: str, formats: tuple, rc: dict | None = None, dpi: int = 300) -> dict:
+    """Draw ``job`` (:func:`draw`) and write its files (in a worker or here); returns ``{"stem",
+    "files", "hashes", "error"}`` with the SHA-256 of each file written."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     from matplotlib import pyplot as plt
 
-    from trialsynth.plots import forest_plot, save_figure
+    from trialsynth.plots import save_figure
 
     fig = None
     try:
         with matplotlib.rc_context(rc or {}):
-            fig = forest_plot(job.content, title=job.title)
-            paths = save_figure(fig, Path(folder) / job.stem, formats)
+            fig = draw(job)
+            paths = save_figure(fig, Path(folder) / job.stem, formats, dpi=dpi)
     except Exception as exc:  # noqa: BLE001 - one bad figure must not sink the report
         return {"stem": job.stem, "files": [], "hashes": {}, "error": f"{type(exc).__name__}: {exc}"}
     finally:
@@ -184,9 +613,13 @@ class FigurePool:
 
 def write_figures(jobs: list[FigureJob], folder: Path, formats, *, out_dir: Path | None = None,
                   pool: FigurePool | None = None, use_cache: bool = True, notes: list | None = None,
-                  stats: dict | None = None) -> list[dict]:
+                  stats: dict | None = None, dpi: int = 300,
+                  progress: Callable[[int, int, dict], None] | None = None) -> list[dict]:
     """Write every job's files into ``folder``; return ``[{"kind", "key", "stem", "files"}]`` in
     job order (failed figures are left out and described in ``notes``).
+
+    ``progress(done, total, result)`` is called as each figure is written or found unchanged
+    (``result``: ``{"stem", "files", "error", "cached"}``), e.g. to print "figures 3/35".
 
     ``out_dir`` holds the manifest of the cache (``<out_dir>/.cache/figures.json``; no cache
     when None or ``use_cache`` is False).  ``stats`` (a dict) receives the counts
@@ -199,10 +632,18 @@ def write_figures(jobs: list[FigureJob], folder: Path, formats, *, out_dir: Path
     rc = current_rc()
     manifest_path = Path(out_dir) / MANIFEST if (out_dir is not None and use_cache) else None
     previous = _read_manifest(manifest_path) if manifest_path else {}
-    env_key = _environment_key(rc, formats) if manifest_path else ""
+    env_key = _environment_key(rc, formats, dpi) if manifest_path else ""
     results: dict[str, dict] = {}
     keys: dict[str, str] = {}
     todo: list[FigureJob] = []
+    done = 0
+
+    def report(result):
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, len(jobs), result)
+
     for job in jobs:
         if manifest_path:
             keys[job.stem] = job_key(job, env_key)
@@ -210,13 +651,14 @@ def write_figures(jobs: list[FigureJob], folder: Path, formats, *, out_dir: Path
             if entry and entry.get("key") == keys[job.stem] and _files_intact(folder, entry.get("hashes", {})):
                 results[job.stem] = {"stem": job.stem, "files": list(entry["hashes"]), "hashes": entry["hashes"],
                                      "error": None, "cached": True}
+                report(results[job.stem])
                 continue
         todo.append(job)
     used_workers = 0
     futures: dict[str, Future | None] = {}
     if pool is not None and len(todo) >= 2 and pool.usable:  # one figure: not worth starting a process
         for job in todo:
-            futures[job.stem] = pool.submit(job, str(folder), formats, rc)
+            futures[job.stem] = pool.submit(job, str(folder), formats, rc, dpi)
         if any(f is not None for f in futures.values()):
             used_workers = pool.workers
     for job in todo:
@@ -228,8 +670,9 @@ def write_figures(jobs: list[FigureJob], folder: Path, formats, *, out_dir: Path
             except Exception:  # noqa: BLE001 - a worker died: draw this one here
                 result = None
         if result is None:
-            result = render_job(job, str(folder), formats, rc)
+            result = render_job(job, str(folder), formats, rc, dpi)
         results[job.stem] = result
+        report(result)
     made = []
     manifest = {}
     failed = 0
@@ -261,51 +704,102 @@ def job_key(job: FigureJob, environment_key: str) -> str:
     """SHA-256 over the job's inputs and ``environment_key`` (see :func:`_environment_key`)."""
     h = hashlib.sha256()
     h.update(environment_key.encode())
-    _fingerprint(("job", job.kind, job.key, job.stem, job.title, job.content), h)
+    _fingerprint(("job", job.kind, job.key, job.stem, job.title, job.content, job.options), h)
     return h.hexdigest()
 
 
-def _fingerprint(obj, h) -> None:
-    """Feed an unambiguous encoding of ``obj`` (results, arrays, numbers, text) into ``h``."""
+def _fingerprint(obj, h, digits: int | None = None) -> None:
+    """Feed an unambiguous encoding of ``obj`` (results, frames, arrays, numbers, text) into ``h``:
+    floats bit for bit, or (``digits``) to that many significant digits, leaving out
+    :data:`_VOLATILE` fields."""
     import numpy as np
+    import pandas as pd
 
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         h.update(f"<{type(obj).__module__}.{type(obj).__qualname__}".encode())
         for f in dataclasses.fields(obj):
+            if digits is not None and f.name in _VOLATILE:
+                continue
             h.update(f"|{f.name}=".encode())
-            _fingerprint(getattr(obj, f.name), h)  # lazily computed fields are evaluated
+            _fingerprint(getattr(obj, f.name), h, digits)  # lazily computed fields are evaluated
         h.update(b">")
+    elif isinstance(obj, pd.DataFrame):
+        h.update(f"<frame {obj.shape}".encode())
+        _fingerprint([str(c) for c in obj.columns], h)
+        _fingerprint([str(t) for t in obj.dtypes], h)
+        _fingerprint([str(i) for i in obj.index], h)
+        for column in obj.columns:
+            _fingerprint(obj[column].to_numpy(), h, digits)
+        h.update(b">")
+    elif isinstance(obj, pd.Series):
+        _fingerprint(obj.to_frame(), h, digits)
     elif isinstance(obj, np.ndarray):
         arr = np.ascontiguousarray(obj)
         h.update(f"<nd {arr.dtype.str} {arr.shape}".encode())
-        if arr.dtype == object:
+        if arr.dtype == object or (digits is not None and arr.dtype.kind in "fc"):
             for item in arr.ravel():
-                _fingerprint(item, h)
+                _fingerprint(item, h, digits)
         else:
             h.update(arr.tobytes())
         h.update(b">")
     elif isinstance(obj, dict):
         h.update(b"<dict")
         for k in sorted(obj, key=repr):
-            _fingerprint(k, h)
-            _fingerprint(obj[k], h)
+            _fingerprint(k, h, digits)
+            _fingerprint(obj[k], h, digits)
         h.update(b">")
     elif isinstance(obj, (list, tuple)):
         h.update(f"<{type(obj).__name__} {len(obj)}".encode())
         for item in obj:
-            _fingerprint(item, h)
+            _fingerprint(item, h, digits)
         h.update(b">")
     elif isinstance(obj, (float, np.floating)):
         value = float(obj)
-        h.update(f"<f {value.hex() if math.isfinite(value) else repr(value)}>".encode())
+        if not math.isfinite(value):
+            text = repr(value)
+        elif digits is not None:  # -0, 0 and a 1e-17 residue draw alike
+            text = "0" if abs(value) < 1e-9 else f"{value:.{digits}g}"
+        else:
+            text = value.hex()
+        h.update(f"<f {text}>".encode())
     else:
         h.update(f"<{type(obj).__name__} {obj!r}>".encode())
 
 
-def _environment_key(rc: dict, formats: tuple) -> str:
+#: fields of a result that do not change a picture and may differ between platforms (solver details)
+_VOLATILE = frozenset({"iterations", "fit_stats", "s2", "crit"})
+
+
+def stable_fingerprint(job: FigureJob, extra: bytes = b"") -> str:
+    """SHA-256 of what ``job`` draws, the same on any platform: its title, options and content
+    with every number to 6 significant digits and solver details (iteration counts, likelihoods)
+    left out, plus the source of the plotting code and ``extra`` (e.g. the drawing script).
+
+    Unlike :func:`job_key` (the cache key: bit for bit, with the matplotlib version and fonts),
+    this does not change with matplotlib, numpy or the fonts, so a committed figure can be
+    checked for staleness on another machine (``docs/forest.json``; ``make docs``)."""
+    h = hashlib.sha256()
+    h.update(b"stable-1\n")
+    _fingerprint(("job", job.kind, job.key, job.stem, job.title, job.content, job.options), h, digits=6)
+    files: list[Path] = []
+    for package in _CODE_PACKAGES:
+        spec = importlib.util.find_spec(package)
+        for location in (spec.submodule_search_locations or []) if spec else []:
+            files += sorted(Path(location).glob("*.py"))
+    spec = importlib.util.find_spec("trialsynth.report.figures")
+    if spec and spec.origin:
+        files.append(Path(spec.origin))
+    for path in files:
+        h.update(f"{path.name}\n".encode())
+        h.update(path.read_bytes().replace(b"\r\n", b"\n"))
+    h.update(extra.replace(b"\r\n", b"\n"))
+    return h.hexdigest()
+
+
+def _environment_key(rc: dict, formats: tuple, dpi: int = 300) -> str:
     """SHA-256 over what every figure depends on besides its own inputs."""
     h = hashlib.sha256()
-    h.update(f"manifest {MANIFEST_VERSION}; formats {formats}\n".encode())
+    h.update(f"manifest {MANIFEST_VERSION}; formats {formats}; dpi {dpi}\n".encode())
     h.update(_code_hash().encode())
     for name in ("trialsynth", "matplotlib", "fontTools", "PIL", "numpy"):
         try:
@@ -380,4 +874,6 @@ def _read_manifest(path: Path) -> dict:
     return figures if isinstance(figures, dict) else {}
 
 
-__all__ = ["FigureJob", "FigurePool", "figure_jobs", "render_job", "write_figures", "job_key"]
+__all__ = ["KINDS", "REPORT_KINDS", "FigureJob", "FigurePlan", "FigurePool", "comparator_jobs", "draw", "figure_jobs",
+           "find_job", "plan_figures",
+           "population_text", "render_job", "stable_fingerprint", "write_figures", "write_manifest", "job_key"]

@@ -175,68 +175,8 @@ def reviews_beside_ours(an: Analysis, outcome: str | None = None) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
-def forest_figure_spec(an: Analysis, outcome: str, comparator: str, window: str):
-    """``(result, title)`` of the forest plot of one group, or ``None`` when it was not pooled."""
-    res = an.result(outcome, comparator, window)
-    if res is None:
-        return None
-    return res, f"{outcome.capitalize()}: acupuncture vs {comparator.replace('_', ' ')}, {window} term"
-
-
-def forest_figure(an: Analysis, outcome: str, comparator: str, window: str, **kw):
-    """The forest plot of one group (a Figure), or ``None`` when the group was not pooled."""
-    spec = forest_figure_spec(an, outcome, comparator, window)
-    if spec is None:
-        return None
-    from trialsynth.plots import forest_plot
-
-    res, title = spec
-    return forest_plot(res, title=title, **kw)
-
-
-def window_panel_spec(an: Analysis, outcome: str, comparator: str):
-    """``(content, title)`` of the panel of every window of one outcome x comparator (content: a
-    list of ``(heading, result)`` sections, or one result when only one window was pooled), or
-    ``None`` when none was."""
-    sections = []
-    for w in WINDOWS:
-        res = an.result(outcome, comparator, w)
-        if res is not None:
-            sections.append((f"{w.capitalize()} term", res))
-    if not sections:
-        return None
-    title = f"{outcome.capitalize()}: acupuncture vs {comparator.replace('_', ' ')}, by time after treatment"
-    if len(sections) == 1:
-        return sections[0][1], title + f" ({sections[0][0].lower()})"
-    return sections, title
-
-
-def window_panel_figure(an: Analysis, outcome: str, comparator: str, **kw):
-    """Every window of one outcome x comparator in one figure on a shared axis (subgroup headings)."""
-    spec = window_panel_spec(an, outcome, comparator)
-    if spec is None:
-        return None
-    from trialsynth.plots import forest_plot
-
-    content, title = spec
-    return forest_plot(content, title=title, **kw)
-
-
-def effect_by_time_figure(an: Analysis, outcome: str):
-    """Pooled effect with CI against weeks after treatment (one series per comparator)."""
-    df = pooled_table(an, outcome)
-    if len(df) == 0:
-        return None
-    try:
-        from trialsynth.plots import effect_by_time_plot
-    except (ImportError, AttributeError):
-        return None
-    targets = {w.name: w.target for w in an.windows_used()}
-    data = df.assign(weeks=df["window"].astype(str).map(targets))
-    try:
-        return effect_by_time_plot(data, x="weeks", group="comparator_class")
-    except TypeError:
-        return effect_by_time_plot(data)
+# Figures: trialsynth.report.figures builds every figure (report, CLI and notebooks alike):
+# figures.comparator_jobs(an), figures.figure_jobs(an, kinds), figures.draw(job).
 
 
 # --------------------------------------------------------------------------- 04 robustness
