@@ -50,24 +50,20 @@ for outcome in ("pain", "function", "responder"):
 # ## Forest plots: every window of a comparator on one axis
 
 # %%
-shown = 0
-for outcome in ("pain", "function", "responder"):
-    for comparator in views.COMPARATORS:
-        fig = views.window_panel_figure(analysis, outcome, comparator)
-        if fig is not None:
-            views.show(fig)
-            shown += 1
-if not shown:
+from trialsynth.report import figures  # the report's figure builder: same population, same pictures
+
+jobs = figures.comparator_jobs(analysis)
+for job in jobs:
+    views.show(figures.draw(job))
+if not jobs:
     views.show("_No pooled group to draw: see the notes at the top._")
 
 # %% [markdown]
 # ## Effect against weeks after treatment ended
 
 # %%
-for outcome in ("pain", "function"):
-    fig = views.effect_by_time_figure(analysis, outcome)
-    if fig is not None:
-        views.show(fig)
+for job in figures.figure_jobs(analysis, ("effect_by_time",)):
+    views.show(figures.draw(job))
 
 # %% [markdown]
 # ## Heterogeneity and prediction intervals

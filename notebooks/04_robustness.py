@@ -55,3 +55,21 @@ for key in groups:
         views.show(views.as_frame(diag[name]))
     if diag["small_study_caveat"]:
         views.show(f"_Caveat: {diag['small_study_caveat']}._")
+
+# %% [markdown]
+# ## Funnel plots (with trim-and-fill) and GOSH plots, where k allows
+# Drawn for every group with at least three studies, by the report's figure builder. With fewer
+# than 10 studies a funnel plot cannot tell asymmetry from chance (Cochrane Handbook 13.3.5.4):
+# read it as a description of these few trials, not as a test.
+
+# %%
+from trialsynth.report import figures
+
+plan = figures.plan_figures(analysis, ("funnel", "gosh"))
+for job in plan.jobs:
+    views.show(figures.draw(job))
+    k = analysis.results()[job.key].k
+    if job.kind == "funnel" and k < 10:
+        views.show(f"_k = {k} < 10: too few studies to tell funnel asymmetry from chance._")
+if plan.skipped:
+    views.show("\n".join(f"* {line}." for line in plan.skipped_lines()))
