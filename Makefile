@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install report test lab bench validate clean
+.PHONY: install report test lab bench validate docs clean
 
 # (Re)install when pyproject.toml changes; the stamp records the last install.
 $(STAMP): pyproject.toml
@@ -20,6 +20,10 @@ validate: $(STAMP)
 
 report: $(STAMP)
 	$(PY) -m trialsynth report --data data/trials.csv --out reports
+
+# docs/forest.png (the README's figure) from the current data; a test fails when it is stale
+docs: $(STAMP)
+	$(PY) docs/make_readme_figure.py
 
 test: $(STAMP)
 	$(PY) -m pytest
