@@ -71,7 +71,7 @@ def test_favours_labels_sit_on_the_side_of_the_null_that_favours_each_arm(drawn)
         if side == "higher":
             expected = expected[::-1]
         renderer = fig.canvas.get_renderer()
-        for index, pair in enumerate(pairs):
+        for pair in pairs:
             left, right = favours[f"{pair}:left"], favours[f"{pair}:right"]
             assert (left.get_text(), right.get_text()) == expected, job.stem
             # each label on its side of the line of no effect
@@ -184,9 +184,9 @@ def test_heterogeneity_lines_are_whole_and_ticks_are_round(drawn):
 
 def test_ratio_axes_are_logarithmic_with_ratio_labels(drawn):
     _, figures = drawn
-    ratio = [(job, fig) for job, fig in figures if job.kind in FOREST_KINDS and job.key[0] == "responder"]
+    ratio = [fig for job, fig in figures if job.kind in FOREST_KINDS and job.key[0] == "responder"]
     assert ratio
-    for job, fig in ratio:
+    for fig in ratio:
         ax = fig.axes[0]
         assert ax.get_xscale() == "log" and fig.forest_layout.null_value == 1.0
         labels = [t.get_text() for t in ax.get_xticklabels()]
@@ -210,7 +210,7 @@ def test_report_draws_the_diagnostics_where_k_allows_and_says_why_not(drawn):
             assert any(s["key"] == list(key) and s["reason"] == f"k = {res.k} < 3" for s in plan.skipped), name
     assert any("not computed because k = 2 < 3" in line for line in plan.skipped_lines())
     # per-arm columns and the dagger of approximated effects, as the CLI drew them before
-    job, fig = next((j, f) for j, f in figures if j.stem == "forest_pain_sham_immediate")
+    fig = next(f for j, f in figures if j.stem == "forest_pain_sham_immediate")
     headers = {t.get_text() for t in _texts(fig, "header:").values()}
     assert {"Mean", "SD", "Total"} <= headers
     assert any(r.cells["label"].endswith("\u2020") for r in fig.forest_layout.rows if r.kind == "study")

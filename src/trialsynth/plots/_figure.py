@@ -153,7 +153,10 @@ def overflow(fig: Figure) -> tuple[float, float, float, float]:
     """How far (inches) text sticks out of the figure: (left, right, bottom, top), 0 when inside."""
     renderer = fig.canvas.get_renderer()
     fig_box = fig.bbox
-    boxes = [a.get_window_extent(renderer) for a in text_artists(fig)]
+    # figure-level texts, and each axes with everything in it (ticks in view, labels, legend,
+    # annotations): an axes' own text artists include labels of ticks outside the view and
+    # legend texts not laid out yet, which would make room for nothing
+    boxes = [a.get_window_extent(renderer) for a in fig.texts if a.get_visible() and a.get_text().strip()]
     for ax in fig.axes:
         boxes.append(ax.get_tightbbox(renderer))
     boxes = [b for b in boxes if b is not None and b.width >= 0]

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 from scipy.stats import norm
 
 from trialsynth.errors import ArgumentError
@@ -223,6 +223,8 @@ def funnel_plot(
         lo, hi = ax.get_xlim()
         ticks = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100) if lo <= t <= hi]
         ax.xaxis.set_major_locator(FixedLocator(ticks))
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))  # round ticks: 0.5, not 0.25
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt_tick(v)))
     ax.tick_params(labelsize=style.small_size)
     for t in ax.get_xticklabels() + ax.get_yticklabels():

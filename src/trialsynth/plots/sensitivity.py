@@ -12,7 +12,7 @@ from typing import Mapping
 
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
 from trialsynth.errors import ArgumentError
 from trialsynth.plots._figure import add_title, fit_margins, new_figure
@@ -194,7 +194,7 @@ def gosh_plot(
         hb.set_gid("gosh-hexbin")
     else:
         alpha = 0.6 if len(x) < 500 else max(0.08, 0.6 * math.sqrt(500 / len(x)))
-        ax.scatter(x, y, s=6, color=style.square_color, alpha=alpha, linewidths=0, gid="gosh-points",
+        ax.scatter(x, y, s=6 if len(x) > 200 else 16, color=style.square_color, alpha=alpha, linewidths=0, gid="gosh-points",
                    rasterized=len(x) > 2000)
     if result is not None:
         estimate = to_display(float(result.estimate)) if hasattr(result, "estimate") else None
@@ -213,6 +213,8 @@ def gosh_plot(
         if len(ticks) < 2:
             ticks = [float(f"{v:.2g}") for v in np.geomspace(lo, hi, 4)]
         ax.xaxis.set_major_locator(FixedLocator(ticks))
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))  # round ticks: 0.05, not 0.025
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt_tick(v)))
     ax.tick_params(labelsize=style.small_size)
     for label in ax.get_xticklabels() + ax.get_yticklabels():

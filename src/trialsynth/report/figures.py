@@ -54,6 +54,7 @@ The bytes of every file come from :func:`trialsynth.plots.save_figure` in all ca
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -323,8 +324,8 @@ def plan_figures(an, kinds=REPORT_KINDS, *, style: str = "cochrane", sort_by: st
                             "reason": f"k = {res.k} < {MIN_K_DIAGNOSTICS}"})
             continue
         jobs += _diagnostic_jobs(key, res, rows_of[key], diagnostics, skipped, base,
-                                 lambda what: title(outcome, comparator, when, conditions_of(key), what),
-                                 lambda kind: stem(kind, outcome, comparator, window))
+                                 functools.partial(title, outcome, comparator, when, conditions_of(key)),
+                                 stem, (outcome, comparator, window))
 
     pairs = list(dict.fromkeys((k[0], k[1]) for k in keys))
     for outcome, comparator in pairs:
@@ -364,7 +365,7 @@ def plan_figures(an, kinds=REPORT_KINDS, *, style: str = "cochrane", sort_by: st
     return FigurePlan(jobs, skipped)
 
 
-def _diagnostic_jobs(key, res, rows, kinds, skipped, base, title, stem) -> list[FigureJob]:
+def _diagnostic_jobs(key, res, rows, kinds, skipped, base, title, make_stem, group) -> list[FigureJob]:
     """Funnel (with trim-and-fill), leave-one-out, cumulative (by year) and GOSH of one group:
     the statistics come from :mod:`trialsynth.diagnostics`; a diagnostic that fails is skipped
     with its reason."""
@@ -375,6 +376,9 @@ def _diagnostic_jobs(key, res, rows, kinds, skipped, base, title, stem) -> list[
     outcome, comparator, window = (str(v) for v in key)
     jobs = []
     labels = dict(base, arm_labels=arm_labels(comparator))
+
+    def stem(kind):
+        return make_stem(kind, *group)
 
     def attempt(kind, make):
         try:
