@@ -105,19 +105,28 @@ def wrap_statements(text: str, width: float, family: str, size: float, weight: s
 
 
 def wrap_title(title: str, width: float, family: str, size: float, weight: str = "bold") -> list[str]:
-    """A title on one line when it fits ``width`` inches, else broken before its population
-    (after " \u2014 ") and then between words."""
+    """A title on one line when it fits ``width`` inches; else broken before its population
+    (after " \u2014 ") when both parts fit, else between words."""
     if text_width(title, family, size, weight) <= width:
         return [title]
-    parts = str(title).split(" \u2014 ")
-    dash = " \u2014"
-    lines: list[str] = []
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        wrapped = wrap_text(part, width - (0 if last else text_width(dash, family, size, weight)), family, size, weight)
-        if not last:
-            wrapped[-1] += dash  # the dash stays with the words before it
-        lines.extend(wrapped)
+    head, dash, tail = str(title).rpartition(" \u2014 ")
+    if dash:
+        lines = [head + " \u2014", tail]
+        if all(text_width(line, family, size, weight) <= width for line in lines):
+            return lines
+    # between words, the dash staying with the word before it
+    words: list[str] = []
+    for word in str(title).split(" "):
+        if word == "\u2014" and words:
+            words[-1] += " \u2014"
+        else:
+            words.append(word)
+    lines = [words[0]]
+    for word in words[1:]:
+        if text_width(f"{lines[-1]} {word}", family, size, weight) <= width:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(word)
     return lines
 
 

@@ -61,6 +61,15 @@ def fmt_tick(value: float) -> str:
     return text
 
 
+def round_ticks(low: float, high: float, most: int = 6) -> list[float]:
+    """Ticks at multiples of 1, 2 or 5 x 10^n inside [low, high] (at most ``most`` + 1 of them)."""
+    from matplotlib.ticker import MaxNLocator
+
+    values = MaxNLocator(nbins=most, steps=[1, 2, 5, 10]).tick_values(low, high)
+    span = high - low
+    return [float(round(v, 12)) for v in values if low - span * 1e-9 <= v <= high + span * 1e-9]
+
+
 def fmt_ci(estimate, low, high, digits: int = 2, style: str = "brackets") -> str:
     """``"0.49 [0.34, 0.70]"`` (brackets) or ``"0.49 (0.34-0.70)"`` (parentheses, JAMA:
     an en dash, or "to" when a bound is negative); empty when the estimate is missing."""

@@ -17,12 +17,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
-from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 from scipy.stats import norm
 
 from trialsynth.errors import ArgumentError
 from trialsynth.plots._figure import add_title, fit_margins, new_figure
-from trialsynth.plots._format import fmt_tick, is_ratio_measure, measure_name
+from trialsynth.plots._format import fmt_tick, is_ratio_measure, measure_name, round_ticks
 from trialsynth.plots._inputs import _get, display_transform, is_result
 from trialsynth.plots.styles import get_style
 
@@ -224,7 +224,7 @@ def funnel_plot(
         ticks = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100) if lo <= t <= hi]
         ax.xaxis.set_major_locator(FixedLocator(ticks))
     else:
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))  # round ticks: 0.5, not 0.25
+        ax.xaxis.set_major_locator(FixedLocator(round_ticks(*ax.get_xlim())))  # round ticks: 0.5, not 0.25
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt_tick(v)))
     ax.tick_params(labelsize=style.small_size)
     for t in ax.get_xticklabels() + ax.get_yticklabels():

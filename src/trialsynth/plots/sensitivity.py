@@ -12,11 +12,11 @@ from typing import Mapping
 
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from trialsynth.errors import ArgumentError
 from trialsynth.plots._figure import add_title, fit_margins, new_figure
-from trialsynth.plots._format import fmt_num, fmt_tick, is_ratio_measure, measure_name
+from trialsynth.plots._format import fmt_num, fmt_tick, is_ratio_measure, measure_name, round_ticks
 from trialsynth.plots._captions import caption_lines
 from trialsynth.plots._inputs import Section, display_transform, is_result, pooled_from
 from trialsynth.plots.forest import forest_plot
@@ -206,6 +206,7 @@ def gosh_plot(
     ax.set_xlabel(measure_name(measure), fontsize=style.font_size, fontfamily=family)
     ax.set_ylabel("I\u00b2 (%)", fontsize=style.font_size, fontfamily=family)
     ax.set_ylim(bottom=-2.0, top=max(100.0, float(np.max(y)) if len(y) else 100.0) + 2.0)  # I² = 0 stays visible
+    ax.yaxis.set_major_locator(FixedLocator([0, 20, 40, 60, 80, 100]))
     if log_axis:
         ax.xaxis.set_minor_locator(NullLocator())
         lo, hi = ax.get_xlim()
@@ -214,7 +215,7 @@ def gosh_plot(
             ticks = [float(f"{v:.2g}") for v in np.geomspace(lo, hi, 4)]
         ax.xaxis.set_major_locator(FixedLocator(ticks))
     else:
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))  # round ticks: 0.05, not 0.025
+        ax.xaxis.set_major_locator(FixedLocator(round_ticks(*ax.get_xlim())))  # round ticks: 0.05, not 0.025
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt_tick(v)))
     ax.tick_params(labelsize=style.small_size)
     for label in ax.get_xticklabels() + ax.get_yticklabels():

@@ -290,8 +290,11 @@ def plan_figures(an, kinds=REPORT_KINDS, *, style: str = "cochrane", sort_by: st
     data_of = {key: study_data(rows_of[key], results[key]) for key in keys}
 
     def title(outcome, comparator, when, conditions, what=""):
+        """"Pain: acupuncture vs sham, <when> — <population>", or "<What>: pain, acupuncture vs ..."."""
         text = f"{_outcome_words(outcome)}: {_comparison(comparator)}, {when}"
-        return text + (f", {what}" if what else "") + f" \u2014 {population_text(conditions)}"
+        if what:
+            text = f"{what}: {str(outcome).replace('_', ' ')}, {_comparison(comparator)}, {when}"
+        return text + f" \u2014 {population_text(conditions)}"
 
     def conditions_of(*group_keys):
         found = []
@@ -388,12 +391,12 @@ def _diagnostic_jobs(key, res, rows, kinds, skipped, base, title, make_stem, gro
 
     def funnel():
         filled = small_study.trim_and_fill(res)
-        return FigureJob("funnel", key, stem("funnel"), title("funnel plot with trim-and-fill"),
+        return FigureJob("funnel", key, stem("funnel"), title("Funnel plot with trim-and-fill"),
                          small_study.funnel_coordinates(res), dict(base, trimfill=filled, measure=res.measure),
                          f"contour-enhanced funnel plot with trim-and-fill, {outcome} vs {comparator}, {window}")
 
     def loo():
-        return FigureJob("leave_one_out", key, stem("leave_one_out"), title("leaving out each study in turn"),
+        return FigureJob("leave_one_out", key, stem("leave_one_out"), title("Leave-one-out"),
                          sensitivity.leave_one_out(res), dict(labels, result=res),
                          f"leave-one-out, {outcome} vs {comparator}, {window}")
 
@@ -401,7 +404,7 @@ def _diagnostic_jobs(key, res, rows, kinds, skipped, base, title, make_stem, gro
         years = rows["year"].to_numpy(dtype=float) if "year" in rows.columns else None
         order = years if years is not None and np.isfinite(years).all() else None
         return FigureJob("cumulative", key, stem("cumulative"),
-                         title("cumulative by year" if order is not None else "cumulative"),
+                         title("Cumulative meta-analysis by year" if order is not None else "Cumulative meta-analysis"),
                          sensitivity.cumulative(res, order=order), dict(labels, result=res),
                          f"cumulative meta-analysis, {outcome} vs {comparator}, {window}")
 
