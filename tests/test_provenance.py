@@ -311,3 +311,24 @@ def test_immediately_after_phrase_conversion():
     assert {p.column for p in no_phrase} == {"timepoint_weeks", "weeks_after_treatment"}
     with_args = _phrase_case("immediately after", "0", derived="timepoint_weeks=immediately_after(a,b)")
     assert ("derived", "immediately_after") in {(p.column, p.value) for p in with_args}
+
+
+def _url_ref_case(record_ids: dict, source_ref: str):
+    records = {"Url2006": {"id": "Url2006", "kind": "trial", "citation": "A B. Trial. J 2006;1:1.",
+                           **record_ids, "urls": [{"url": "https://x.example/a", "accessed": "2026-12-01"}],
+                           "quotes": {"Q1": {"text": "n = 12", "location": "abstract",
+                                             "url": "https://x.example/a"}}}}
+    row = {"study_id": "Url2006", "year": "2006", "source_id": "Url2006", "source_ref": source_ref,
+           "quote_ids": "Q1", "n1": "12"}
+    return prov.check_trials(pd.DataFrame([row]), records)
+
+
+def test_trial_url_source_ref_only_for_records_without_identifiers():
+    """url: is accepted for a trial row only when the record has no DOI/PMID, and only a url it read."""
+    none = {"identifiers": "not found"}
+    assert _url_ref_case(none, "url:https://x.example/a") == []
+    unread = _url_ref_case(none, "url:https://x.example/other")
+    assert [(p.column, p.value) for p in unread] == [("source_ref", "url:https://x.example/other")]
+    has_pmid = _url_ref_case({"pmid": "1"}, "url:https://x.example/a")
+    assert [p.column for p in has_pmid] == ["source_ref"]
+    assert _url_ref_case({"pmid": "1"}, "pmid:1") == []

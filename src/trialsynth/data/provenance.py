@@ -400,7 +400,7 @@ def check_trials(trials: pd.DataFrame, records: Mapping[str, Mapping[str, Any]],
     for position, (_, row) in enumerate(trials.iterrows()):
         row_number = position + 2  # header is row 1
         row_map = row.to_dict()
-        problems += _check_source_ref(row_map, row_number, file, records)
+        problems += _check_source_ref(row_map, row_number, file, records, allow_url=True)
         problems += _check_numbers(row_map, row_number, file, TRIAL_NUMERIC_COLUMNS, records,
                                    scale_column="scale")
         record = records.get(str(row_map.get("source_id", "")).strip())
