@@ -128,6 +128,17 @@ CONVERSIONS: dict[str, Callable[[Decimal, set[Decimal]], bool]] = {
     "minutes_to_weeks": lambda v, toks: any(
         _close(abs(v), t / 10080, Decimal("0.05")) for t in toks),
 }
+# two-token conversions (still named in ``derived`` as ``column=conversion``):
+# ``sum_printed``: the value is the sum of two printed numbers, possibly the same number printed
+# twice (a course "over 12 weeks" followed by maintenance "during the next 12 weeks" = 24 weeks);
+# ``equal_allocation``: an arm size not printed per arm, taken as the printed total divided by the
+# printed number of arms, rounded to a whole participant ("800 participants ... randomized into
+# these three groups in a 1:1:1 ratio" -> 267), the assumption of equal allocation the Cochrane
+# Handbook (section 6.5.2) allows when a trial prints only its total.
+CONVERSIONS["sum_printed"] = lambda v, toks: any(abs(v) == a + b for a in toks for b in toks)
+CONVERSIONS["equal_allocation"] = lambda v, toks: any(
+    abs(v) == (a / b).quantize(Decimal(1), rounding="ROUND_HALF_UP")
+    for a in toks for b in toks if 2 <= b <= 6 and b == b.to_integral_value() and a > 10 * b)
 CONVERSIONS["negate"].__doc__ = "the printed number had the opposite orientation"
 
 # phrase conversions: a time point the source states in words, not digits. The value is fixed
