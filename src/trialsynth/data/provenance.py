@@ -139,6 +139,11 @@ CONVERSIONS["sum_printed"] = lambda v, toks: any(abs(v) == a + b for a in toks f
 CONVERSIONS["equal_allocation"] = lambda v, toks: any(
     abs(v) == (a / b).quantize(Decimal(1), rounding="ROUND_HALF_UP")
     for a in toks for b in toks if 2 <= b <= 6 and b == b.to_integral_value() and a > 10 * b)
+# ``percent_of_printed``: responders not printed as a count, taken as a printed percentage of a
+# printed arm size, rounded to a whole participant ("60.7 (387)" -> 235 of 387)
+CONVERSIONS["percent_of_printed"] = lambda v, toks: any(
+    abs(v) == (a * b / 100).quantize(Decimal(1), rounding="ROUND_HALF_UP")
+    for a in toks for b in toks if a <= 100 and b == b.to_integral_value() and b > a)
 CONVERSIONS["negate"].__doc__ = "the printed number had the opposite orientation"
 
 # phrase conversions: a time point the source states in words, not digits. The value is fixed
