@@ -139,11 +139,17 @@ CONVERSIONS["sum_printed"] = lambda v, toks: any(abs(v) == a + b for a in toks f
 CONVERSIONS["equal_allocation"] = lambda v, toks: any(
     abs(v) == (a / b).quantize(Decimal(1), rounding="ROUND_HALF_UP")
     for a in toks for b in toks if 2 <= b <= 6 and b == b.to_integral_value() and a > 10 * b)
-# ``percent_of_printed``: responders not printed as a count, taken as a printed percentage of a
-# printed arm size, rounded to a whole participant ("60.7 (387)" -> 235 of 387)
-CONVERSIONS["percent_of_printed"] = lambda v, toks: any(
-    abs(v) == (a * b / 100).quantize(Decimal(1), rounding="ROUND_HALF_UP")
-    for a in toks for b in toks if a <= 100 and b == b.to_integral_value() and b > a)
+# ``percent_of_printed`` (events1 / events2 only): responders not printed as a count, taken as a
+# printed percentage of the row's own arm size n1 / n2, which must be printed too, rounded to a
+# whole participant ("60.7 (387)" -> 235 of 387). Checked in ``_check_numbers``, which knows the row.
+EVENT_ARM_SIZE: dict[str, str] = {"events1": "n1", "events2": "n2"}
+
+
+def _percent_of_arm(value: Decimal, tokens: set[Decimal], n: Decimal | None) -> bool:
+    if n is None or n not in tokens:
+        return False
+    return any(abs(value) == (t * n / 100).quantize(Decimal(1), rounding="ROUND_HALF_UP")
+               for t in tokens if t <= 100)
 CONVERSIONS["negate"].__doc__ = "the printed number had the opposite orientation"
 
 # phrase conversions: a time point the source states in words, not digits. The value is fixed
@@ -340,6 +346,15 @@ def _check_numbers(
                     problems.append(Problem(file, row_number, column, str(raw),
                                             f"{conv} means {fixed} and needs the phrase "
                                             f"{pattern.pattern!r} in quotes {ids} of evidence/{source_id}.yaml"))
+            elif conv == "percent_of_printed":
+                if args or column not in EVENT_ARM_SIZE:
+                    problems.append(Problem(file, row_number, "derived", conv,
+                                            f"{conv} takes no arguments and applies to events1/events2 only"))
+                elif not _percent_of_arm(value, tokens, _decimal(row.get(EVENT_ARM_SIZE[column]))):
+                    problems.append(Problem(file, row_number, column, str(raw),
+                                            f"{conv}: no percentage printed in quotes {ids} of "
+                                            f"evidence/{source_id}.yaml gives this value as a share of "
+                                            f"{EVENT_ARM_SIZE[column]} (itself printed)"))
             elif conv in CONVERSIONS:
                 if args:
                     problems.append(Problem(file, row_number, "derived", conv, f"{conv} takes no arguments"))
@@ -366,7 +381,8 @@ def _check_numbers(
                     problems.append(Problem(file, row_number, column, str(raw),
                                             f"{conv}({args[0]},{args[1]}) = {expected}, not this value"))
             else:
-                known = sorted(CONVERSIONS) + sorted(PHRASE_CONVERSIONS) + sorted(ROW_CONVERSIONS)
+                known = sorted(CONVERSIONS) + ["percent_of_printed"] + sorted(PHRASE_CONVERSIONS) \
+                    + sorted(ROW_CONVERSIONS)
                 problems.append(Problem(file, row_number, "derived", conv,
                                         f"unknown conversion; expected one of {', '.join(known)}"))
             continue
