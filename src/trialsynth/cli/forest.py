@@ -111,7 +111,8 @@ def stem_suffix(args: argparse.Namespace) -> str:
 
 
 def write(plan, args: argparse.Namespace, *, manifest: bool = False) -> int:
-    """Write the plan's figures into ``args.out`` (printing each file as it is written)."""
+    """Write the plan's figures into ``args.out`` ("figures 3/43: <stem>" as each is drawn, then
+    every file written)."""
     from pathlib import Path
 
     from trialsynth.report.figures import write_figures, write_manifest
@@ -120,11 +121,10 @@ def write(plan, args: argparse.Namespace, *, manifest: bool = False) -> int:
     formats = tuple(args.formats or ("svg",))
     notes: list[str] = []
 
-    def progress(done, total, result):
-        for name in result["files"]:
+    made = write_figures(plan.jobs, out, formats, notes=notes, dpi=args.dpi, progress=lambda line: print(line, flush=True))
+    for figure in made:
+        for name in figure["files"]:
             print(out / name)
-
-    made = write_figures(plan.jobs, out, formats, notes=notes, dpi=args.dpi, progress=progress)
     if manifest:
         print(write_manifest(out, plan, made, profile=args.profile, style=args.style))
     if notes:

@@ -34,6 +34,7 @@ _API = {
     "rob_traffic_light": "trialsynth.plots.rob",
     "effect_by_time_plot": "trialsynth.plots.time",
     "favours_labels": "trialsynth.plots.favours",
+    "evidence_grid_plot": "trialsynth.plots.evidence_grid",
     "save_figure": "trialsynth.plots.export",
     "figure_bytes": "trialsynth.plots.export",
     "get_style": "trialsynth.plots.styles",

@@ -96,6 +96,9 @@ ROB_ALIASES = {
 }
 
 SORT_KEYS = ("year", "effect", "weight", "label", "precision")
+#: what the risk-of-bias symbols mean (one footnote line whenever they are drawn)
+ROB_LEGEND = ("Risk of bias: + low, \u2212 some concerns, \u00d7 high, ? unclear or no information; "
+              "blank: not assessed.")
 
 
 # --------------------------------------------------------------------------- table model
@@ -258,8 +261,9 @@ def forest_plot(
         Footnote text. By default a one-line caption (model, number of studies, method
         profile; the full methods belong in the report's Methods, ``result.methods_text()``)
         and one legend line per symbol used: ``‡`` one study (its own effect, no pooled row),
-        ``§`` two studies (τ² and the prediction interval very imprecise), ``†`` an approximated
-        effect size (a true ``approximate`` column of the study data).
+        ``§`` two studies (τ² and the prediction interval very imprecise), ``¶`` a Hartung-Knapp
+        interval narrower than the Wald interval, ``†`` an approximated effect size (a true
+        ``approximate`` column of the study data), and what the risk-of-bias symbols mean.
     title : str, optional
     plot_width : float, optional
         Width of the graphical panel in inches (style default otherwise).
@@ -307,6 +311,7 @@ def forest_plot(
         raise ArgumentError("favours: expected two labels (left, right)")
     if footnote is None:
         footnote = "\n".join(caption_lines(sections, overall_pooled, approximate=approximate)
+                             + ([ROB_LEGEND] if rob_columns else [])
                              + ([] if favours is not None else [UNKNOWN_DIRECTION_NOTE]))
     if rob_domains:
         legend = "; ".join(f"{key}: {text}" for key, text in rob_domains.items())

@@ -75,8 +75,10 @@ _CODE_MODULES = ("trialsynth.report.figures", "trialsynth.data.io")
 #: every kind of figure the builder makes (see the module docstring), in drawing order
 KINDS = ("forest", "forest_by_window", "short_long_panel", "funnel", "leave_one_out", "cumulative", "gosh",
          "effect_by_time", "rob_traffic_light")
-#: what ``make report`` draws; ``trialsynth figures`` draws every kind
-REPORT_KINDS = KINDS
+#: what ``make report`` draws (within its time budget); ``trialsynth figures`` draws every kind,
+#: adding the short/long panels (the windows figure shows the same rows) and the effect-by-time
+#: plots (notebook 02 shows them), under their own file names
+REPORT_KINDS = ("forest", "forest_by_window", "funnel", "leave_one_out", "cumulative", "gosh", "rob_traffic_light")
 #: fewest studies for funnel, leave-one-out, cumulative and GOSH plots; most for GOSH (2^k - 1 fits)
 MIN_K_DIAGNOSTICS = 3
 MAX_K_GOSH = 15
@@ -112,10 +114,8 @@ WINDOW_PHRASES = {
     "intermediate": "3 to 12 months after treatment",
     "long": "12 months or more after treatment",
 }
-#: condition -> (adjective before "low back pain", or a name of its own)
-_LBP = {"chronic_lbp": "chronic", "mixed_lbp": "persistent", "acute_lbp": "acute", "subacute_lbp": "subacute",
-        "acute_subacute_lbp": "acute or subacute"}
-_OTHER_CONDITIONS = {"sciatica": "sciatica"}
+#: the heading of the risk-of-bias column (the overall judgement, under "Risk of bias")
+ROB_COLUMN = "Overall"
 STUDY_COLUMNS = ("year", "n1", "n2", "mean1", "sd1", "mean2", "sd2", "events1", "events2", "approximate",
                  "favourable_direction")
 
@@ -160,6 +160,26 @@ class FigurePlan:
             lines.append(f"{what}{where}: not computed because {entry['reason']}")
         return lines
 
+    def skipped_summary(self) -> list[str]:
+        """:meth:`skipped_lines` grouped by what was not drawn and why: "Funnel and GOSH plots not
+        computed because k = 2 < 3: pain vs sham (3 to 12 months after treatment); ..."."""
+        groups: dict[tuple, list] = {}
+        for entry in self.skipped:
+            groups.setdefault((tuple(entry["figures"]), entry["reason"]), []).append(entry["key"])
+        lines = []
+        for (kinds, reason), keys in groups.items():
+            names = [KIND_NAMES.get(k, k) for k in kinds]
+            what = (", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0])
+            what = what[:1].upper() + what[1:] + (" plots" if len(names) > 1 else " plot")
+            cells: dict[str, list] = {}
+            for key in keys:
+                if len(key) == 3:
+                    name = f"{key[0]} vs {COMPARATORS.get(key[1], (key[1],))[0]}"
+                    cells.setdefault(name, []).append(window_phrase(key[2]))
+            where = "; ".join(f"{name} ({', '.join(whens)})" for name, whens in cells.items())
+            lines.append(f"{what} not computed because {reason}" + (f": {where}" if where else ""))
+        return lines
+
 
 def draw(job: FigureJob):
     """The job's :class:`matplotlib.figure.Figure` (the same call whether rendered here, in a
@@ -170,17 +190,17 @@ def draw(job: FigureJob):
 
 
 def population_text(conditions) -> str:
-    """The population of the trials drawn, in words: ``{"chronic_lbp", "mixed_lbp"}`` ->
-    "chronic or persistent low back pain" (persistent: mixed or unstated duration)."""
-    conditions = sorted({str(c) for c in conditions if c is not None and str(c) not in ("", "nan", "<NA>")})
-    order = list(_LBP) + list(_OTHER_CONDITIONS)
-    conditions.sort(key=lambda c: order.index(c) if c in order else len(order))
-    lbp = [_LBP[c] for c in conditions if c in _LBP]
-    parts = []
-    if lbp:
-        parts.append((", ".join(lbp[:-1]) + " or " + lbp[-1] if len(lbp) > 1 else lbp[0]) + " low back pain")
-    parts += [_OTHER_CONDITIONS.get(c, c.replace("_", " ")) for c in conditions if c not in _LBP]
-    return " and ".join(parts) if parts else "population not recorded"
+    """The population of the trials drawn, in the report's words
+    (:func:`trialsynth.report.stages.population_label` of the conditions present):
+    ``{"chronic_lbp"}`` -> "chronic low back pain"; both report populations -> "chronic low
+    back pain (with persistent pain of mixed or unstated duration)"."""
+    from trialsynth.report.stages import POOLED_CONDITIONS, population_label
+
+    present = {str(c) for c in conditions if c is not None and str(c) not in ("", "nan", "<NA>")}
+    if not present:
+        return "population not recorded"
+    order = list(POOLED_CONDITIONS) + sorted(present - set(POOLED_CONDITIONS))
+    return population_label([c for c in order if c in present])
 
 
 def _outcome_words(outcome) -> str:
@@ -227,7 +247,7 @@ def group_rows(an, key):
 
 def study_data(rows, result):
     """Per-study extras of a forest plot (arm summaries, year, approximations, overall risk of
-    bias as ``RoB``), one row per study of ``result`` in its order; None when they do not match."""
+    bias as ``Overall``), one row per study of ``result`` in its order; None when they do not match."""
     import pandas as pd
 
     if len(rows) != result.k:
@@ -237,15 +257,16 @@ def study_data(rows, result):
     for column in STUDY_COLUMNS:
         if column in rows.columns:
             out[column] = rows[column].to_numpy()
-    if "rob" in rows.columns and rows["rob"].notna().any():
-        out["RoB"] = rows["rob"].astype("string").fillna("").to_numpy()
+    if "rob" in rows.columns:  # empty where not judged (a column in every frame of a figure)
+        out[ROB_COLUMN] = rows["rob"].astype("string").fillna("").to_numpy()
     if len(set(labels)) != len(labels):
         out = out.drop(columns="label")  # joined by position
     return out
 
 
 def _has_rob(data) -> bool:
-    return data is not None and "RoB" in data.columns
+    """Some study of ``data`` has a risk-of-bias judgement."""
+    return data is not None and ROB_COLUMN in data.columns and bool((data[ROB_COLUMN].astype(str).str.strip() != "").any())
 
 
 def plan_figures(an, kinds=REPORT_KINDS, *, style: str = "cochrane", sort_by: str | None = None,
@@ -317,7 +338,7 @@ def plan_figures(an, kinds=REPORT_KINDS, *, style: str = "cochrane", sort_by: st
         if "forest" in kinds:
             jobs.append(FigureJob("forest", key, stem("forest", outcome, comparator, window),
                                   title(outcome, comparator, when, conditions_of(key)), res,
-                                  forest_options(comparator, study_data=data, rob=["RoB"] if _has_rob(data) else None),
+                                  forest_options(comparator, study_data=data, rob=[ROB_COLUMN] if _has_rob(data) else None),
                                   f"forest plot, {outcome} vs {comparator}, {window}"))
         diagnostics = [k for k in ("funnel", "leave_one_out", "cumulative", "gosh") if k in kinds]
         if not diagnostics:
@@ -336,10 +357,10 @@ def plan_figures(an, kinds=REPORT_KINDS, *, style: str = "cochrane", sort_by: st
         if "forest_by_window" in kinds and len(pair) >= 2:
             sections = [(window_heading(k[2], windows), results[k]) for k in pair]
             data = {window_heading(k[2], windows): data_of[k] for k in pair if data_of[k] is not None}
-            has_rob = any(_has_rob(d) for d in data.values())
+            has_rob = len(data) == len(pair) and any(_has_rob(d) for d in data.values())
             jobs.append(FigureJob("forest_by_window", (outcome, comparator), stem("forest", outcome, comparator, "by_window"),
                                   title(outcome, comparator, "by time after treatment", conditions_of(*pair)), sections,
-                                  forest_options(comparator, study_data=data or None, rob=["RoB"] if has_rob else None),
+                                  forest_options(comparator, study_data=data or None, rob=[ROB_COLUMN] if has_rob else None),
                                   f"forest plot with windows as subgroups, {outcome} vs {comparator}"))
         by_window = {str(k[2]): k for k in pair}
         later = next((w for w in ("long", "intermediate") if w in by_window), None)
@@ -621,12 +642,12 @@ class FigurePool:
 def write_figures(jobs: list[FigureJob], folder: Path, formats, *, out_dir: Path | None = None,
                   pool: FigurePool | None = None, use_cache: bool = True, notes: list | None = None,
                   stats: dict | None = None, dpi: int = 300,
-                  progress: Callable[[int, int, dict], None] | None = None) -> list[dict]:
+                  progress: Callable[[str], None] | None = None) -> list[dict]:
     """Write every job's files into ``folder``; return ``[{"kind", "key", "stem", "files"}]`` in
     job order (failed figures are left out and described in ``notes``).
 
-    ``progress(done, total, result)`` is called as each figure is written or found unchanged
-    (``result``: ``{"stem", "files", "error", "cached"}``), e.g. to print "figures 3/35".
+    ``progress(line)`` is called with "figures 3/43: <stem>" as each figure is written (and once
+    for the figures found unchanged).
 
     ``out_dir`` holds the manifest of the cache (``<out_dir>/.cache/figures.json``; no cache
     when None or ``use_cache`` is False).  ``stats`` (a dict) receives the counts
@@ -643,14 +664,6 @@ def write_figures(jobs: list[FigureJob], folder: Path, formats, *, out_dir: Path
     results: dict[str, dict] = {}
     keys: dict[str, str] = {}
     todo: list[FigureJob] = []
-    done = 0
-
-    def report(result):
-        nonlocal done
-        done += 1
-        if progress is not None:
-            progress(done, len(jobs), result)
-
     for job in jobs:
         if manifest_path:
             keys[job.stem] = job_key(job, env_key)
@@ -658,9 +671,10 @@ def write_figures(jobs: list[FigureJob], folder: Path, formats, *, out_dir: Path
             if entry and entry.get("key") == keys[job.stem] and _files_intact(folder, entry.get("hashes", {})):
                 results[job.stem] = {"stem": job.stem, "files": list(entry["hashes"]), "hashes": entry["hashes"],
                                      "error": None, "cached": True}
-                report(results[job.stem])
                 continue
         todo.append(job)
+    if progress is not None and len(todo) < len(jobs):
+        progress(f"figures {len(jobs) - len(todo)}/{len(jobs)}: unchanged since the previous run, not redrawn")
     used_workers = 0
     futures: dict[str, Future | None] = {}
     if pool is not None and len(todo) >= 2 and pool.usable:  # one figure: not worth starting a process
@@ -679,7 +693,8 @@ def write_figures(jobs: list[FigureJob], folder: Path, formats, *, out_dir: Path
         if result is None:
             result = render_job(job, str(folder), formats, rc, dpi)
         results[job.stem] = result
-        report(result)
+        if progress is not None:
+            progress(f"figures {len(results)}/{len(jobs)}: {job.stem}")
     made = []
     manifest = {}
     failed = 0
