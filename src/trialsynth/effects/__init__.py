@@ -4,9 +4,14 @@
 * :mod:`trialsynth.effects.conversions`: SE/CI to SD, medians to means, change-score SDs,
   p-values to SMDs, combining arms, contrasts to ``yi``/``vi``;
 * :mod:`trialsynth.effects.records`: :func:`effects_from_trials`, rows of ``trials.csv`` to
-  oriented ``yi``/``vi``.
+  oriented ``yi``/``vi``;
+* :mod:`trialsynth.effects.aggregation`: :func:`aggregate_effects`, correlated estimates of one
+  trial combined into one (metafor's ``aggregate``);
+* measure families: :mod:`~trialsynth.effects.paired`, :mod:`~trialsynth.effects.variability`,
+  :mod:`~trialsynth.effects.binary_continuous`, :mod:`~trialsynth.effects.association`.
 """
 
+from trialsynth.effects.aggregation import aggregate_effects
 from trialsynth.effects.conversions import (
     change_correlation,
     change_sd,
@@ -25,12 +30,14 @@ from trialsynth.effects.conversions import (
     smd_from_t,
     t_from_p,
 )
-from trialsynth.effects.measures import MEASURES, RATIO_MEASURES, effect_sizes, hedges_correction
+from trialsynth.effects.measures import MEASURES, RATIO_MEASURES, VTYPES, effect_sizes, hedges_correction
 from trialsynth.effects.records import effects_from_trials
 
 __all__ = [
     "MEASURES",
     "RATIO_MEASURES",
+    "VTYPES",
+    "aggregate_effects",
     "change_correlation",
     "change_sd",
     "combine_arms",
