@@ -26,6 +26,7 @@ _API: dict[str, str] = {
     # effects
     "effect_sizes": "trialsynth.effects.measures",
     "effects_from_trials": "trialsynth.effects.records",
+    "aggregate_effects": "trialsynth.effects.aggregation",
     # pooling
     "pool": "trialsynth.pooling.fit",
     "MetaResult": "trialsynth.pooling.results",
@@ -47,6 +48,13 @@ _API: dict[str, str] = {
     "rank_test": "trialsynth.diagnostics.small_study",
     "trim_and_fill": "trialsynth.diagnostics.small_study",
     "funnel_coordinates": "trialsynth.diagnostics.small_study",
+    "peters_test": "trialsynth.diagnostics.binary_bias",
+    "harbord_test": "trialsynth.diagnostics.binary_bias",
+    "fail_safe_n": "trialsynth.diagnostics.fail_safe",
+    "excess_significance_test": "trialsynth.diagnostics.excess_significance",
+    "henmi_copas": "trialsynth.diagnostics.henmi_copas",
+    "selection_model": "trialsynth.diagnostics.selection",
+    "small_study_summary": "trialsynth.diagnostics.bias_summary",
     # plots
     "forest_plot": "trialsynth.plots.forest",
     "short_long_panel": "trialsynth.plots.panels",
