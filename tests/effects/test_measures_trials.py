@@ -122,3 +122,12 @@ PAIR = dict(both=[10, 5], only1=[20, 0], only2=[5, 5], neither=[30, 40])
 def test_bad_input_is_named(measure, arrays, kwargs, match):
     with pytest.raises(ArgumentError, match=match):
         effect_sizes(measure, **arrays, **kwargs)
+
+
+def test_every_log_scale_measure_is_shown_as_a_ratio_downstream():
+    """Ratios shown as ratios: pooling and the plots back-transform every log-scale measure."""
+    from trialsynth.plots._format import RATIO_MEASURES as PLOT_RATIOS
+    from trialsynth.pooling.results import RATIO_MEASURES as POOL_RATIOS
+
+    assert RATIO_MEASURES <= POOL_RATIOS
+    assert RATIO_MEASURES <= PLOT_RATIOS

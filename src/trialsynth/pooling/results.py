@@ -18,7 +18,9 @@ from trialsynth.errors import ArgumentError
 from trialsynth.pooling._lazy import LazyField
 
 #: measures analysed on the log scale (back-transformed with exp)
-RATIO_MEASURES = frozenset({"OR", "RR", "IRR", "ROM", "PETO", "HR", "MH-OR", "MH-RR", "MH-IRR"})
+RATIO_MEASURES = frozenset({"OR", "RR", "IRR", "ROM", "PETO", "HR", "MH-OR", "MH-RR", "MH-IRR",
+                            # log-scale measures of trialsynth.effects (paired, variability, conversions)
+                            "ROMC", "VR", "CVR", "MNLN", "D2ORN", "D2ORL", "MPRR", "MPOR", "MPORC", "MPPETO"})
 
 _METHOD_NAMES = {
     "EE": "common-effect (inverse-variance)",
