@@ -32,7 +32,7 @@ __all__ = ["harbord_test", "peters_test"]
 
 def _tables(events1, n1, events2, n2):
     if hasattr(events1, "inputs") and n1 is None:
-        inputs = getattr(events1, "inputs") or {}
+        inputs = events1.inputs or {}
         if "n1" not in inputs:
             raise ArgumentError("events1: the result holds no 2x2 tables (person-time data has no odds ratio)")
         events1, n1, events2, n2 = (inputs[name] for name in ("events1", "n1", "events2", "n2"))
@@ -47,9 +47,20 @@ def _tables(events1, n1, events2, n2):
     return a, b, c, d, cells
 
 
-def _informative(a, b, c, d):
-    """Tables with at least one event and one non-event overall (the others carry no information)."""
-    return ((a + c) > 0) & ((b + d) > 0)
+def _informative_tables(name, events1, n1, events2, n2):
+    """The cells of the tables with at least one event and one non-event overall (the others
+    carry no information), the OR effect sizes of those tables, and the notes to report."""
+    a, b, c, d, es = _tables(events1, n1, events2, n2)
+    keep = ((a + c) > 0) & ((b + d) > 0)
+    if keep.sum() < 3:
+        raise ArgumentError(f"events1: {name} needs at least 3 informative tables, got {int(keep.sum())}")
+    notes = []
+    if (~keep).any():
+        notes.append(f"{int((~keep).sum())} table(s) with no events (or only events) in both arms left out")
+    small = small_k_warning(name, int(keep.sum()))
+    if small:
+        notes.append(small)
+    return (*(x[keep] for x in (a, b, c, d)), es["yi"].to_numpy()[keep], notes)
 
 
 def _level(level):
@@ -80,20 +91,9 @@ def peters_test(events1, n1=None, events2=None, n2=None, *, level: float = 95) -
         ``test="peters"``, ``predictor="ninv"``; the intercept is the limit estimate
         (the log odds ratio of an infinitely large trial).
     """
-    a, b, c, d, es = _tables(events1, n1, events2, n2)
-    keep = _informative(a, b, c, d)
-    if keep.sum() < 3:
-        raise ArgumentError(f"events1: Peters' test needs at least 3 informative tables, got {int(keep.sum())}")
-    a, b, c, d = (x[keep] for x in (a, b, c, d))
-    y = es["yi"].to_numpy()[keep]
+    a, b, c, d, y, notes = _informative_tables("Peters' test", events1, n1, events2, n2)
     v = 1 / (a + c) + 1 / (b + d)
     n = a + b + c + d
-    notes = []
-    if (~keep).any():
-        notes.append(f"{int((~keep).sum())} table(s) with no events (or only events) in both arms left out")
-    small = small_k_warning("Peters' test", int(keep.sum()))
-    if small:
-        notes.append(small)
     return weighted_lm_test(y, v, 1 / n, level=_level(level), predictor="ninv", test="peters", notes=notes)
 
 
@@ -115,20 +115,10 @@ def harbord_test(events1, n1=None, events2=None, n2=None, *, level: float = 95) 
         ``test="harbord"``; ``statistic``/``p_value`` test Harbord's intercept,
         ``limit_estimate`` is Peto's log odds ratio at infinite precision.
     """
-    a, b, c, d, _ = _tables(events1, n1, events2, n2)
-    keep = _informative(a, b, c, d)
-    if keep.sum() < 3:
-        raise ArgumentError(f"events1: Harbord's test needs at least 3 informative tables, got {int(keep.sum())}")
-    a, b, c, d = (x[keep] for x in (a, b, c, d))
+    a, b, c, d, _, notes = _informative_tables("Harbord's test", events1, n1, events2, n2)
     n1_, n2_, m1, m2 = a + b, c + d, a + c, b + d
     total = n1_ + n2_
     score = a - n1_ * m1 / total
     info = n1_ * n2_ * m1 * m2 / (total**2 * (total - 1))
-    notes = []
-    if (~keep).any():
-        notes.append(f"{int((~keep).sum())} table(s) with no events (or only events) in both arms left out")
-    small = small_k_warning("Harbord's test", int(keep.sum()))
-    if small:
-        notes.append(small)
     return weighted_lm_test(score / info, 1 / info, 1 / np.sqrt(info), level=_level(level), predictor="sei",
                             test="harbord", notes=notes)

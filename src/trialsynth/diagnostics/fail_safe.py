@@ -24,7 +24,7 @@ from scipy import stats
 from trialsynth.diagnostics._inputs import study_arrays
 from trialsynth.errors import ArgumentError
 
-__all__ = ["FailSafeNResult", "fail_safe_n", "FAIL_SAFE_TYPES"]
+__all__ = ["FAIL_SAFE_TYPES", "FailSafeNResult", "fail_safe_n"]
 
 #: Methods of :func:`fail_safe_n`.
 FAIL_SAFE_TYPES = ("Rosenthal", "Orwin", "Rosenberg")
@@ -80,7 +80,7 @@ class FailSafeNResult:
 
 def _round_up(raw: float) -> int:
     """The next whole study (a rounding residue of an exact integer is not one more)."""
-    return int(math.ceil(raw - 1e-9 * max(1.0, abs(raw))))
+    return math.ceil(raw - 1e-9 * max(1.0, abs(raw)))
 
 
 def fail_safe_n(

@@ -55,6 +55,10 @@ from trialsynth.errors import ArgumentError
 __all__ = ["HenmiCopasResult", "henmi_copas"]
 
 _SQRT_2PI = math.sqrt(2 * math.pi)
+_CAVEAT = (
+    "the Henmi-Copas interval is a sensitivity analysis: the common-effect estimate is less "
+    "affected by missing small studies than the random-effects one, not free of their bias"
+)
 
 
 @dataclass
@@ -180,10 +184,7 @@ def henmi_copas(yi, vi=None, *, sei=None, level: float | None = None, random_eff
     x = float(optimize.brentq(tail, low, high, xtol=1e-12, rtol=1e-12))
     if random_effects is None:
         random_effects = fit if fit is not None else pooled(y, v, method="REML", level=level)
-    notes = [
-        "the Henmi-Copas interval is a sensitivity analysis: the common-effect estimate is less "
-        "affected by missing small studies than the random-effects one, not free of their bias"
-    ]
+    notes = [_CAVEAT]
     return HenmiCopasResult(
         estimate=estimate, se=se, ci_low=estimate - x * se, ci_high=estimate + x * se, tau2=float(tau2),
         multiplier=x, level=level, k=k, random_effects=random_effects, warnings=notes,

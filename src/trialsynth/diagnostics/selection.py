@@ -33,7 +33,6 @@ gradient), as metafor (which uses numDeriv).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np

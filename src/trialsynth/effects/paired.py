@@ -202,7 +202,7 @@ def _mprr(a, *, add, to, drop00, vtype):
     delta-method variance of the log ratio of correlated proportions (Zou 2007;
     Becker & Balagtas 1993).
     """
-    aa, b, c, d = _paired_cells(a, add, to, drop00)
+    aa, b, c, _ = _paired_cells(a, add, to, drop00)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.log((aa + b) / (aa + c)), (b + c) / ((aa + b) * (aa + c)), None
 
@@ -237,7 +237,7 @@ def _mporc(a, *, add, to, drop00, vtype):
     ``yi = log(b/c)`` from the discordant pairs only, ``vi = 1/b + 1/c`` (the
     McNemar-type odds ratio of matched pairs; Zou 2007).
     """
-    aa, b, c, d = _paired_cells(a, add, to, drop00)
+    _, b, c, _ = _paired_cells(a, add, to, drop00)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.log(b / c), 1.0 / b + 1.0 / c, None
 
@@ -249,7 +249,7 @@ def _mppeto(a, *, add, to, drop00, vtype):
     variance ``V = m/4`` under no effect, so Peto's one-step estimate (Yusuf et al.
     1985) is ``yi = (b - m/2)/V = 2(b - c)/(b + c)`` with ``vi = 1/V = 4/(b + c)``.
     """
-    aa, b, c, d = _paired_cells(a, add, to, drop00)
+    _, b, c, _ = _paired_cells(a, add, to, drop00)
     with np.errstate(divide="ignore", invalid="ignore"):
         return 2.0 * (b - c) / (b + c), 4.0 / (b + c), None
 
