@@ -128,12 +128,11 @@ class MeasureSpec:
         The variance types it accepts (the first is the default, ``"LS"``).
     default_add : float
         ``add`` when the caller gives none (0 for measures finite at zero cells).
-    ratio : bool
-        Analysed on the log scale and shown back-transformed.
+
+    Whether a measure is a log ratio is said once, in :mod:`trialsynth.effects.scales`.
     """
 
     arrays: tuple[str, ...]
     compute: Callable
     vtypes: tuple[str, ...] = ("LS",)
     default_add: float = 0.5
-    ratio: bool = False

@@ -62,6 +62,6 @@ _MEANS = ("n1", "mean1", "sd1", "n2", "mean2", "sd2")
 BINARY_CONTINUOUS_MEASURES: dict[str, MeasureSpec] = {
     "OR2DN": MeasureSpec(_TABLE, _or_to_d(NORMAL_FACTOR)),
     "OR2DL": MeasureSpec(_TABLE, _or_to_d(LOGISTIC_FACTOR)),
-    "D2ORN": MeasureSpec(_MEANS, _d_to_or(NORMAL_FACTOR), ratio=True),
-    "D2ORL": MeasureSpec(_MEANS, _d_to_or(LOGISTIC_FACTOR), ratio=True),
+    "D2ORN": MeasureSpec(_MEANS, _d_to_or(NORMAL_FACTOR)),
+    "D2ORL": MeasureSpec(_MEANS, _d_to_or(LOGISTIC_FACTOR)),
 }

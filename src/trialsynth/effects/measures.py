@@ -59,6 +59,7 @@ from trialsynth.effects._validate import as_float_array, common_index, positions
 from trialsynth.effects.association import ASSOCIATION_MEASURES
 from trialsynth.effects.binary_continuous import BINARY_CONTINUOUS_MEASURES
 from trialsynth.effects.paired import PAIRED_MEASURES
+from trialsynth.effects.scales import RATIO_MEASURES as _LOG_SCALE
 from trialsynth.effects.variability import VARIABILITY_MEASURES
 from trialsynth.errors import ArgumentError
 
@@ -114,10 +115,9 @@ MEASURE_ARRAYS: dict[str, tuple[str, ...]] = {
 #: Valid measure names, in the order of the docs.
 MEASURES: tuple[str, ...] = tuple(MEASURE_ARRAYS)
 
-#: Measures analysed on the log scale (back-transformed with exp for display).
-RATIO_MEASURES: frozenset[str] = frozenset(
-    {"OR", "RR", "PETO", "ROM", "IRR"} | {m for m, spec in _EXTRA.items() if spec.ratio}
-)
+#: Measures analysed on the log scale (back-transformed with exp for display): those of
+#: :data:`trialsynth.effects.scales.RATIO_MEASURES`, the package's one list, that this function computes.
+RATIO_MEASURES: frozenset[str] = frozenset(m for m in MEASURE_ARRAYS if m in _LOG_SCALE)
 
 #: The variance types (``vtype``) each measure accepts, metafor's names; the first is
 #: the default. Measures not listed take only ``"LS"``.

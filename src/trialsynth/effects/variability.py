@@ -86,8 +86,8 @@ def _mnln(a, *, add, to, drop00, vtype):
 
 #: Variability and one-group measures for :func:`trialsynth.effect_sizes`.
 VARIABILITY_MEASURES: dict[str, MeasureSpec] = {
-    "VR": MeasureSpec(("n1", "sd1", "n2", "sd2"), _vr, ratio=True),
-    "CVR": MeasureSpec(("n1", "mean1", "sd1", "n2", "mean2", "sd2"), _cvr, ratio=True),
+    "VR": MeasureSpec(("n1", "sd1", "n2", "sd2"), _vr),
+    "CVR": MeasureSpec(("n1", "mean1", "sd1", "n2", "mean2", "sd2"), _cvr),
     "MN": MeasureSpec(("mean", "sd", "n"), _mn),
-    "MNLN": MeasureSpec(("mean", "sd", "n"), _mnln, ratio=True),
+    "MNLN": MeasureSpec(("mean", "sd", "n"), _mnln),
 }
