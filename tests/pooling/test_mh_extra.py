@@ -237,7 +237,7 @@ def test_cumulative_notes_an_undefined_step():
 
 def test_count_model_refuses_iv_options():
     result = pool_mh("RR", [3, 4, 2], [10, 10, 10], [1, 2, 5], [10, 10, 10], warn=False)
-    with pytest.raises(ArgumentError, match="method: a MH result is refitted"):
+    with pytest.raises(ArgumentError, match="method: a Mantel-Haenszel result is refitted"):
         leave_one_out(result, method="REML")
     with pytest.raises(ArgumentError, match="order"):
         cumulative(result, order=[1, 2])

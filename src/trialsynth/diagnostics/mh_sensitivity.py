@@ -37,8 +37,9 @@ def is_count_model(result) -> bool:
 def _check(result, options: dict) -> None:
     given = sorted(name for name, value in options.items() if value is not None)
     if given:
+        name = "Mantel-Haenszel" if result.method == "MH" else result.method
         raise ArgumentError(
-            f"{given[0]}: a {result.method} result is refitted from its counts with its own "
+            f"{given[0]}: a {name} result is refitted from its counts with its own "
             f"method, measure and level; {', '.join(given)} cannot be changed here (fit again instead)"
         )
 
