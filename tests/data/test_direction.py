@@ -84,6 +84,16 @@ CASES = [
     ("There is inconsistent evidence that acupuncture is more effective than sham.", SHAM_PAIN, None),
     ("Acupuncture was non-inferior to sham.", SHAM_PAIN, None),
     ("Pain relief was greater with acupuncture in some trials and with sham in others.", SHAM_PAIN, None),
+    ("The acupuncture group had higher baseline pain than the sham group.", SHAM_PAIN, None),
+    ("Adverse events were more frequent with acupuncture than with sham.", SHAM_PAIN, None),
+    ("The dropout rate was higher in the sham group than in the acupuncture group.", SHAM_PAIN, None),
+    ("The acupuncture group used fewer analgesics than the sham group.", SHAM_PAIN, None),  # another outcome
+    ("The difference between groups was not statistically significant.", SHAM_PAIN, None),
+    ("Real and sham acupuncture both reduced pain more than usual care.", SHAM_PAIN, None),
+    ("Acupuncture plus routine care led to greater improvements in function than routine care alone.", USUAL, I),
+    ("Patients receiving acupuncture reported significantly less pain than those receiving sham.", SHAM_PAIN, I),
+    ("There was a trend toward greater improvement with acupuncture compared with sham (p = 0.08).", SHAM_PAIN, I),
+    ("Improvements in pain were greater in the acupuncture group at 8 weeks but not at 26 weeks.", SHAM_PAIN, I),
 ]
 
 
@@ -105,6 +115,27 @@ def test_clauses_are_read_apart():
     function = D.stated_directions(text, D.arm_terms(FUNCTION), higher_is_better=True, outcome="function")
     assert [s.favours for s in pain] == [I]
     assert [s.favours for s in function] == [C]
+
+
+def test_a_statement_about_another_time_point_is_not_applied():
+    quote = "At 8 weeks, pain improved more in the acupuncture group than in the sham group; at 52 weeks there was no difference."
+    row = {**SHAM_PAIN, "data_shape": "contrast", "effect_measure": "MD", "timepoint_weeks": "52",
+           "treatment_weeks": "8", "effect": "2.0", "effect_ci_low": "-3.0", "effect_ci_high": "7.0"}
+    assert _check(row, {"Q1": quote}) == []  # the 52-week row favours sham: not what the quote is about
+    assert len(_check({**row, "timepoint_weeks": "8"}, {"Q1": quote})) == 1
+    (s,) = D.stated_directions(quote, D.arm_terms(SHAM_PAIN), higher_is_better=False, outcome="pain")
+    assert s.weeks == {8.0}
+
+
+@pytest.mark.parametrize("text, weeks", [
+    ("At 3 months, back function improved", {13.0}), ("at 3 and 6 months", {13.0, 26.0}),
+    ("at 8, 26, and 52 weeks after randomization", {8.0, 26.0, 52.0}), ("At six months", {26.0}),
+    ("At 2 weeks after study conclusion", {2.0}), ("at week 4", {4.0}), ("immediately after treatment", {0.0}),
+    ("12 sessions over 8 weeks", set()), ("6 weeks of treatment", set()), ("twice a week for 6 weeks", set()),
+    ("on a 100-point scale", set()), ("up to 15 sessions over three months", set()), ("at 30 minutes", {0.0}),
+])
+def test_mentioned_weeks(text, weeks):
+    assert D.mentioned_weeks(text) == weeks
 
 
 def test_add_on_arm_is_one_arm():
@@ -230,3 +261,61 @@ def test_unsigned_magnitude_and_ranges_are_left_to_words():
     assert D._signed_tokens("13.9-30.0 and \u22123.7, (-0.2 to 11.4) 1.04\u20131.70") == [
         Decimal("13.9"), Decimal("30.0"), Decimal("-3.7"), Decimal("-0.2"), Decimal("11.4"),
         Decimal("1.04"), Decimal("1.70")]
+
+
+# ------------------------------------------------------------------------------ the project's data
+
+def _flip(row: dict) -> dict:
+    """The same row with the opposite direction (a sign slip of each kind)."""
+    r = dict(row)
+    shape = r["data_shape"]
+    if shape == "contrast":
+        if r["effect_measure"] in ("RR", "OR"):
+            r["effect"] = str(1 / float(r["effect"]))
+            if r.get("effect_ci_low") and r.get("effect_ci_high"):
+                r["effect_ci_low"], r["effect_ci_high"] = (str(1 / float(r["effect_ci_high"])),
+                                                           str(1 / float(r["effect_ci_low"])))
+        else:
+            neg = lambda x: x[1:] if x.startswith("-") else "-" + x  # noqa: E731
+            r["effect"] = neg(r["effect"])
+            if r.get("effect_ci_low") and r.get("effect_ci_high"):
+                r["effect_ci_low"], r["effect_ci_high"] = neg(r["effect_ci_high"]), neg(r["effect_ci_low"])
+    elif shape == "arm_continuous":
+        r["mean1"], r["mean2"] = r["mean2"], r["mean1"]
+    elif shape == "arm_binary":
+        r["events1"], r["n1"], r["events2"], r["n2"] = r["events2"], r["n2"], r["events1"], r["n1"]
+    else:
+        r["direction"] = {"favours_intervention": "favours_control",
+                          "favours_control": "favours_intervention"}.get(r["direction"], r["direction"])
+    return r
+
+
+def test_project_rows_pass_and_their_sign_slips_are_caught():
+    """Every row of data/trials.csv agrees with its quotes, and for every row whose quotes state a
+    direction, the same row with the opposite sign is refused (so the check is not vacuous)."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from trialsynth.data.provenance import check_trials, load_records
+
+    root = Path(__file__).resolve().parents[2]
+    trials = pd.read_csv(root / "data" / "trials.csv", dtype=str, keep_default_na=False)
+    records = load_records(root / "evidence")
+    direction_problems = [p for p in check_trials(trials, records)
+                          if "direction:" in p.message or "sign reversed" in p.message]
+    assert direction_problems == []
+    stated = caught = 0
+    for _, r in trials.iterrows():
+        r = r.to_dict()
+        quotes = {q: records[r["source_id"]]["quotes"][q]["text"] for q in r["quote_ids"].split(";")}
+        found = [s for text in quotes.values()
+                 for s in D.stated_directions(text, D.arm_terms(r), higher_is_better=r["higher_is_better"] == "true",
+                                              outcome=r["outcome"])]
+        if not found or D.entered_direction(r)[0] is None:
+            continue
+        stated += 1
+        flipped = pd.DataFrame([_flip(r)], dtype=object)
+        if any("direction:" in p.message for p in check_trials(flipped, records)):
+            caught += 1
+    assert stated >= 8 and caught == stated, (stated, caught)

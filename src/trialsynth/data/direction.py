@@ -64,6 +64,7 @@ __all__ = [
     "ArmTerms",
     "arm_terms",
     "stated_directions",
+    "mentioned_weeks",
     "entered_direction",
     "printed_sign_problems",
     "direction_problems",
@@ -91,6 +92,9 @@ class Statement:
         Unsigned numbers printed in the sentence (to keep, among conflicting statements, those
         about the row's own numbers).
     quote_id : str or None
+    weeks : frozenset of float
+        The time points the clause (or, when it names none, its sentence) speaks of, in weeks
+        ("at 3 months" -> 13.0; "immediately after treatment" -> 0.0); empty when it names none.
     """
 
     favours: str
@@ -98,6 +102,7 @@ class Statement:
     rule: str
     numbers: frozenset = field(default_factory=frozenset)
     quote_id: str | None = None
+    weeks: frozenset = field(default_factory=frozenset)
 
 
 # ------------------------------------------------------------------------------- arm vocabulary
@@ -271,7 +276,14 @@ _OUTCOME_WORDS: dict[str, re.Pattern[str]] = {
                            r"hann?over)\b"),
     "responder": re.compile(r"\b(?:respon\w+|proportion|percentage|success\w*)\b"),
     "quality_of_life": re.compile(r"\b(?:quality of life|sf-?36|sf-?12|physical component|well-being)\b"),
+    "medication": re.compile(r"\b(?:medication\w*|analgesic\w*|drug use|painkillers?)\b"),
 }
+#: clauses about something other than the outcome's size (harms, attrition, costs, the arms'
+#: baseline, the dose): a "higher" there is no direction of the effect
+_OFF_TOPIC = re.compile(r"\b(?:adverse|side[- ]effects?|harms?|dropouts?|drop-outs?|dropped out|withdr\w+|"
+                        r"attrition|costs?|cost-\w+|compliance|adherence|expectations?|credibility|"
+                        r"blind\w*|age|older|younger|women|men|female|male|bmi|dose|doses|sessions?|"
+                        r"visits?|acupoints?)\b|(?<!from )\bbaseline\b")
 _ACCEPTS = {
     "pain": {"pain"}, "function": {"function"}, "responder": {"responder", "pain", "function"},
     "quality_of_life": {"quality_of_life", "pain", "function"}, "global": set(_OUTCOME_WORDS),
@@ -384,15 +396,19 @@ def _change_polarity(words: list[str], q: int | None) -> tuple[int | None, bool]
             continue
         if _GOOD.fullmatch(w) or _BAD.fullmatch(w) or _DOWN.fullmatch(w) or _UP.fullmatch(w):
             change.append(i)
+    attached: dict[int, int] = {}  # change word -> the modifier that qualifies it
     for i, w in enumerate(words):
         if w in _MORE or w in _LESS:
+            after_copula = (i > 0 and words[i - 1] in _COPULA) or \
+                (i > 1 and words[i - 1] in _INTENSIFIERS and words[i - 2] in _COPULA)
             near = [j for j in change if 0 < abs(j - i) <= 3 and not any(k in arms for k in range(min(i, j), max(i, j)))]
+            if not near and after_copula:
+                near = [j for j in change if j < i][:1]  # "improvements ... were greater"
             if near:
                 modifiers[i] = 1 if w in _MORE else -1
+                attached[near[0]] = modifiers[i]
             elif w in ("less", "fewer", "more", "greater", "larger", "smaller") and (
-                    (i + 1 < len(words) and _QUANTITY.fullmatch(words[i + 1]))
-                    or (i > 0 and words[i - 1] in _COPULA)
-                    or (i > 1 and words[i - 1] in _INTENSIFIERS and words[i - 2] in _COPULA)):
+                    (i + 1 < len(words) and _QUANTITY.fullmatch(words[i + 1])) or after_copula):
                 change.append(i)  # "less pain", "was greater": the quantity itself
     comparative = bool(modifiers) or any(words[i] in _COMPARATIVE for i in change)
     polarities = set()
@@ -400,11 +416,10 @@ def _change_polarity(words: list[str], q: int | None) -> tuple[int | None, bool]
         p = _word_polarity(words[j], q)
         if p is None:
             return None, comparative
-        for i, sign in modifiers.items():
-            if 0 < abs(j - i) <= 3:
-                p *= sign
-                break
-        polarities.add(p)
+        sign = attached.get(j)
+        if sign is None:
+            sign = next((m for i, m in modifiers.items() if 0 < abs(j - i) <= 3), 1)
+        polarities.add(p * sign)
     if len(polarities) != 1:
         return None, comparative
     return polarities.pop(), comparative
@@ -457,7 +472,7 @@ def _read_clause(clause: str, arms: ArmTerms, higher_is_better: bool | None, acc
     if mentioned and not (mentioned & accepted):
         return None  # about another outcome
     bare = re.sub(r"<ARM_[IC]>", " ", marked)
-    if _NEGATION.search(bare) or _EQUALITY.search(bare) or _HEDGE.search(bare):
+    if _NEGATION.search(bare) or _EQUALITY.search(bare) or _HEDGE.search(bare) or _OFF_TOPIC.search(bare):
         return None
     for rx in _FAVOURS:
         m = rx.search(marked)
@@ -484,6 +499,45 @@ def _read_clause(clause: str, arms: ArmTerms, higher_is_better: bool | None, acc
     return (subject if polarity > 0 else _OTHER[subject]), "comparative change"
 
 
+_UNIT_WEEKS = {"minute": 1 / 10080, "min": 1 / 10080, "hour": 1 / 168, "h": 1 / 168, "day": 1 / 7, "week": 1.0, "wk": 1.0, "month": 52 / 12, "mo": 52 / 12, "year": 52.0}
+_TIME = re.compile(r"\b(?:(?:at|after|by|to|until|through|over|in|of|within|for)\s+)?(?:(?:the\s+)?(?:end\s+of\s+)?)?"
+                   r"(?P<unit1>days?|weeks?|wk|months?|years?)\s+(?P<n1>\d+(?:\.\d+)?)"
+                   r"|(?P<ns>\d+(?:\.\d+)?(?:(?:\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|to)\s+|\s*-\s*)"
+                   r"\d+(?:\.\d+)?)*)[\s-]*"
+                   r"(?P<unit2>minutes?|min|hours?|h|days?|weeks?|wks?|months?|mos?|years?)\b(?!\s*(?:of\s+)?(?:treatment|therapy|"
+                   r"sessions?|course|programme|program|intervention|duration))")
+_WORD_NUMBERS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "eight": "8",
+                 "ten": "10", "twelve": "12", "twenty-four": "24"}
+_END_OF_TREATMENT = re.compile(r"\b(?:immediately after|end of (?:the )?(?:treatment|intervention|therapy)|"
+                               r"post-?treatment|post-?intervention|after (?:the )?(?:last|final) session)\b")
+
+
+def mentioned_weeks(text: str) -> frozenset:
+    """Time points a clause names, in weeks ("at 3 and 6 months" -> {13.0, 26.0}).
+
+    Durations of treatment ("12 sessions over 8 weeks", "6 weeks of treatment") are not time
+    points and are left out; "immediately after" / "end of treatment" give 0 (weeks after
+    treatment)."""
+    low = text.lower()
+    for word, digits in _WORD_NUMBERS.items():
+        low = re.sub(rf"\b{word}\b", digits, low)
+    out = set()
+    for m in _TIME.finditer(low):
+        before = low[max(0, m.start() - 30):m.start()]
+        if re.search(r"\b(?:sessions?|treatments?|twice|times?)\s+(?:\w+\s+){0,2}(?:over|for|during)\s*$", before) \
+                or re.search(r"\bover\s*$", before) or re.search(r"-(?:point|item|mm)\b", m.group(0)):
+            continue  # a treatment duration, not a time point
+        unit = (m.group("unit1") or m.group("unit2") or "").rstrip("s")
+        factor = _UNIT_WEEKS.get(unit, _UNIT_WEEKS.get(unit[:2], None))
+        if factor is None:
+            continue
+        numbers = [m.group("n1")] if m.group("n1") else re.findall(r"\d+(?:\.\d+)?", m.group("ns"))
+        out.update(round(float(n) * factor, 2) for n in numbers)
+    if _END_OF_TREATMENT.search(low):
+        out.add(0.0)
+    return frozenset(out)
+
+
 def stated_directions(text: str, arms: ArmTerms, *, higher_is_better: bool | None = None,
                       outcome: str | None = None, quote_id: str | None = None) -> list[Statement]:
     """Every clause of ``text`` that says which arm of the row did better.
@@ -507,7 +561,8 @@ def stated_directions(text: str, arms: ArmTerms, *, higher_is_better: bool | Non
         for clause in _clauses(bare):
             read = _read_clause(clause, arms, higher_is_better, accepted)
             if read is not None:
-                out.append(Statement(read[0], sentence, read[1], _unsigned_numbers(sentence), quote_id))
+                weeks = mentioned_weeks(clause) or mentioned_weeks(bare)
+                out.append(Statement(read[0], sentence, read[1], _unsigned_numbers(sentence), quote_id, weeks))
     return out
 
 
@@ -665,6 +720,14 @@ def _short(sentence: str, limit: int = 220) -> str:
     return sentence if len(sentence) <= limit else sentence[:limit - 1].rstrip() + "\u2026"
 
 
+def _row_weeks(row: Mapping[str, Any]) -> set[float]:
+    """The row's time point as a source may state it: weeks since randomisation, or after treatment."""
+    tp, tw, wat = (_num(row.get(c)) for c in ("timepoint_weeks", "treatment_weeks", "weeks_after_treatment"))
+    if wat is None and tp is not None and tw is not None:
+        wat = tp - tw
+    return {float(x) for x in (tp, wat) if x is not None}
+
+
 def _row_numbers(row: Mapping[str, Any]) -> set[Decimal]:
     out = set()
     for c in ("effect", "effect_ci_low", "effect_ci_high", "p_value", "mean1", "mean2", "events1", "events2"):
@@ -697,6 +760,9 @@ def direction_problems(row: Mapping[str, Any], quotes: Mapping[str, str], *, fil
     outcome = str(row.get("outcome") or "").strip() or None
     statements = [s for qid, text in quotes.items()
                   for s in stated_directions(text, arms, higher_is_better=hib, outcome=outcome, quote_id=qid)]
+    when = _row_weeks(row)
+    statements = [s for s in statements if not s.weeks or not when
+                  or any(abs(w - t) <= 1.5 for w in s.weeks for t in when)]
     if len({s.favours for s in statements}) > 1:
         mine = _row_numbers(row)
         statements = [s for s in statements if s.numbers & mine]
