@@ -580,9 +580,10 @@ def _num(value: Any) -> Decimal | None:
         text = repr(value) if isinstance(value, float) else str(value).strip()
         for minus in _MINUS[:-1]:
             text = text.replace(minus, "-")
-        return Decimal(text)
+        number = Decimal(text)
     except InvalidOperation:
         return None
+    return number if number.is_finite() else None
 
 
 def _bool(value: Any) -> bool | None:
