@@ -291,7 +291,7 @@ def _normalised_ref(by_name: dict[str, str], evidence, ev_dir: Path | None) -> s
     """``doi:...`` for a source_ref written as a DOI URL / bare DOI / PMID form of its record's id."""
     ref = by_name.get("source_ref", "")
     sid = by_name.get("source_id", "")
-    if not ref or not sid or re.fullmatch(r"(?:doi:10\.\S+|pmid:\d+|pmcid:PMC\d+)", ref):
+    if not ref or not sid or re.fullmatch(r"(?:doi:10\.\S+|pmid:\d+|pmcid:PMC\d+|url:\S+)", ref):
         return None
     from trialsynth.data.io import load_yaml
     from trialsynth.data.provenance import normalise_source_ref

@@ -500,9 +500,11 @@ def _check_source_ref(row: Mapping[str, Any], row_number: int, file: str,
                         f"url: must be one of the urls of {where}")]
     if not (record.get("doi") or record.get("pmid")):
         said = " (it says identifiers: not found)" if record.get("identifiers") == "not found" else ""
+        urls = [u.get("url") for u in record.get("urls") or [] if isinstance(u, Mapping) and u.get("url")]
+        cite = (f"cite one of its urls (e.g. url:{urls[0]}), or " if allow_url and urls else "")
         return [Problem(file, row_number, "source_ref", ref,
-                        f"{where} has no doi or pmid{said}: add the publication's doi: (or pmid:) to the "
-                        "record, with a url or quote that prints it, before a row can cite it")]
+                        f"{where} has no doi or pmid{said}: {cite}add the publication's doi: (or pmid:) "
+                        "to the record, with a url or quote that prints it")]
     known = {"doi": str(record.get("doi") or "").lower(), "pmid": str(record.get("pmid") or "")}
     if kind in known and ident and known[kind] and ident.lower() == known[kind].lower():
         return []
