@@ -48,7 +48,7 @@ def test_ipython_and_jupyter_show_the_table(res):
 def test_result_repr_is_short_and_says_what_it_is(res):
     text = repr(res)
     assert len(text) < 250 and "\n" not in text
-    assert text.startswith("<MetaResult random-effects REML, test knha, k=5: SMD ")
+    assert text.startswith("MetaResult(random-effects REML, test knha, k=5: SMD ") and text.endswith(")")
     assert f"{res.estimate:.4f}" in text and f"{res.ci_low:.4f}" in text and "profile=cochrane-2025" in text
     assert "yi=array" not in text  # not the dataclass dump
     formatters = pytest.importorskip("IPython.core.formatters")
@@ -66,4 +66,4 @@ def test_ratio_repr_shows_the_ratio():
 def test_common_effect_repr():
     r = pool(YI, VI, method="EE", test="z")
     text = repr(r)
-    assert text.startswith("<MetaResult common-effect, test z, k=5") and "tau2" not in text
+    assert text.startswith("MetaResult(common-effect, test z, k=5") and "tau2" not in text

@@ -273,7 +273,7 @@ class MetaResult:
         """One line: model, k, estimate with CI (and back-transformed for ratios), tau2, I2, profile."""
         fm = self.fitted_method or self.method
         model = "common-effect" if fm == "EE" else f"random-effects {self.method}"
-        text = f"<MetaResult {model}, test {self.test}, k={self.k}: "
+        text = f"MetaResult({model}, test {self.test}, k={self.k}: "
         if self.is_ratio:  # a ratio shown as a ratio, its log beside it
             e = self.exp()
             text += (f"{self.measure} {_fmt(e['estimate'])} [{self.level:g}% CI {_fmt(e['ci_low'])}, "
@@ -287,7 +287,7 @@ class MetaResult:
         text += f", profile={self.profile or 'none'}"
         if self.warnings:
             text += f", {len(self.warnings)} warning(s)"
-        return text + ">"
+        return text + ")"
 
     def methods_text(self) -> str:
         """A sentence stating method, test, CI and PI rules, and the profile."""
