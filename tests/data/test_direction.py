@@ -319,3 +319,35 @@ def test_project_rows_pass_and_their_sign_slips_are_caught():
         if any("direction:" in p.message for p in check_trials(flipped, records)):
             caught += 1
     assert stated >= 8 and caught == stated, (stated, caught)
+
+
+MASSAGE = {"comparator_class": "active", "comparison_id": "acu_vs_massage",
+           "intervention_label": "Traditional Chinese Medical acupuncture (up to 10 visits over 10 weeks)",
+           "comparator_label": "therapeutic massage (up to 10 visits over 10 weeks)", "outcome": "function",
+           "higher_is_better": "false"}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("At 10 weeks, massage was superior to self-care on the disability scale (5.88 vs 8.92; P<.001).", None),
+    ("Massage was also superior to acupuncture on the disability scale (5.89 vs 8.25, respectively; P =.01).", C),
+    ("After 1 year, massage was not better than self-care but was better than acupuncture.", C),
+    ("Disability decreased by more than 30% in the acupuncture group.", None),
+    ("Disability improved more than at baseline in the acupuncture group.", None),
+])
+def test_a_third_arm_or_a_non_arm_reference_is_not_read(text, expected):
+    found = D.stated_directions(text, D.arm_terms(MASSAGE), higher_is_better=False, outcome="function")
+    assert {s.favours for s in found} == (set() if expected is None else {expected}), found
+
+
+def test_other_comparisons_of_the_study_are_foreign():
+    # a three-arm trial: for verum vs sham, a sentence about conventional therapy is another comparison
+    row = {"comparator_class": "sham", "comparison_id": "verum_vs_sham", "intervention_label": "verum acupuncture",
+           "comparator_label": "sham acupuncture", "outcome": "pain", "higher_is_better": "false"}
+    text = "Verum acupuncture improved pain more than guideline-based therapy."
+    assert D.stated_directions(text, D.arm_terms(row), higher_is_better=False, outcome="pain") == []
+    arms = D.arm_terms(row, other_labels=["guideline-based therapy (drugs, physiotherapy)"])
+    assert D.stated_directions(text, arms, higher_is_better=False, outcome="pain") == []
+    text2 = "Guideline-based therapy improved pain more than sham acupuncture."
+    assert {s.favours for s in D.stated_directions(text2, D.arm_terms(row), higher_is_better=False,
+                                                   outcome="pain")} == {D.INTERVENTION}  # misread without the labels
+    assert D.stated_directions(text2, arms, higher_is_better=False, outcome="pain") == []

@@ -178,14 +178,18 @@ def _comparison_tokens(comparison_id: str) -> tuple[list[str], list[str]]:
     left, sep, right = (comparison_id or "").partition("_vs_")
     if not sep:
         return [], []
+    left = re.split(r"_(?:plus|with)_", left, maxsplit=1)[0]  # "sa_plus_umc": umc is the add-on, not arm 1
     lt = [t for t in left.split("_") if len(t) >= 2 and t not in _COMPARISON_STOP]
     rt = [t for t in right.split("_") if len(t) >= 2 and t not in _COMPARISON_STOP]
     both = set(lt) & set(rt)
     return [t for t in lt if t not in both], [t for t in rt if t not in both]
 
 
-def arm_terms(row: Mapping[str, Any]) -> ArmTerms:
-    """The arm vocabulary of a row (a mapping with the columns of data/README.md)."""
+def arm_terms(row: Mapping[str, Any], other_labels: Sequence[str] = ()) -> ArmTerms:
+    """The arm vocabulary of a row (a mapping with the columns of data/README.md).
+
+    ``other_labels`` are the arm labels of the study's other comparisons (a three-arm trial's
+    third arm): a clause that names one of them is about another comparison."""
     klass = str(row.get("comparator_class") or "").strip()
     intervention = list(_GENERIC_INTERVENTION) + _label_terms(str(row.get("intervention_label") or ""))
     comparator = list(_GENERIC_COMPARATOR) + list(_CLASS_TERMS.get(klass, ())) \
@@ -197,6 +201,7 @@ def arm_terms(row: Mapping[str, Any]) -> ArmTerms:
     shared = set(intervention) & set(comparator)
     own = set(intervention) | set(comparator)
     foreign = [t for c, terms in _CLASS_TERMS.items() if c != klass for t in terms if t not in own]
+    foreign += [t for label in other_labels for t in _label_terms(str(label)) if t not in own]
     entries: list[tuple[str, str]] = []
     for side, terms in ((INTERVENTION, intervention), (CONTROL, comparator), ("foreign", foreign)):
         for t in dict.fromkeys(terms):
@@ -235,6 +240,12 @@ _REFERENCE = re.compile(r"(?:\bthan|\bcompared (?:with|to)|\bin comparison (?:wi
                         r"\brelative to|\bover|\bagainst|\bsuperior to|\binferior to)\s+"
                         r"(?:(?:the|in|with|among|for|those|that|of|patients|participants|receiving|who|"
                         r"received|group|groups|arm|a|an)\s+){0,4}$")
+
+#: what introduces the reference of a comparison; it must be followed by an arm of the row
+_MARKER = re.compile(r"\b(?:than|compared (?:with|to)|in comparison (?:with|to)|versus|vs\.?|relative to|"
+                     r"superior to|inferior to)(?=\s)")
+_FILLERS = (r"\s+(?:(?:the|in|with|among|for|those|that|of|patients|participants|receiving|who|received|"
+            r"group|groups|arm|a|an|both)\s+){0,4}")
 
 _BETTER = re.compile(r"\b(?:superior\w*|more effective|more efficacious|more beneficial|outperform\w*|"
                      r"better than)\b")
@@ -484,6 +495,9 @@ def _read_clause(clause: str, arms: ArmTerms, higher_is_better: bool | None, acc
     side = _armwise(marked, q)
     if side is not None:
         return side, "arm-wise change"
+    for m in _MARKER.finditer(marked):
+        if not re.match(_FILLERS + r"<ARM_[IC]>", marked[m.end():]):
+            return None  # compared with something that is not an arm of this row (a third arm, baseline, 30%)
     subject, has_reference = _subject(marked)
     if subject is None:
         return None
@@ -740,7 +754,7 @@ def _row_numbers(row: Mapping[str, Any]) -> set[Decimal]:
 
 def direction_problems(row: Mapping[str, Any], quotes: Mapping[str, str], *, file: str,
                        row_number: int | None, source: str, derived: Mapping[str, str] | None = None,
-                       ) -> list[Problem]:
+                       other_labels: Sequence[str] = ()) -> list[Problem]:
     """Problems where the row's direction disagrees with what its quotes state.
 
     Parameters
@@ -753,10 +767,12 @@ def direction_problems(row: Mapping[str, Any], quotes: Mapping[str, str], *, fil
         Where the row is, and the record's path for messages (``evidence/Witt2006.yaml``).
     derived : mapping, optional
         Parsed ``derived`` cell: column -> conversion name.
+    other_labels : sequence of str
+        Arm labels of the study's other comparisons (see :func:`arm_terms`).
     """
     derived = dict(derived or {})
     problems = printed_sign_problems(row, quotes, derived, file=file, row_number=row_number, source=source)
-    arms = arm_terms(row)
+    arms = arm_terms(row, other_labels)
     hib = _bool(row.get("higher_is_better"))
     outcome = str(row.get("outcome") or "").strip() or None
     statements = [s for qid, text in quotes.items()

@@ -519,7 +519,7 @@ def _check_source_ref(row: Mapping[str, Any], row_number: int, file: str,
 
 
 def _check_direction(row: Mapping[str, Any], row_number: int, file: str,
-                     records: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
+                     records: Mapping[str, Mapping[str, Any]], other_labels: Iterable[str] = ()) -> list[Problem]:
     """The row's direction against what its quotes state (:mod:`trialsynth.data.direction`)."""
     source_id = "" if _blank(row.get("source_id")) else str(row.get("source_id")).strip()
     record = records.get(source_id)
@@ -536,20 +536,38 @@ def _check_direction(row: Mapping[str, Any], row_number: int, file: str,
     except ValueError:
         derived = {}  # reported by the number check
     return direction_problems(row, texts, file=file, row_number=row_number,
-                              source=f"evidence/{source_id}.yaml", derived=derived)
+                              source=f"evidence/{source_id}.yaml", derived=derived,
+                              other_labels=tuple(other_labels))
+
+
+def _arm_labels_by_study(trials: pd.DataFrame) -> dict[str, dict[str, set[str]]]:
+    """study_id -> comparison_id -> its arm labels (to tell a three-arm trial's arms apart)."""
+    out: dict[str, dict[str, set[str]]] = {}
+    for column in ("study_id", "comparison_id", "intervention_label", "comparator_label"):
+        if column not in trials.columns:
+            return out
+    for study, comparison, a, b in zip(trials["study_id"], trials["comparison_id"],
+                                       trials["intervention_label"], trials["comparator_label"]):
+        labels = out.setdefault(str(study), {}).setdefault(str(comparison), set())
+        labels |= {str(x) for x in (a, b) if not _blank(x)}
+    return out
 
 
 def check_trials(trials: pd.DataFrame, records: Mapping[str, Mapping[str, Any]], *,
                  file: str = "data/trials.csv") -> list[Problem]:
     """Check every numeric cell of the trials table against its row's quotes."""
     problems: list[Problem] = []
+    arms_by_study = _arm_labels_by_study(trials)
     for position, (_, row) in enumerate(trials.iterrows()):
         row_number = position + 2  # header is row 1
         row_map = row.to_dict()
+        own = {str(row_map.get("intervention_label")), str(row_map.get("comparator_label"))}
+        others = {label for comparison, labels in arms_by_study.get(str(row_map.get("study_id")), {}).items()
+                  if comparison != str(row_map.get("comparison_id")) for label in labels} - own
         problems += _check_source_ref(row_map, row_number, file, records, allow_url=True)
         problems += _check_numbers(row_map, row_number, file, TRIAL_NUMERIC_COLUMNS, records,
                                    scale_column="scale")
-        problems += _check_direction(row_map, row_number, file, records)
+        problems += _check_direction(row_map, row_number, file, records, sorted(others))
         record = records.get(str(row_map.get("source_id", "")).strip())
         year = row_map.get("year")
         if record is not None and not _blank(year):
