@@ -2,10 +2,11 @@
 
 The figure is the report's own ``forest_pain_sham_by_window`` (the same builder, population and
 pipeline as ``make report``), written as a PNG. Beside it, ``docs/forest.json`` records its title
-and a fingerprint of what it draws (:func:`trialsynth.report.figures.stable_fingerprint`: the
-pooled numbers to 6 significant digits, the study data, the plotting code and this script), so
-``tests/report/test_docs_figure.py`` fails when the picture no longer matches the data or the
-code, on any machine, without comparing PNG bytes (which differ between matplotlib versions).
+and a fingerprint of what it shows (:func:`trialsynth.report.figures.stable_fingerprint`: the
+pooled numbers to 6 significant digits, the study data, every text the figure prints, its axis
+limits and this script), so ``tests/report/test_docs_figure.py`` fails when the picture no longer
+says what the data and the code say, on any machine, without comparing PNG bytes (which differ
+between matplotlib versions). A code change that only moves pixels is not detected.
 
 Run from the repository root: ``python docs/make_readme_figure.py`` (``--force`` redraws even
 when the fingerprint is unchanged). Thin: the package does the statistics and the drawing.

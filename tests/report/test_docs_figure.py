@@ -2,8 +2,8 @@
 
 The review found it stale (every section k = 1, an acute trial pooled, a 12-line footnote, a caption
 that did not match). ``make docs`` redraws it with the report's builder and records a fingerprint
-of what it draws (numbers to 6 significant digits, the plotting code, the script) in
-docs/forest.json; this test recomputes the fingerprint, so it fails when the figure is stale on
+of what it shows (numbers to 6 significant digits, every text it prints, its axis limits, the
+script) in docs/forest.json; this test recomputes the fingerprint, so it fails when the figure is stale on
 any machine, whatever its matplotlib version (no PNG bytes are compared).
 """
 
@@ -33,7 +33,7 @@ def test_docs_figure_is_drawn_from_the_current_data_and_code(script):
     job = script.readme_job()
     assert recorded["figure"] == job.stem == "forest_pain_sham_by_window"
     assert recorded["fingerprint"] == script.fingerprint(job), (
-        "docs/forest.png is stale (the data or the plotting code changed since it was drawn): run `make docs`"
+        "docs/forest.png is stale (what the data and the code draw changed since it was made): run `make docs`"
     )
     assert recorded["title"] == job.title
     assert (ROOT / "docs" / "forest.png").read_bytes().startswith(b"\x89PNG")
@@ -63,3 +63,12 @@ def test_fingerprint_follows_what_is_drawn_not_the_platform(script):
     moved = dataclasses.replace(first, yi=np.asarray(first.yi) + 0.01)
     assert script.fingerprint(dataclasses.replace(job, content=[(heading, moved), *job.content[1:]])) != digest
     assert script.fingerprint(dataclasses.replace(job, title=job.title + " (old)")) != digest
+    # what the figure prints counts (e.g. a caption reworded by the plotting code), not only the inputs
+    import trialsynth.plots._captions as captions
+
+    legend = captions.TWO_STUDIES_LEGEND
+    try:
+        captions.TWO_STUDIES_LEGEND = legend + " (reworded)"
+        assert script.fingerprint(job) != digest
+    finally:
+        captions.TWO_STUDIES_LEGEND = legend

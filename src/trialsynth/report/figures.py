@@ -57,7 +57,6 @@ import dataclasses
 import functools
 import hashlib
 import importlib
-import importlib.util
 import json
 import math
 import os
@@ -793,27 +792,28 @@ _VOLATILE = frozenset({"iterations", "fit_stats", "s2", "crit"})
 
 
 def stable_fingerprint(job: FigureJob, extra: bytes = b"") -> str:
-    """SHA-256 of what ``job`` draws, the same on any platform: its title, options and content
-    with every number to 6 significant digits and solver details (iteration counts, likelihoods)
-    left out, plus the source of the plotting code and ``extra`` (e.g. the drawing script).
+    """SHA-256 of what ``job`` shows, the same on any platform: its content with every number to
+    6 significant digits (solver details such as iteration counts left out) and every word and
+    number the drawn figure prints (its texts, whitespace-normalised so that line breaks do not
+    count) with its axis limits, plus ``extra`` (e.g. the drawing script).
 
-    Unlike :func:`job_key` (the cache key: bit for bit, with the matplotlib version and fonts),
-    this does not change with matplotlib, numpy or the fonts, so a committed figure can be
-    checked for staleness on another machine (``docs/forest.json``; ``make docs``)."""
+    Unlike :func:`job_key` (the cache key: bit for bit, with the plotting code, the matplotlib
+    version and the fonts), this changes only when what the figure says changes, not with
+    matplotlib, numpy, fonts or a code edit that draws the same figure; so a committed figure can
+    be checked for staleness on another machine (``docs/forest.json``; ``make docs``)."""
     h = hashlib.sha256()
-    h.update(b"stable-1\n")
+    h.update(b"stable-2\n")
     _fingerprint(("job", job.kind, job.key, job.stem, job.title, job.content, job.options), h, digits=6)
-    files: list[Path] = []
-    for package in _CODE_PACKAGES:
-        spec = importlib.util.find_spec(package)
-        for location in (spec.submodule_search_locations or []) if spec else []:
-            files += sorted(Path(location).glob("*.py"))
-    spec = importlib.util.find_spec("trialsynth.report.figures")
-    if spec and spec.origin:
-        files.append(Path(spec.origin))
-    for path in files:
-        h.update(f"{path.name}\n".encode())
-        h.update(path.read_bytes().replace(b"\r\n", b"\n"))
+    fig = draw(job)
+    try:
+        words = " ".join(t.get_text() for t in fig.texts if t.get_visible())
+        h.update(" ".join(words.split()).encode())
+        for ax in fig.axes:
+            h.update(f"|{ax.get_xscale()} {[f'{v:.6g}' for v in ax.get_xlim()]}".encode())
+    finally:
+        from matplotlib import pyplot as plt
+
+        plt.close(fig)
     h.update(extra.replace(b"\r\n", b"\n"))
     return h.hexdigest()
 
