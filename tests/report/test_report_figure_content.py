@@ -147,6 +147,8 @@ def test_one_study_is_not_pooled_and_not_headed_random(drawn):
         assert not any("Random" in h or "Fixed" in h for h in headers), (job.stem, headers)
         footnote = " ".join(t.get_text() for t in _texts(fig, "footnote:").values())
         assert "\u2021 One study" in footnote
+        notes = [t.get_text() for t in _texts(fig, "note:").values()]
+        assert notes and all(n.startswith("Test for the study's effect: Z = ") for n in notes), notes  # a z test
     assert seen >= 5
 
 
@@ -177,7 +179,8 @@ def test_heterogeneity_lines_are_whole_and_ticks_are_round(drawn):
         notes = [t.get_text() for t in _texts(fig, "note:").values()]
         for note in notes:
             assert not note.rstrip().endswith("="), (job.stem, note)
-            assert note.startswith(("Heterogeneity:", "Test for overall effect:", "Test for subgroup")), (job.stem, note)
+            assert note.startswith(("Heterogeneity:", "Test for overall effect:", "Test for subgroup",
+                                    "Test for the study's effect:")), (job.stem, note)
         layout = fig.forest_layout
         ticks = [float(t) for t in fig.axes[0].get_xticks()]
         lo, hi = layout.xlim
@@ -201,6 +204,13 @@ def test_ratio_axes_are_logarithmic_with_ratio_labels(drawn):
         assert ax.get_xscale() == "log" and fig.forest_layout.null_value == 1.0
         labels = [t.get_text() for t in ax.get_xticklabels()]
         assert "1" in labels and all("e" not in lab and not lab.startswith("\u2212") for lab in labels), labels
+        ticks = sorted(float(lab) for lab in labels)
+        if ticks[0] < 0.01:  # a wide ratio axis is labelled by decades, not 0.0001, 0.25, 1, 4, 10000
+            assert all(math.log10(t).is_integer() for t in ticks), ticks
+        # a ratio limit is positive on the page too: never "0.00" (HKSJ with k = 2 gives 0.00075)
+        for row in fig.forest_layout.rows:
+            text = row.cells.get("effect", "")
+            assert "[0.00," not in text and "(0.00" not in text, text
 
 
 def test_report_draws_the_diagnostics_where_k_allows_and_says_why_not(drawn):

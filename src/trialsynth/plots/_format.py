@@ -36,13 +36,20 @@ def is_ratio_measure(measure: str | None) -> bool:
     return bool(measure) and str(measure).upper() in RATIO_MEASURES
 
 
-def fmt_num(value, digits: int = 2) -> str:
-    """Fixed decimals, a true minus sign, and an empty string for missing values."""
+def fmt_num(value, digits: int = 2, ratio: bool = False) -> str:
+    """Fixed decimals, a true minus sign, and an empty string for missing values. A ``ratio``
+    never reads 0.00: a small one keeps ``digits`` significant figures (0.00074), a huge one
+    has no decimals (3698), as every table prints them
+    (:func:`trialsynth.effects.scales.format_number`)."""
     if value is None:
         return ""
     value = float(value)
     if not math.isfinite(value):
         return "" if math.isnan(value) else ("∞" if value > 0 else "−∞")
+    if ratio:
+        from trialsynth.effects.scales import format_number
+
+        return format_number(value, digits, ratio=True).replace("-", "\u2212")
     text = f"{value:.{digits}f}"
     if text.startswith("-"):
         # "-0.00" rounds to zero: print it unsigned
@@ -71,17 +78,17 @@ def round_ticks(low: float, high: float, most: int = 6) -> list[float]:
     return [float(round(v, 12)) for v in values if low - span * 1e-9 <= v <= high + span * 1e-9]
 
 
-def fmt_ci(estimate, low, high, digits: int = 2, style: str = "brackets") -> str:
+def fmt_ci(estimate, low, high, digits: int = 2, style: str = "brackets", ratio: bool = False) -> str:
     """``"0.49 [0.34, 0.70]"`` (brackets) or ``"0.49 (0.34-0.70)"`` (parentheses, JAMA:
     an en dash, or "to" when a bound is negative); empty when the estimate is missing."""
     if estimate is None or (isinstance(estimate, float) and math.isnan(estimate)):
         return ""
-    return f"{fmt_num(estimate, digits)} {fmt_interval(low, high, digits, style)}"
+    return f"{fmt_num(estimate, digits, ratio)} {fmt_interval(low, high, digits, style, ratio)}"
 
 
-def fmt_interval(low, high, digits: int = 2, style: str = "brackets") -> str:
+def fmt_interval(low, high, digits: int = 2, style: str = "brackets", ratio: bool = False) -> str:
     """``"[0.34, 0.70]"`` or ``"(0.34-0.70)"`` / ``"(−0.9 to −0.1)"``."""
-    lo, hi = fmt_num(low, digits), fmt_num(high, digits)
+    lo, hi = fmt_num(low, digits, ratio), fmt_num(high, digits, ratio)
     if style == "parentheses":
         negative = (low is not None and float(low) < 0) or (high is not None and float(high) < 0)
         return f"({lo} to {hi})" if negative else f"({lo}–{hi})"

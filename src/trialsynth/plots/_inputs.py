@@ -321,13 +321,26 @@ def measure_of(sections: list[Section], measure: str | None) -> str | None:
     return None
 
 
-def display_transform(measure: str | None, frame_scale: str = "analysis"):
+class DisplayTransform:
+    """Analysis-scale values to axis values (``exp`` for a ratio measure given as log ratios);
+    ``ratio`` says whether the values shown are ratios (formatted so a limit never reads 0.00)."""
+
+    def __init__(self, exponentiate: bool, ratio: bool):
+        self.exponentiate = exponentiate
+        self.ratio = ratio
+
+    def __call__(self, value):
+        if value is None or not self.exponentiate:
+            return value
+        return np.exp(value)
+
+
+def display_transform(measure: str | None, frame_scale: str = "analysis") -> DisplayTransform:
     """Map analysis-scale values to axis values: exp for ratio measures on the analysis scale."""
     if frame_scale not in ("analysis", "display"):
         raise ArgumentError(f"frame_scale: expected 'analysis' or 'display', got {frame_scale!r}")
-    if is_ratio_measure(measure) and frame_scale == "analysis":
-        return lambda v: None if v is None else np.exp(v)
-    return lambda v: v
+    ratio = is_ratio_measure(measure)
+    return DisplayTransform(ratio and frame_scale == "analysis", ratio)
 
 
 def as_float_array(values: Any, name: str) -> np.ndarray:

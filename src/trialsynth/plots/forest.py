@@ -561,6 +561,12 @@ def _build_table(
                 show_overall_test,
                 label=label + marks(section.pooled),
             )
+        elif single and show_overall_test:
+            # the study's own Wald test (RevMan prints it as the overall test; nothing is pooled)
+            text = _overall_test_text(section.pooled, style)
+            if text:
+                text = "Test for the study's effect: " + text.split(": ", 1)[1]
+                rows.append(Row("note", {"label": text}, small=True, section=index))
         if multi and index < len(sections) - 1:
             rows.append(Row("blank", section=index))
     if overall is not None:
@@ -596,7 +602,8 @@ def _study_row(study, to_display, digits, arm_kind, rob_columns, rob_frame, sect
     if estimate is None:
         cells["effect"] = "Not estimable"
     else:
-        cells["effect"] = fmt_ci(to_display(estimate), to_display(low), to_display(high), digits, ci_format)
+        cells["effect"] = fmt_ci(to_display(estimate), to_display(low), to_display(high), digits, ci_format,
+                                 to_display.ratio)
     weight = _float(study.get("weight"))
     if weight is not None:
         cells["weight"] = fmt_percent(weight) if pct else f"{weight:.1f}"
@@ -658,7 +665,7 @@ def _pooled_rows(pooled: Pooled, frame, to_display, digits, arm_kind, style, sec
     cells = {
         "label": label,
         "effect": fmt_ci(to_display(pooled.estimate), to_display(pooled.ci_low), to_display(pooled.ci_high), digits,
-                         style.ci_format),
+                         style.ci_format, to_display.ratio),
     }
     if has_weight and "weight" in frame.columns and frame["weight"].notna().any():
         total = float(np.nansum(frame["weight"].to_numpy(dtype=float)))
@@ -686,7 +693,7 @@ def _pooled_rows(pooled: Pooled, frame, to_display, digits, arm_kind, style, sec
         rows.append(
             Row(
                 "pi",
-                {"label": "Prediction interval", "effect": fmt_interval(low, high, digits, style.ci_format)},
+                {"label": "Prediction interval", "effect": fmt_interval(low, high, digits, style.ci_format, to_display.ratio)},
                 low=low,
                 high=high,
                 italic=True,
@@ -781,9 +788,12 @@ def _subgroup_text(test: SubgroupTest, style: HouseStyle) -> str:
 
 
 LOG_LIMITS = (2.0, 4.0, 5.0, 10.0, 20.0, 50.0, 100.0, 1000.0, 10000.0)
+#: ratio tick levels, each added to the ones before while the labels fit: every other decade,
+#: every decade, 2 and 5 times them, then quarters (0.25, 4) on short axes
 LOG_TICK_LEVELS = (
     (1.0,),
-    (0.001, 0.01, 0.1, 10.0, 100.0, 1000.0),
+    (0.0001, 0.01, 100.0, 10000.0),
+    (0.001, 0.1, 10.0, 1000.0),
     (0.2, 0.5, 2.0, 5.0, 0.02, 0.05, 20.0, 50.0),
     (0.25, 4.0),
 )
@@ -1196,7 +1206,8 @@ def _axis_fraction(value, limits, log_axis) -> float:
 
 
 def _fit_ticks(levels, limits, log_axis, plot_width, family, size) -> list[float]:
-    """Keep as many tick levels as fit without their labels overlapping."""
+    """Add tick levels in order while their labels fit without overlapping (the first level that
+    does not fit ends it, so no finer level shows up between coarser gaps: never 0.0001, 0.25, 1)."""
     if levels and not isinstance(levels[0], (list, tuple)):
         return list(levels)  # explicit ticks: as given
     kept: list[float] = []
@@ -1210,6 +1221,8 @@ def _fit_ticks(levels, limits, log_axis, plot_width, family, size) -> list[float
         )
         if ok or not kept:
             kept = trial
+        else:
+            break
     return kept
 
 

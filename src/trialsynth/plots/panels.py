@@ -116,7 +116,7 @@ def short_long_panel(
             weight = _float(study.get("weight"))
             cells = {
                 "effect": "Not estimable" if est is None else fmt_ci(to_display(est), to_display(lo), to_display(hi),
-                                                                     digits, style.ci_format),
+                                                                     digits, style.ci_format, to_display.ratio),
                 "weight": "" if weight is None else (fmt_percent(weight) if style.weight_percent_sign
                                                      else f"{weight:.1f}"),
             }
@@ -132,12 +132,13 @@ def short_long_panel(
         elif pooled is not None:
             mark = marks(pooled)
             rows[n] = Row("pooled", {"effect": fmt_ci(to_display(pooled.estimate), to_display(pooled.ci_low),
-                                                      to_display(pooled.ci_high), digits, style.ci_format) + mark},
+                                                      to_display(pooled.ci_high), digits, style.ci_format,
+                                                      to_display.ratio) + mark},
                           estimate=float(to_display(pooled.estimate)), low=float(to_display(pooled.ci_low)),
                           high=float(to_display(pooled.ci_high)), bold=True, label=f"pooled:{len(panels)}")
             if show_prediction and pooled.pi_low is not None and pooled.pi_high is not None:
                 plo, phi = float(to_display(pooled.pi_low)), float(to_display(pooled.pi_high))
-                rows[n + 1] = Row("pi", {"effect": fmt_interval(plo, phi, digits, style.ci_format)}, low=plo,
+                rows[n + 1] = Row("pi", {"effect": fmt_interval(plo, phi, digits, style.ci_format, to_display.ratio)}, low=plo,
                                   high=phi, italic=True)
         panels.append(rows)
     has_pi = any((len(labels) + 1) in rows for rows in panels)
