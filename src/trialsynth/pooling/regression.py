@@ -355,7 +355,10 @@ def _batch_fit_fixed_design(Y, V, X, method, test, tol=1e-12, maxiter=10000):
             p0_diag = 1.0 - np.diag(hat)
             tau2 = np.maximum(0.0, (np.sum(r_ols ** 2, axis=1) - V @ p0_diag) / dfr)
         else:
-            tau0 = np.sum(r_ols ** 2, axis=1) / k
+            # Sidik & Jonkman's crude tau0 from the unweighted mean (estimators.sj_initial)
+            dev = Y - Y.mean(axis=1, keepdims=True)
+            tau0 = np.sum(dev * dev, axis=1) / k
+            tau0 = np.where(tau0 > 0, tau0, 1e-10)
             w = 1.0 / (V + tau0[:, None])
             _, _, r = wls_parts(w)
             tau2 = tau0 * np.einsum("bi,bi->b", w * r, r) / dfr

@@ -33,6 +33,9 @@ _METHOD_NAMES = {
     "PM": "Paule-Mandel",
     "PMM": "median-unbiased Paule-Mandel",
     "GENQ": "generalised Q-statistic",
+    "GENQM": "median-unbiased generalised Q-statistic",
+    "DLIT": "iterated DerSimonian-Laird",
+    "SJIT": "iterated Sidik-Jonkman",
 }
 
 
@@ -109,6 +112,10 @@ class MetaResult:
     s2: float = float("nan")
     crit: float = float("nan")
     fitted_method: str | None = None
+    #: labels of the studies dropped for missing values (``pool(..., na_action="omit")``)
+    omitted: list = field(default_factory=list)
+    #: the ``tau2_init`` the fit was given (None: the estimator's default start)
+    tau2_init: float | None = None
 
     # ------------------------------------------------------------------ basics
     @property
