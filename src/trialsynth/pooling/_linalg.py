@@ -53,3 +53,18 @@ def logdet(a: np.ndarray) -> float:
     """log |det(a)| of a small symmetric positive-definite matrix."""
     sign, value = np.linalg.slogdet(a)
     return float(value)
+
+
+def raise_malloc_mmap_threshold() -> None:
+    """Free one 16 MB block so that glibc serves later (m x k) temporaries from its heap.
+
+    glibc's malloc gives every block above its mmap threshold (128 kB at start) fresh pages
+    from the kernel, and each page faults on first touch; freeing a larger mapped block
+    raises the threshold to that size (mallopt(3), "M_MMAP_THRESHOLD", dynamic adjustment).
+    Importing pandas or scipy.stats happened to do this; without them a 10,000 x 10 batch
+    spent most of its time in page faults (DL 2.0 ms instead of 0.7 ms), and so did a single
+    fit with k = 100,000 (every 800 kB temporary of :func:`trialsynth.pool` a fresh mapping).
+    Called once when the fitting modules are imported; harmless elsewhere.
+    """
+    block = np.empty(2_000_000)
+    del block

@@ -27,24 +27,12 @@ if TYPE_CHECKING:
 
 from trialsynth.errors import ArgumentError
 from trialsynth.pooling._lazy import Deferred, LazyField
+from trialsynth.pooling._linalg import raise_malloc_mmap_threshold
 from trialsynth.pooling.estimators import EXTRA_METHODS, GENQ_METHODS, _estimate_extra, normalise_method
 from trialsynth.pooling.fit import PI_METHODS, check_level, normalise_test
 
 
-def _raise_malloc_mmap_threshold() -> None:
-    """Free one 16 MB block so that glibc serves later (m x k) temporaries from its heap.
-
-    glibc's malloc gives every block above its mmap threshold (128 kB at start) fresh pages
-    from the kernel, and each page faults on first touch; freeing a larger mapped block
-    raises the threshold to that size (mallopt(3), "M_MMAP_THRESHOLD", dynamic adjustment).
-    Importing pandas or scipy.stats happened to do this; without them a 10,000 x 10 batch
-    spent most of its time in page faults (DL 2.0 ms instead of 0.7 ms).  Harmless elsewhere.
-    """
-    block = np.empty(2_000_000)
-    del block
-
-
-_raise_malloc_mmap_threshold()
+raise_malloc_mmap_threshold()
 
 
 @dataclass

@@ -574,24 +574,31 @@ def nonconvergence_message(method: str, maxiter: int, tau2: float) -> str:
             f"(last tau2 = {tau2:.6g})")
 
 
-def _estimate_intercept(yi, vi, method, tol, maxiter, tau2_start):
-    """All estimators for X = 1 from power sums (same formulas as the general path)."""
+def fixed_effect_sums(yi, vi):
+    """:func:`fixed_effect_sums_small` on numpy arrays: ``(w0, sw0, sw0_2, mu0, q, trp0)``."""
+    w0 = 1.0 / vi
+    sw0 = float(w0.sum())
+    sw0_2 = float(w0 @ w0)
+    mu0 = float(w0 @ yi) / sw0
+    r0 = yi - mu0
+    r0 *= r0
+    q = float(w0 @ r0)
+    return w0, sw0, sw0_2, mu0, q, sw0 - sw0_2 / sw0
+
+
+def _estimate_intercept(yi, vi, method, tol, maxiter, tau2_start, fe=None):
+    """All estimators for X = 1 from power sums (same formulas as the general path);
+    ``fe`` is :func:`fixed_effect_sums` when the caller has it already."""
     if method in EXTRA_METHODS:
         tau2, se = _estimate_extra(yi, vi, None, method, None)
         return tau2, se, True, 0, ()
     k = yi.size
     dfr = k - 1
-    w0 = 1.0 / vi
-    sw0 = w0.sum()
-    w0sq = w0 * w0
-    sw0_2 = w0sq.sum()
-    mu0 = (w0 @ yi) / sw0
-    r0 = yi - mu0
-    q = float(w0 @ (r0 * r0))
-    trp0 = sw0 - sw0_2 / sw0
+    w0, sw0, sw0_2, mu0, q, trp0 = fixed_effect_sums(yi, vi) if fe is None else fe
 
     def var_q_fixed(tau2):
         # tr(P S P S) for P at weights 1/v, S = diag(v + tau2)
+        w0sq = w0 * w0
         sw0_3 = float(w0sq @ w0)
         sa2 = k + 2 * tau2 * sw0 + tau2 * tau2 * sw0_2
         swa2 = sw0 + 2 * tau2 * sw0_2 + tau2 * tau2 * sw0_3

@@ -34,7 +34,13 @@ from scipy import special  # not scipy.stats: its import costs ~0.3 s; same func
 
 from trialsynth.errors import ArgumentError
 from trialsynth.pooling._lazy import Deferred, LazyField
-from trialsynth.pooling._linalg import intercept_design, logdet, p_matrix, wls
+from trialsynth.pooling._linalg import (
+    intercept_design,
+    logdet,
+    p_matrix,
+    raise_malloc_mmap_threshold,
+    wls,
+)
 from trialsynth.pooling.estimators import (
     EXTRA_METHODS,
     GENQ_METHODS,
@@ -44,12 +50,15 @@ from trialsynth.pooling.estimators import (
     _estimate_intercept_small,
     _weighted_mean_small,
     estimate_tau2,
+    fixed_effect_sums,
     fixed_effect_sums_small,
     nonconvergence_message,
     normalise_method,
 )
 from trialsynth.pooling.profiles import get_profile
 from trialsynth.pooling.results import MetaResult
+
+raise_malloc_mmap_threshold()  # large-k fits: temporaries from the heap, not fresh mappings
 
 TESTS: tuple[str, ...] = ("z", "knha", "adhoc")
 _TEST_ALIASES = {"HKSJ": "knha", "KNHA": "knha", "HK": "knha", "Z": "z", "ADHOC": "adhoc",
@@ -393,12 +402,8 @@ def _intercept_core(yi, vi, method, test, level, tau2_fixed, tol, maxiter,
         fe = fixed_effect_sums_small(ys, vs)
         w0, sw0, _, mu0, q, trp0 = fe
     else:
-        w0 = 1.0 / vi
-        sw0 = float(w0.sum())
-        mu0 = float(w0 @ yi) / sw0
-        r0 = yi - mu0
-        q = float(w0 @ (r0 * r0))
-        trp0 = sw0 - float(w0 @ w0) / sw0
+        fe = fixed_effect_sums(yi, vi)
+        w0, sw0, _, mu0, q, trp0 = fe
     if tau2_fixed is not None:
         tau2, se_tau2, converged, iterations = float(tau2_fixed), None, True, 0
     elif method == "EE":
@@ -413,7 +418,7 @@ def _intercept_core(yi, vi, method, test, level, tau2_fixed, tol, maxiter,
                 ys, vs, method, tol, maxiter, tau2_init, fe)
         else:
             tau2, se_tau2, converged, iterations, notes = _estimate_intercept(
-                yi, vi, method, tol, maxiter, tau2_init)
+                yi, vi, method, tol, maxiter, tau2_init, fe)
             se_tau2 = float(se_tau2)
         tau2 = float(tau2)
         msgs.extend(notes)
@@ -426,11 +431,13 @@ def _intercept_core(yi, vi, method, test, level, tau2_fixed, tol, maxiter,
             r = y - mu
             rss_w += w * (r * r)
     else:
-        w = 1.0 / (vi + tau2)
+        w = vi + tau2
+        np.divide(1.0, w, out=w)
         sw = float(w.sum())
         mu = float(w @ yi) / sw
         r = yi - mu
-        rss_w = float(w @ (r * r))
+        r *= r
+        rss_w = float(w @ r)
     if method in GENQ_METHODS:
         b = mu0
         if small:
@@ -598,6 +605,11 @@ def _extreme_ratio_warning(vi: np.ndarray) -> str | None:
     return None
 
 
+def default_labels(k: int) -> list[str]:
+    """Study labels "1".."k" (metafor's default)."""
+    return list(map(str, range(1, k + 1)))
+
+
 def drop_missing(yi, vi=None, sei=None, weights=None, labels=None):
     """Drop the studies with a missing (NaN) effect, variance, standard error or weight, as
     metafor's ``na.action = "na.omit"``.  Returns the filtered ``(yi, vi, sei, weights,
@@ -728,7 +740,8 @@ def pool(
     y, v = validate_inputs(yi, vi, sei)
     k = y.size
     if labels is None:
-        lab = list(map(str, range(1, k + 1)))
+        # "1".."k", built on first read (100,000 strings cost more than the whole DL fit)
+        lab = Deferred(default_labels, k) if k > SMALL_K else list(map(str, range(1, k + 1)))
     else:
         lab = [str(x) for x in list(labels)]
         if len(lab) != k:

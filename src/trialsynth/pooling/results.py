@@ -93,7 +93,8 @@ class MetaResult:
     weights: np.ndarray = LazyField()
     yi: np.ndarray
     vi: np.ndarray
-    labels: list
+    #: study labels ("1".."k" by default, then built on first read)
+    labels: list = LazyField()
     method: str
     test: str
     measure: str | None = None
