@@ -70,9 +70,6 @@ for (m in c("SJ", "DLIT", "SJIT", "PM", "ML", "REML")) {
   b2$fits[[m]] <- fitrec(capture(rma(yi, vi, data = bcg, method = m, control = tight)))
   b2$fits[[paste0(m, "~ablat")]] <- fitrec(capture(rma(yi, vi, mods = ~ablat, data = bcg, method = m, control = tight)))
 }
-b2$fits[["GENQM"]] <- fitrec(capture(rma(yi, vi, weights = 1/vi, data = bcg, method = "GENQM", control = tight)))
-b2$fits[["GENQM~ablat"]] <- fitrec(capture(rma(yi, vi, weights = 1/vi, mods = ~ablat, data = bcg, method = "GENQM", control = tight)))
-b2$fits[["GENQM.invsqrt"]] <- fitrec(capture(rma(yi, vi, weights = 1/sqrt(vi), data = bcg, method = "GENQM", control = tight)))
 # tau2.init
 for (init in c(0.05, 0.5, 2)) {
   b2$fits[[sprintf("SJ.init%g", init)]] <- fitrec(capture(rma(yi, vi, data = bcg, method = "SJ", control = list(tau2.init = init))))
@@ -88,12 +85,6 @@ res <- rma(yi, vi, data = bcg, method = "DL")
 b2$confint[["DL.Wald"]] <- cirec(capture(confint(res, type = "Wald")))
 res <- rma(yi, vi, mods = ~ablat, data = bcg, method = "REML", control = tight)
 b2$confint[["REML~ablat.Wald"]] <- cirec(capture(confint(res, type = "Wald")))
-res <- rma(yi, vi, weights = 1/vi, data = bcg, method = "GENQ")
-b2$confint[["GENQ"]] <- cirec(capture(confint(res, control = list(tol = 1e-12))))
-res <- rma(yi, vi, weights = 1/sqrt(vi), data = bcg, method = "GENQ")
-b2$confint[["GENQ.invsqrt"]] <- cirec(capture(confint(res, control = list(tol = 1e-12))))
-res <- rma(yi, vi, weights = 1/vi, mods = ~ablat, data = bcg, method = "GENQ")
-b2$confint[["GENQ~ablat"]] <- cirec(capture(confint(res, control = list(tol = 1e-12))))
 # missing values dropped (na.omit): yi of study 3 and vi of study 7 set to NA
 bna <- bcg; bna$yi[3] <- NA; bna$vi[7] <- NA
 b2$fits[["REML.na"]] <- fitrec(capture(rma(yi, vi, data = bna, method = "REML", control = tight)))
@@ -108,15 +99,16 @@ for (tst in c("z", "knha")) {
   e$btt2 <- fitrec(capture(rma(yi, vi, mods = ~ablat + year, data = bcg, method = "REML", test = tst, btt = 2, control = tight)))
   e$btt13 <- fitrec(capture(rma(yi, vi, mods = ~ablat + year, data = bcg, method = "REML", test = tst, btt = c(1, 3), control = tight)))
   L <- rbind(c(0, 1, 0), c(0, 0, 1), c(1, 30, 1970))
-  an <- anova(res, X = L, adjust = "holm")
+  an <- anova(res, X = L)  # metafor 3.8's anova() has no adjust=: Holm by R's p.adjust()
   e$anova <- list(X = L, Xb = c(an$Xb), se = c(an$se), zval = c(an$zval), pval = c(an$pval),
+                  pval.holm = p.adjust(c(an$pval), method = "holm"),
                   QM = an$QM, QMp = an$QMp, QMdf = an$QMdf)
   e$vcov <- list(fixed = unname(vcov(res)), fitted = unname(vcov(res, type = "fitted")),
                  obs = unname(vcov(res, type = "obs")), resid = unname(vcov(res, type = "resid")))
   v <- vif(res)
-  e$vif <- list(vif = unname(v$vif), sif = unname(sqrt(v$vif)))
+  e$vif <- list(vif = unname(v$vifs), sif = sqrt(unname(v$vifs)))
   vb <- vif(res, btt = 2:3)
-  e$gvif <- list(btt = c(2, 3), gvif = vb$gvif, gsif = vb$gsif)
+  e$gvif <- list(btt = c(2, 3), gvif = vb$vif[[1]]$vif, gsif = vb$vif[[1]]$sif)
   bl <- blup(res); rf <- ranef(res)
   e$blup <- list(pred = bl$pred, se = bl$se, pi.lb = bl$pi.lb, pi.ub = bl$pi.ub)
   e$ranef <- list(pred = rf$pred, se = rf$se, pi.lb = rf$pi.lb, pi.ub = rf$pi.ub)
@@ -159,5 +151,19 @@ res <- rma(yi, vi, mods = ~ablat, data = sub8, method = "DL")
 pt <- permutest(res, exact = TRUE, progbar = FALSE)
 b2$permutest_ablat8_DL <- list(k = 8, pval = pt$pval, QMp = pt$QMp, iter = pt$iter)
 out$bcg <- b2
+write(toJSON(out, auto_unbox = TRUE, digits = NA, null = "null", na = "null", pretty = TRUE), "engine_reference.json")
 
+message(Sys.time(), " 5. GENQM and the generalised-Q CI (CompQuadForm stand-in)")
+# ---- 5. GENQM and the generalised-Q CI (these call the CompQuadForm stand-in)
+b2 <- out$bcg
+b2$fits[["GENQM"]] <- fitrec(capture(rma(yi, vi, weights = 1/vi, data = bcg, method = "GENQM", control = tight)))
+b2$fits[["GENQM~ablat"]] <- fitrec(capture(rma(yi, vi, weights = 1/vi, mods = ~ablat, data = bcg, method = "GENQM", control = tight)))
+b2$fits[["GENQM.invsqrt"]] <- fitrec(capture(rma(yi, vi, weights = 1/sqrt(vi), data = bcg, method = "GENQM", control = tight)))
+res <- rma(yi, vi, weights = 1/vi, data = bcg, method = "GENQ")
+b2$confint[["GENQ"]] <- cirec(capture(confint(res, control = list(tol = 1e-12))))
+res <- rma(yi, vi, weights = 1/sqrt(vi), data = bcg, method = "GENQ")
+b2$confint[["GENQ.invsqrt"]] <- cirec(capture(confint(res, control = list(tol = 1e-12))))
+res <- rma(yi, vi, weights = 1/vi, mods = ~ablat, data = bcg, method = "GENQ")
+b2$confint[["GENQ~ablat"]] <- cirec(capture(confint(res, control = list(tol = 1e-12))))
+out$bcg <- b2
 write(toJSON(out, auto_unbox = TRUE, digits = NA, null = "null", na = "null", pretty = TRUE), "engine_reference.json")

@@ -536,14 +536,21 @@ def _estimate_intercept_small(ys, vs, method, tol, maxiter, tau2_start, fe=None)
         tau2, conv, it = _newton_intercept_small(ys, vs, method, start, tol, maxiter, floor)
         notes = ()
         if tau2 > 0:
+            # tau2 = 0 can be the maximum only if the score there is <= 0 (Viechtbauer 2005,
+            # eqs. 9 and 11 at tau2 = 0): a cheap pass that spares the log-likelihoods
             reml = method == "REML"
-            ll0 = 0.0
-            for x in vs:
-                ll0 += math.log(x)
-            ll0 = -0.5 * (ll0 + q + (math.log(sw0) if reml else 0.0))
-            if _boundary_is_higher(ll0, _loglik_intercept_small(ys, vs, tau2, reml)):
-                notes = (boundary_message(method, tau2),)
-                tau2 = 0.0
+            a0 = 0.0
+            for w, y in zip(w0, ys):
+                wr = w * (y - mu0)
+                a0 += wr * wr
+            if a0 - (trp0 if reml else sw0) <= 0:
+                ll0 = 0.0
+                for x in vs:
+                    ll0 += math.log(x)
+                ll0 = -0.5 * (ll0 + q + (math.log(sw0) if reml else 0.0))
+                if _boundary_is_higher(ll0, _loglik_intercept_small(ys, vs, tau2, reml)):
+                    notes = (boundary_message(method, tau2),)
+                    tau2 = 0.0
         sw = sw2 = sw3 = 0.0
         for x in vs:
             w = 1.0 / (x + tau2)
@@ -636,10 +643,12 @@ def _estimate_intercept(yi, vi, method, tol, maxiter, tau2_start, fe=None):
         notes = ()
         if tau2 > 0:
             reml = method == "REML"
-            ll0 = -0.5 * (float(np.log(vi).sum()) + q + (math.log(sw0) if reml else 0.0))
-            if _boundary_is_higher(ll0, _loglik_intercept(yi, vi, tau2, reml)):
-                notes = (boundary_message(method, tau2),)
-                tau2 = 0.0
+            wr0 = w0 * (yi - mu0)
+            if float(wr0 @ wr0) - (trp0 if reml else sw0) <= 0:  # score at 0 (see above)
+                ll0 = -0.5 * (float(np.log(vi).sum()) + q + (math.log(sw0) if reml else 0.0))
+                if _boundary_is_higher(ll0, _loglik_intercept(yi, vi, tau2, reml)):
+                    notes = (boundary_message(method, tau2),)
+                    tau2 = 0.0
         w = 1.0 / (vi + tau2)
         sw, sw2 = w.sum(), float(w @ w)
         if method == "ML":
@@ -756,6 +765,19 @@ def _estimate_extra(yi, vi, X, method, weights):
     return tau2, float(np.sqrt(2.0 * k * k / (k - p)) / np.sum(w))
 
 
+def check_tau2_init(tau2_init) -> float | None:
+    """None, or ``tau2_init`` as a float >= 0 (ArgumentError otherwise)."""
+    if tau2_init is None:
+        return None
+    try:
+        value = float(tau2_init)
+    except (TypeError, ValueError):
+        raise ArgumentError(f"tau2_init must be a number >= 0; got {tau2_init!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise ArgumentError(f"tau2_init must be a finite number >= 0; got {tau2_init!r}")
+    return value
+
+
 def estimate_tau2(
     yi: np.ndarray,
     vi: np.ndarray,
@@ -802,10 +824,7 @@ def estimate_tau2(
     yi = np.asarray(yi, dtype=float)
     vi = np.asarray(vi, dtype=float)
     k = yi.size
-    if tau2_init is not None:
-        tau2_init = float(tau2_init)
-        if not (math.isfinite(tau2_init) and tau2_init >= 0):
-            raise ArgumentError(f"tau2_init must be a finite number >= 0; got {tau2_init!r}")
+    tau2_init = check_tau2_init(tau2_init)
     if (X is None and (weights is None or method not in GENQ_METHODS) and method != "EE"
             and k >= 2 and method not in EXTRA_METHODS):
         if k <= SMALL_K:

@@ -49,6 +49,7 @@ from trialsynth.pooling.estimators import (
     _estimate_intercept,
     _estimate_intercept_small,
     _weighted_mean_small,
+    check_tau2_init,
     estimate_tau2,
     fixed_effect_sums,
     fixed_effect_sums_small,
@@ -234,6 +235,7 @@ def fit_model(
     method = normalise_method(method)
     test = normalise_test(test)
     level = check_level(level)
+    tau2_init = check_tau2_init(tau2_init)
     k = yi.size
     if X is None and weights is None and k >= 2:
         return _fit_intercept(yi, vi, method, test, level, tau2, tol, maxiter, tau2_init)
@@ -732,6 +734,7 @@ def pool(
     method = normalise_method(method)
     test = normalise_test(test)
     level = check_level(level)
+    tau2_init = check_tau2_init(tau2_init)
     omitted: list[str] = []
     if na_action == "omit":
         yi, vi, sei, weights, labels, omitted = drop_missing(yi, vi, sei, weights, labels)

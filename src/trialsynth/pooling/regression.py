@@ -250,9 +250,9 @@ class RegressionResult:
         w = 1.0 / (self.vi + self.tau2)
         lam = self.tau2 * w
         resid = self.yi - self.X @ self.b
-        xvx = np.einsum("ij,jk,ik->i", self.X, self._vb_unscaled(), self.X)
+        xvx = np.einsum("ij,jk,ik->i", self.X, self.vb, self.X)
         p_diag = w - w * w * xvx
-        var = (self.tau2 - self.tau2 ** 2 * p_diag) * self._scale()
+        var = self.tau2 - self.tau2 ** 2 * p_diag
         return self._interval_frame(lam * resid, np.sqrt(np.maximum(var, 0.0)))
 
     def blup(self) -> pd.DataFrame:
@@ -262,7 +262,7 @@ class RegressionResult:
         lam = self.tau2 / (self.tau2 + self.vi)
         fitted = self.X @ self.b
         xvx = np.einsum("ij,jk,ik->i", self.X, self.vb, self.X)
-        var = lam * self.vi * self._scale() + (1 - lam) ** 2 * xvx
+        var = lam * self.vi + (1 - lam) ** 2 * xvx
         return self._interval_frame(lam * self.yi + (1 - lam) * fitted, np.sqrt(var))
 
     def _interval_frame(self, pred, se) -> pd.DataFrame:
@@ -276,9 +276,10 @@ class RegressionResult:
 
     def rstandard(self) -> pd.DataFrame:
         """Standardised residuals (y_i - x_i b)/sqrt(diag(M - X V_b X')) (Viechtbauer & Cheung
-        2010, eq. 6, internally studentised); under knha the variances are scaled by s2w."""
+        2010, eq. 6, internally studentised), V_b = (X'WX)^{-1} unscaled also under knha (as
+        metafor's ``rstandard``)."""
         resid = self.yi - self.X @ self.b
-        se = np.sqrt(np.diag(self.vcov("resid")) * self._scale())
+        se = np.sqrt(np.diag(self.vcov("resid")))
         return pd.DataFrame({"resid": resid, "se": se, "z": resid / se}, index=self._labels())
 
     def rstudent(self) -> pd.DataFrame:
