@@ -48,7 +48,7 @@ import numpy as np
 from scipy import optimize, special
 
 from trialsynth.errors import ArgumentError
-from trialsynth.pooling._linalg import intercept_design, logdet, p_matrix, quad_p, wls
+from trialsynth.pooling._linalg import intercept_design, logdet, p_matrix, quad_p, vdot, wls
 
 METHODS: tuple[str, ...] = (
     "EE", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM", "GENQ", "GENQM",
@@ -269,8 +269,8 @@ def _loglik_intercept(yi, vi, tau2, reml: bool) -> float:
     s = vi + tau2
     w = 1.0 / s
     sw = float(w.sum())
-    r = yi - float(w @ yi) / sw
-    value = float(np.log(s).sum()) + float(w @ (r * r))
+    r = yi - vdot(w, yi) / sw
+    value = float(np.log(s).sum()) + vdot(w, r * r)
     return -0.5 * (value + math.log(sw) if reml else value)
 
 
@@ -333,26 +333,26 @@ def _newton_intercept(yi, vi, method, start, tol, maxiter):
     for it in range(1, maxiter + 1):
         w = 1.0 / (vi + tau2)
         sw = w.sum()
-        mu = (w @ yi) / sw
+        mu = vdot(w, yi) / sw
         r = yi - mu
         w2 = w * w
         w2r = w2 * r
-        a = float(w2r @ r)
+        a = vdot(w2r, r)
         if method in ("PM", "EB", "PMM"):
-            u = float(w @ (r * r)) - target
+            u = vdot(w, r * r) - target
             du = -a
             step = -u / du if du < 0 else 0.0
             fisher = step
         else:
             sw2 = w2.sum()
-            w3r2 = float((w2r * w) @ r)
+            w3r2 = vdot(w2r * w, r)
             d_a = -2.0 * w3r2 + 2.0 * float(w2r.sum()) ** 2 / sw
             if method == "ML":
                 u = a - sw
                 du = d_a + sw2
                 info = sw2
             else:
-                sw3 = float(w2 @ w)
+                sw3 = vdot(w2, w)
                 u = a - (sw - sw2 / sw)
                 du = d_a + sw2 - 2.0 * sw3 / sw + (sw2 / sw) ** 2
                 info = sw2 - 2.0 * sw3 / sw + (sw2 / sw) ** 2
@@ -585,11 +585,11 @@ def fixed_effect_sums(yi, vi):
     """:func:`fixed_effect_sums_small` on numpy arrays: ``(w0, sw0, sw0_2, mu0, q, trp0)``."""
     w0 = 1.0 / vi
     sw0 = float(w0.sum())
-    sw0_2 = float(w0 @ w0)
-    mu0 = float(w0 @ yi) / sw0
+    sw0_2 = vdot(w0, w0)
+    mu0 = vdot(w0, yi) / sw0
     r0 = yi - mu0
     r0 *= r0
-    q = float(w0 @ r0)
+    q = vdot(w0, r0)
     return w0, sw0, sw0_2, mu0, q, sw0 - sw0_2 / sw0
 
 
@@ -606,7 +606,7 @@ def _estimate_intercept(yi, vi, method, tol, maxiter, tau2_start, fe=None):
     def var_q_fixed(tau2):
         # tr(P S P S) for P at weights 1/v, S = diag(v + tau2)
         w0sq = w0 * w0
-        sw0_3 = float(w0sq @ w0)
+        sw0_3 = vdot(w0sq, w0)
         sa2 = k + 2 * tau2 * sw0 + tau2 * tau2 * sw0_2
         swa2 = sw0 + 2 * tau2 * sw0_2 + tau2 * tau2 * sw0_3
         saw = sw0 + tau2 * sw0_2
@@ -615,7 +615,7 @@ def _estimate_intercept(yi, vi, method, tol, maxiter, tau2_start, fe=None):
     def var_q_weights(w, s):
         a = w * s
         sw = w.sum()
-        return 2.0 * (float(a @ a) - 2.0 * float((w * a) @ a) / sw + (float(a @ w) / sw) ** 2)
+        return 2.0 * (vdot(a, a) - 2.0 * vdot(w * a, a) / sw + (vdot(a, w) / sw) ** 2)
 
     if method in ("DL", "GENQ"):
         tau2 = max(0.0, (q - dfr) / trp0)
@@ -626,16 +626,16 @@ def _estimate_intercept(yi, vi, method, tol, maxiter, tau2_start, fe=None):
         return tau2, float(factor * np.sqrt(var_q_fixed(tau2)) / sw0), True, 0, ()
     if method in ("HE", "SJ"):
         rr = yi - yi.mean()
-        rss = float(rr @ rr)
+        rss = vdot(rr, rr)
     if method == "HE":
         tau2 = max(0.0, (rss - vi.sum() * dfr / k) / dfr)
         return tau2, float(np.sqrt(var_q_weights(np.ones(k), vi + tau2)) / dfr), True, 0, ()
     if method == "SJ":
         tau0 = (rss / k if rss > 0 else 1e-10) if tau2_start is None else _sj_init(tau2_start)
         w = 1.0 / (vi + tau0)
-        mu = (w @ yi) / w.sum()
+        mu = vdot(w, yi) / w.sum()
         r = yi - mu
-        tau2 = tau0 * float(w @ (r * r)) / dfr
+        tau2 = tau0 * vdot(w, r * r) / dfr
         return tau2, float(tau0 / dfr * np.sqrt(var_q_weights(w, vi + tau2))), True, 0, ()
     if method in ("ML", "REML"):
         start = max(0.0, (q - dfr) / trp0) if tau2_start is None else float(tau2_start)
@@ -644,17 +644,17 @@ def _estimate_intercept(yi, vi, method, tol, maxiter, tau2_start, fe=None):
         if tau2 > 0:
             reml = method == "REML"
             wr0 = w0 * (yi - mu0)
-            if float(wr0 @ wr0) - (trp0 if reml else sw0) <= 0:  # score at 0 (see above)
+            if vdot(wr0, wr0) - (trp0 if reml else sw0) <= 0:  # score at 0 (see above)
                 ll0 = -0.5 * (float(np.log(vi).sum()) + q + (math.log(sw0) if reml else 0.0))
                 if _boundary_is_higher(ll0, _loglik_intercept(yi, vi, tau2, reml)):
                     notes = (boundary_message(method, tau2),)
                     tau2 = 0.0
         w = 1.0 / (vi + tau2)
-        sw, sw2 = w.sum(), float(w @ w)
+        sw, sw2 = w.sum(), vdot(w, w)
         if method == "ML":
             se = np.sqrt(2.0 / sw2)
         else:
-            sw3 = float((w * w) @ w)
+            sw3 = vdot(w * w, w)
             se = np.sqrt(2.0 / (sw2 - 2.0 * sw3 / sw + (sw2 / sw) ** 2))
         return tau2, float(se), conv, it, notes
     # EB, PM, PMM

@@ -39,6 +39,7 @@ from trialsynth.pooling._linalg import (
     logdet,
     p_matrix,
     raise_malloc_mmap_threshold,
+    vdot,
     wls,
 )
 from trialsynth.pooling.estimators import (
@@ -375,7 +376,7 @@ def _intercept_fit_stats(yi, vi, tau2, b, sw, estimated_tau2) -> dict:
     k = yi.size
     rb = yi - b
     w = 1.0 / (vi + tau2)
-    rss_b = float(w @ (rb * rb))
+    rss_b = vdot(w, rb * rb)
     sum_log = float(np.log(vi + tau2).sum())
     ll_ml = -0.5 * (k * _LOG2PI + sum_log + rss_b)
     ll_sat = -0.5 * float(np.log(2 * math.pi * vi).sum())
@@ -436,10 +437,10 @@ def _intercept_core(yi, vi, method, test, level, tau2_fixed, tol, maxiter,
         w = vi + tau2
         np.divide(1.0, w, out=w)
         sw = float(w.sum())
-        mu = float(w @ yi) / sw
+        mu = vdot(w, yi) / sw
         r = yi - mu
         r *= r
-        rss_w = float(w @ r)
+        rss_w = vdot(w, r)
     if method in GENQ_METHODS:
         b = mu0
         if small:
@@ -447,7 +448,7 @@ def _intercept_core(yi, vi, method, test, level, tau2_fixed, tol, maxiter,
             for w, x in zip(w0, vs):
                 acc += (w * w) * (x + tau2)
         else:
-            acc = float((w0 * w0) @ (vi + tau2))
+            acc = vdot(w0 * w0, vi + tau2)
         var_b = acc / (sw0 * sw0)
         weights = Deferred(_percent_weights, vi, 0.0)
     else:

@@ -3,7 +3,7 @@
 # * lambda_max/lambda_min <= 20: Ruben's (1962, Ann Math Stat 33:542-570) chi-square mixture,
 #   P(Q <= q) = sum_k a_k P(chi2_{r+2k} <= q/beta), beta = min(lambda),
 #   a_0 = prod sqrt(beta/lambda_j), a_k = (1/k) sum_{j<k} a_j g_{k-j}, g_m = 1/2 sum_j (1 - beta/lambda_j)^m;
-#   all a_k >= 0 and sum to 1, summed until the remaining mass is below 1e-15;
+#   all a_k >= 0 and sum to 1, summed until the remaining mass is below 1e-14 (at most 20,000 terms);
 # * otherwise Imhof's (1961, Biometrika 48:419-426) inversion integral, truncated where the
 #   bound on its tail, (2/r) U^(-r/2) / prod sqrt(lambda_j/lambda_max) / pi, is below 1e-13.
 farebrother <- function(q, lambda, h = rep(1, length(lambda)), delta = rep(0, length(lambda)),
@@ -15,7 +15,7 @@ farebrother <- function(q, lambda, h = rep(1, length(lambda)), delta = rep(0, le
     beta <- min(lam); rho <- 1 - beta / lam
     a <- exp(0.5 * sum(log(beta / lam))); g <- numeric(0)
     cdf <- a[1] * pchisq(q / beta, r); mass <- a[1]; n <- 1
-    while (1 - mass > 1e-15 && n < 100000) {
+    while (1 - mass > 1e-14 && n < 20000) {
       g[n] <- 0.5 * sum(rho^n)
       a[n + 1] <- sum(a[1:n] * g[n:1]) / n
       cdf <- cdf + a[n + 1] * pchisq(q / beta, r + 2 * n)
