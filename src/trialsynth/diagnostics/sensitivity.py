@@ -105,11 +105,9 @@ def cumulative(
 
 def _knapp_hartung_scale(fit) -> float:
     """The factor multiplying the model variances: 1 (z), s2w (knha) or max(1, s2w) (adhoc)."""
-    if fit.test == "knha":
-        return float(fit.s2w)
-    if fit.test == "adhoc":
-        return max(1.0, float(fit.s2w))
-    return 1.0
+    from trialsynth.pooling.fit import knapp_hartung_scale
+
+    return knapp_hartung_scale(fit.test, fit.s2w)
 
 
 def _deleted_fits(reg) -> list[dict]:

@@ -342,6 +342,15 @@ def fit_model(
     )
 
 
+def knapp_hartung_scale(test: str, s2w: float) -> float:
+    """The factor multiplying the model variances: 1 (z), s2w (knha) or max(1, s2w) (adhoc)."""
+    if test == "knha":
+        return float(s2w)
+    if test == "adhoc":
+        return max(1.0, float(s2w))
+    return 1.0
+
+
 def _hksj_narrowing_message(s2w: float, t_crit: float, z_crit: float) -> str | None:
     if t_crit * math.sqrt(s2w) < z_crit:
         return (

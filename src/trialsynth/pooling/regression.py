@@ -12,7 +12,14 @@ inference).  On top of it:
   the intercept-only random-effects model fitted with the same estimator,
   R2 = max(0, (tau2_RE - tau2_ME)/tau2_RE) in percent (0 when tau2_RE = 0), as metafor reports;
 * :func:`permutation_test` of QM (Higgins & Thompson 2004, Stat Med 23:1663-1682), with all
-  permutations fitted at once (vectorised over permutations).
+  permutations fitted at once (vectorised over permutations), exact or random, and sign flips
+  for intercept-only models;
+* on the result: the omnibus test of any subset of coefficients (``btt=``), user weights,
+  :meth:`RegressionResult.anova` (joint and Holm-adjusted tests of linear combinations),
+  :meth:`~RegressionResult.vcov` (fixed, fitted, obs, resid), :meth:`~RegressionResult.vif`,
+  :meth:`~RegressionResult.blup`, :meth:`~RegressionResult.ranef`,
+  :meth:`~RegressionResult.rstandard`, :meth:`~RegressionResult.rstudent` and
+  :meth:`~RegressionResult.heterogeneity_ci`; :func:`trialsynth.influence` accepts the result.
 
 Moderators may be a DataFrame, a dict of columns, a 1-D or 2-D array.  Non-numeric columns (and
 those named in ``categorical``) are dummy-coded with the first sorted level as the reference;
@@ -36,6 +43,7 @@ from trialsynth.pooling.fit import (
     MetaWarning,
     check_level,
     fit_model,
+    knapp_hartung_scale,
     normalise_test,
     validate_inputs,
 )
@@ -150,11 +158,7 @@ class RegressionResult:
 
     def _scale(self) -> float:
         """The Knapp-Hartung factor applied to the model variances (1 for z)."""
-        if self.test == "knha":
-            return float(self.s2w)
-        if self.test == "adhoc":
-            return max(1.0, float(self.s2w))
-        return 1.0
+        return knapp_hartung_scale(self.test, self.s2w)
 
     def anova(self, X, adjust: str = "holm") -> ContrastTest:
         """Joint and individual Wald tests of linear combinations L b (metafor's ``anova(X=)``).
