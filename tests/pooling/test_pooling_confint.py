@@ -134,4 +134,6 @@ def test_pl_needs_ml_or_reml():
 def test_unknown_ci_type():
     yi, vi = yivi("dat.bcg", "RR")
     with pytest.raises(ArgumentError, match="QP"):
-        pool(yi, vi).heterogeneity_ci("wald")
+        pool(yi, vi).heterogeneity_ci("bootstrap")
+    # "Wald" is a type since issue 14 (case-insensitive, as the others)
+    assert pool(yi, vi).heterogeneity_ci("wald").attrs["type"] == "WALD"

@@ -56,7 +56,7 @@ def logdet(a: np.ndarray) -> float:
 
 
 def raise_malloc_mmap_threshold() -> None:
-    """Free one 16 MB block so that glibc serves later (m x k) temporaries from its heap.
+    """Free one 32 MB block so that glibc serves later (m x k) temporaries from its heap.
 
     glibc's malloc gives every block above its mmap threshold (128 kB at start) fresh pages
     from the kernel, and each page faults on first touch; freeing a larger mapped block
@@ -66,7 +66,7 @@ def raise_malloc_mmap_threshold() -> None:
     fit with k = 100,000 (every 800 kB temporary of :func:`trialsynth.pool` a fresh mapping).
     Called once when the fitting modules are imported; harmless elsewhere.
     """
-    block = np.empty(2_000_000)
+    block = np.empty(4_000_000)
     del block
 
 

@@ -314,6 +314,36 @@ def _fisher_scoring(yi, vi, X, method, start, tol, maxiter):
 # intercept-only fast path (no k x k matrices: every trace is a power sum of the weights)
 
 
+#: elements per slice of :func:`_power_sums`: its temporaries stay in cache, and its dot
+#: products stay below OpenBLAS's threading threshold (see :func:`_linalg.vdot`)
+_SLICE = 8192
+
+
+def _power_sums(yc, vi, tau2):
+    """sum w, sum w y, sum w^2, sum w^2 y, sum w^2 y^2, sum w^3, sum w^3 y, sum w^3 y^2 with
+    w = 1/(v + tau2) and y = ``yc``, in one pass over slices of :data:`_SLICE` elements (a
+    pass over the whole arrays per sum cost a memory-bound read or write each)."""
+    acc = np.zeros(8)
+    n = yc.size
+    for start in range(0, n, _SLICE):
+        y = yc[start:start + _SLICE]
+        w = vi[start:start + _SLICE] + tau2
+        np.reciprocal(w, out=w)
+        wy = w * y
+        acc[0] += w.sum()
+        acc[1] += wy.sum()
+        wy *= w  # w^2 y
+        acc[3] += wy.sum()
+        acc[4] += wy @ y
+        wy *= w  # w^3 y
+        acc[6] += wy.sum()
+        acc[7] += wy @ y
+        w2 = w * w
+        acc[2] += w2.sum()
+        acc[5] += w2 @ w
+    return acc.tolist()
+
+
 def _newton_intercept(yi, vi, method, start, tol, maxiter):
     """Root of the ML/REML score or of the PM/PMM equation for an intercept-only model.
 
@@ -326,44 +356,66 @@ def _newton_intercept(yi, vi, method, start, tol, maxiter):
     Returns (tau2, converged, iterations).
     """
     k = yi.size
-    if method in ("PM", "EB", "PMM"):
+    pm = method in ("PM", "EB", "PMM")
+    if pm:
         target = (k - 1) if method != "PMM" else float(special.chdtri(k - 1, 0.5))
     floor = _tau2_floor(vi)
     tau2 = max(0.0, float(start))
+    if pm:
+        # four reused buffers: no temporaries (and no allocator traffic) inside the iteration
+        w, r, wr = (np.empty(k) for _ in range(3))
+    else:
+        # ML/REML: every sum in one pass over cache-sized slices, about the fixed-effect mean
+        # (yc = y - mu0; sums about the current mean follow from these, with little loss
+        # because mu(tau2) - mu0 is small against the spread of the effects)
+        mu0 = vdot(1.0 / vi, yi) / float((1.0 / vi).sum())
+        yc = yi - mu0
+    prev_step = None
     for it in range(1, maxiter + 1):
-        w = 1.0 / (vi + tau2)
-        sw = w.sum()
-        mu = vdot(w, yi) / sw
-        r = yi - mu
-        w2 = w * w
-        w2r = w2 * r
-        a = vdot(w2r, r)
-        if method in ("PM", "EB", "PMM"):
-            u = vdot(w, r * r) - target
+        if pm:
+            np.add(vi, tau2, out=w)
+            np.reciprocal(w, out=w)
+            sw = float(w.sum())
+            mu = vdot(w, yi) / sw
+            np.subtract(yi, mu, out=r)
+            np.multiply(w, r, out=wr)
+            a = vdot(wr, wr)  # sum w^2 r^2
+            u = vdot(wr, r) - target  # Q(tau2) - target
             du = -a
             step = -u / du if du < 0 else 0.0
             fisher = step
         else:
-            sw2 = w2.sum()
-            w3r2 = vdot(w2r * w, r)
-            d_a = -2.0 * w3r2 + 2.0 * float(w2r.sum()) ** 2 / sw
+            sw, s1, sw2, s3, s4, sw3, s6, s7 = _power_sums(yc, vi, tau2)
+            m = s1 / sw  # mu(tau2) - mu0
+            a = s4 - 2.0 * m * s3 + m * m * sw2  # sum w^2 r^2
+            s_w2r = s3 - m * sw2  # sum w^2 r
+            w3r2 = s7 - 2.0 * m * s6 + m * m * sw3  # sum w^3 r^2
+            d_a = -2.0 * w3r2 + 2.0 * s_w2r * s_w2r / sw
             if method == "ML":
                 u = a - sw
                 du = d_a + sw2
                 info = sw2
             else:
-                sw3 = vdot(w2, w)
                 u = a - (sw - sw2 / sw)
-                du = d_a + sw2 - 2.0 * sw3 / sw + (sw2 / sw) ** 2
                 info = sw2 - 2.0 * sw3 / sw + (sw2 / sw) ** 2
+                du = d_a + info
             fisher = u / info
             step = -u / du if du < 0 else fisher
         new = tau2 + step
         if not np.isfinite(new) or new < 0:
             new = tau2 + fisher
         new = max(0.0, new)
-        if abs(new - tau2) <= tol * max(new, floor) or (new == 0.0 and tau2 == 0.0):
+        change = abs(new - tau2)
+        scale = tol * max(new, floor)
+        if change <= scale or (new == 0.0 and tau2 == 0.0):
             return new, True, it
+        # Newton converges quadratically: when the step the next iteration would take,
+        # about change * (change / previous change), is below the tolerance, stop here
+        # (this saves the last pass over the data, which would only confirm convergence)
+        if (prev_step is not None and new > 0 and change < prev_step
+                and change * (change / prev_step) <= scale):
+            return new, True, it
+        prev_step = change
         tau2 = new
     return tau2, False, maxiter
 
