@@ -36,7 +36,7 @@ views.show(views.status_markdown(analysis))
 # ## Methods
 
 # %%
-print(analysis.methods_text())
+views.show(analysis.methods_text())
 
 # %% [markdown]
 # ## Studies

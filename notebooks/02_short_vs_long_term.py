@@ -28,21 +28,23 @@ EXPORT_DIR = None
 
 # %%
 # %matplotlib inline
-from trialsynth.claims import evidence_pattern
 from trialsynth.report import views
 from trialsynth.report.analysis import run_analysis
 
 analysis = run_analysis(DATA_PATH, PROFILE, WINDOWS)
 views.show(views.status_markdown(analysis))
-print(analysis.methods_text())
+views.show(analysis.methods_text())
 
 # %% [markdown]
-# ## Pooled estimates (negative favours acupuncture)
+# ## Pooled estimates
+# Negative SMDs favour acupuncture; risk ratios above 1 favour acupuncture (more responders).
+# "Depends on method" marks a cell whose conclusion changes under another shipped method profile
+# (the never-narrower HKSJ variant or RevMan 5's DerSimonian-Laird); its footnote says how.
 
 # %%
 for outcome in ("pain", "function", "responder"):
-    table = views.pooled_table(analysis, outcome)
-    if len(table):
+    table = views.pooled_view(analysis, outcome)
+    if len(table.footnotes) or len(views.pooled_table(analysis, outcome)):
         views.show(f"### {outcome.capitalize()}")
         views.show(table)
 
@@ -90,7 +92,7 @@ views.show(views.reviews_beside_ours(analysis))
 # Read down a column to compare comparators, across a row to see whether an effect lasts.
 
 # %%
-views.show(evidence_pattern(analysis.pooled, outcome="pain"))
+views.show(views.evidence_grid_figure(analysis, "pain"))
 mixed = analysis.verdicts[analysis.verdicts["check"] == "mixed_results"] if len(analysis.verdicts) else analysis.verdicts
-for row in mixed.itertuples():
-    views.show(f"**{row.claim_id}: {row.verdict}.** {row.reason}")
+for claim_id in mixed["claim_id"] if len(mixed) else []:
+    views.show(views.claim_card(analysis, claim_id))

@@ -31,7 +31,7 @@ from trialsynth.report.analysis import run_analysis
 
 analysis = run_analysis(DATA_PATH, PROFILE, WINDOWS)
 views.show(views.status_markdown(analysis))
-print(analysis.methods_text())
+views.show(analysis.methods_text())
 
 # %% [markdown]
 # ## Verdicts at a glance
@@ -43,14 +43,11 @@ views.show(views.verdict_table(analysis))
 # ## Each claim with its analysis
 
 # %%
-verdicts = analysis.verdicts.set_index("claim_id") if len(analysis.verdicts) else None
 for claim in analysis.claims:
-    views.show(f"### {claim.id}\n\n> {claim.text}\n\nCheck: `{claim.check}`")
+    views.show(f"### {claim.id}\n\n> {' '.join(claim.text.split())}\n\nCheck: `{claim.check}`")
+    views.show(views.claim_card(analysis, claim.id))
     views.show(views.claim_evidence(analysis, claim))
     views.show("<details><summary>Rule applied</summary>\n\n" + views.claim_rule(claim) + "\n\n</details>")
-    if verdicts is not None and claim.id in verdicts.index:
-        v = verdicts.loc[claim.id]
-        views.show(f"**Verdict: {v['verdict']}.** {v['reason']}")
 
 # %% [markdown]
 # ## The article's summary, reproduced or corrected

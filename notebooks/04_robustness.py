@@ -32,26 +32,45 @@ from trialsynth.report.analysis import run_analysis
 
 analysis = run_analysis(DATA_PATH, PROFILE, WINDOWS)
 views.show(views.status_markdown(analysis))
-print(analysis.methods_text())
+views.show(analysis.methods_text())
 
 # %% [markdown]
-# ## Estimator and profile choice
+# ## What stands out
+# The results that say something: small-study signals and trim-and-fill shifts that move a
+# cell's conclusion (with the caveat that below 10 studies these tests cannot tell asymmetry
+# from chance).
+
+# %%
+highlights = views.robustness_highlights(analysis)
+views.show("\n".join(f"* {line}" for line in highlights) if highlights else "_No small-study signal in any cell with k >= 3._")
+
+# %% [markdown]
+# ## Method profile choice
+# Each cell refitted under every shipped profile: one row per cell (largest k first), one
+# column per profile. "Depends on method" marks a cell whose conclusion (important benefit,
+# small benefit, no clear difference, favours control) changes between them.
 
 # %%
 views.show(views.estimator_comparison(analysis))
 
 # %% [markdown]
-# ## Leave-one-out, influence, small-study effects and GOSH, per group with k >= 2
+# ## Leave-one-out, small-study tests and trim-and-fill, per cell with k >= 2
+# Largest k first; a method a cell has too few trials for says so ("k < 3").
 
 # %%
-groups = views.robustness_groups(analysis, min_k=2)
+views.show(views.robustness_table(analysis))
+
+# %% [markdown]
+# ## Leave-one-out and influence in detail, cells with k >= 3
+
+# %%
+groups = views.robustness_groups(analysis, min_k=3)
 if not groups:
-    views.show("_No pooled group has two or more studies: nothing to test for robustness yet._")
+    views.show("_No pooled cell has three or more studies: leave-one-out details, funnel and GOSH need k >= 3._")
 for key in groups:
     views.show(f"### {' · '.join(map(str, key))} (k = {analysis.results()[key].k})")
     diag = views.diagnostics_for(analysis, key)
-    for name in ("leave_one_out", "influence", "egger_test", "rank_test", "trim_and_fill", "gosh"):
-        views.show(f"**{name.replace('_', ' ')}**")
-        views.show(views.as_frame(diag[name]))
-    if diag["small_study_caveat"]:
-        views.show(f"_Caveat: {diag['small_study_caveat']}._")
+    views.show(views.as_frame(diag["leave_one_out"]))
+    views.show(views.as_frame(diag["influence"]))
+    if diag["notes"]:
+        views.show("\n".join(f"* _{note}_" for note in diag["notes"]))

@@ -37,7 +37,7 @@ from trialsynth.report.analysis import run_analysis
 
 analysis = run_analysis(DATA_PATH, PROFILE, WINDOWS)
 views.show(views.status_markdown(analysis))
-print(analysis.methods_text())
+views.show(analysis.methods_text())
 
 # %% [markdown]
 # ## The table

@@ -112,11 +112,24 @@ def test_planted_wrong_derived_value_is_caught(evidence):
 
 def test_percent_conversion_is_recomputed(evidence):
     records, claims, trials, reviews = evidence
+    # percent_to_proportion: a risk difference printed as 3.4% is entered 0.034, never 3.4
+    rec = {"Pct2007": {"id": "Pct2007", "kind": "trial", "citation": "A B. Trial. J 2007;1:1.", "pmid": "1",
+                       "urls": [{"url": "u", "accessed": "2026-12-01"}],
+                       "quotes": {"Q1": {"text": "verum vs sham, 3.4% (95% CI -3.7% to 10.3%)",
+                                         "location": "abstract", "url": "u"}}}}
+    row = {"study_id": "Pct2007", "year": "2007", "source_id": "Pct2007", "source_ref": "pmid:1",
+           "quote_ids": "Q1", "derived": "effect=percent_to_proportion", "effect": "0.034"}
+    assert prov.check_trials(pd.DataFrame([row]), rec) == []
+    assert [(p.column, p.value) for p in prov.check_trials(pd.DataFrame([dict(row, effect="3.4")]), rec)] == [
+        ("effect", "3.4")]
+    # percent_of_printed on the real GERAC 6-week responder row: 60.7% of 387 is 235, not 236
     planted = trials.copy()
-    i = _row_index(planted, study_id="Haake2007", comparison_id="verum_vs_sham", outcome="responder")
-    planted.loc[i, "effect"] = "3.4"  # printed as 3.4%, the row says percent_to_proportion
+    i = _row_index(planted, study_id="Haake2007", comparison_id="verum_vs_sham", outcome="responder",
+                   timepoint_weeks="6")
+    assert prov.check_trials(planted, records) == []
+    planted.loc[i, "events1"] = "236"
     problems = prov.check_trials(planted, records)
-    assert [(p.column, p.value) for p in problems] == [("effect", "3.4")]
+    assert [(p.column, p.value) for p in problems] == [("events1", "236")]
 
 
 def test_unknown_conversion_and_unparsable_derived(evidence):
@@ -311,3 +324,24 @@ def test_immediately_after_phrase_conversion():
     assert {p.column for p in no_phrase} == {"timepoint_weeks", "weeks_after_treatment"}
     with_args = _phrase_case("immediately after", "0", derived="timepoint_weeks=immediately_after(a,b)")
     assert ("derived", "immediately_after") in {(p.column, p.value) for p in with_args}
+
+
+def _url_ref_case(record_ids: dict, source_ref: str):
+    records = {"Url2006": {"id": "Url2006", "kind": "trial", "citation": "A B. Trial. J 2006;1:1.",
+                           **record_ids, "urls": [{"url": "https://x.example/a", "accessed": "2026-12-01"}],
+                           "quotes": {"Q1": {"text": "n = 12", "location": "abstract",
+                                             "url": "https://x.example/a"}}}}
+    row = {"study_id": "Url2006", "year": "2006", "source_id": "Url2006", "source_ref": source_ref,
+           "quote_ids": "Q1", "n1": "12"}
+    return prov.check_trials(pd.DataFrame([row]), records)
+
+
+def test_trial_url_source_ref_only_for_records_without_identifiers():
+    """url: is accepted for a trial row only when the record has no DOI/PMID, and only a url it read."""
+    none = {"identifiers": "not found"}
+    assert _url_ref_case(none, "url:https://x.example/a") == []
+    unread = _url_ref_case(none, "url:https://x.example/other")
+    assert [(p.column, p.value) for p in unread] == [("source_ref", "url:https://x.example/other")]
+    has_pmid = _url_ref_case({"pmid": "1"}, "url:https://x.example/a")
+    assert [p.column for p in has_pmid] == ["source_ref"]
+    assert _url_ref_case({"pmid": "1"}, "pmid:1") == []

@@ -155,18 +155,21 @@ REPRODUCTION: dict[tuple[str, str, str, str, str], dict] = {
     ("Mu2020", "usual_care", "function", "immediate", "MD"): dict(
         status="not_reproducible",
         published_k=5,
-        ours_expected={"Haake2007"},
+        ours_expected={"Haake2007", "Witt2006"},
         cell=dict(comparator_class="usual_care", outcome="function", window="immediate", measure="MD", scale="HFAQ"),
-        reason="HFAQ mean difference over 5 unnamed RCTs; we hold one usual-care HFAQ row in the window, GERAC "
-               "(Haake 2007, 6 weeks, vs conventional therapy), whose place among the 5 is not printed.",
+        reason="HFAQ mean difference over 5 unnamed RCTs; we hold two usual-care HFAQ rows in the window, GERAC "
+               "(Haake 2007, 6 weeks, vs conventional therapy, head-to-head) and Witt 2006 ARC (3 months = end of "
+               "treatment, acupuncture added to routine care; entered 2026-12-01), whose place among the 5 is not "
+               "printed.",
     ),
     ("Mu2020", "usual_care", "function", "immediate", "SMD"): dict(
         status="not_reproducible",
         published_k=5,
-        ours_expected={"Meng2003", "Haake2007"},
+        ours_expected={"Meng2003", "Haake2007", "Witt2006", "Cherkin2009"},
         cell=dict(comparator_class="usual_care", outcome="function", window="immediate", measure="SMD"),
         reason="5 unnamed RCTs; we hold Meng 2003 (add-on electroacupuncture vs usual care, modified RDQ "
-               "change at week 6) and GERAC (Haake 2007, HFAQ at 6 weeks vs conventional therapy), whose "
+               "change at week 6), GERAC (Haake 2007, HFAQ at 6 weeks vs conventional therapy), Witt 2006 ARC "
+               "(HFAQ at 3 months, add-on) and Cherkin 2009 (Roland at 8 weeks vs usual care, test-only), whose "
                "inclusion in the Cochrane analysis is not printed.",
     ),
     **{("AHRQ2020", "mixed", outcome, window, measure): dict(
@@ -295,18 +298,21 @@ REPRODUCTION: dict[tuple[str, str, str, str, str], dict] = {
     ),
     ("Yu2023", "usual_care", "function", "short", "MD"): dict(
         status="not_reproducible",
-        ours_expected={"Meng2003", "Haake2007"},
+        ours_expected={"Meng2003", "Haake2007", "DeBar2025"},
         cell=dict(comparator_class="usual_care", outcome="function", window="short", measure="MD"),
         reason="unnamed RCTs on an unnamed instrument; we hold Meng 2003 (modified RDQ change at week 9) and "
-               "GERAC (Haake 2007, HFAQ at 3 months), whose inclusion is not known, and a mean difference across "
+               "GERAC (Haake 2007, HFAQ at 3 months) and DeBar 2025 (enhanced acupuncture, RMDQ at 6 months = 2 weeks "
+               "after its maintenance sessions), whose inclusion is not known, and a mean difference across "
                "instruments is not poolable.",
     ),
     ("Yu2023", "sham", "quality_of_life", "intermediate", "SMD"): dict(
         status="not_reproducible",
         published_k=2,
-        ours_expected=set(),
+        ours_expected={"Haake2007"},
         cell=dict(comparator_class="sham", outcome="quality_of_life", window="intermediate", measure="SMD"),
-        reason="2 unnamed RCTs (HRQoL physical at 6 months); we hold no quality-of-life rows.",
+        reason="2 unnamed RCTs (HRQoL physical at 6 months); we hold one sham-controlled quality-of-life row in "
+               "the window, GERAC (Haake 2007, SF-12 physical score at 6 months, Table 6; entered 2026-12-01), "
+               "whose inclusion is not printed; the second trial is not identified.",
     ),
     # --- ev_xiang: Xiang 2019, the review the article cites (evidence/Xiang2019.yaml; abstract only) ---
     ("Xiang2019", "sham", "pain", "immediate", "SMD"): dict(

@@ -91,7 +91,7 @@ def test_mixed_results_supported_explains_comparator_and_durability():
     assert "important benefit versus no treatment / waiting list" in v.reason
     assert "small or unclear effect versus sham" in v.reason
     assert "benefit seen early is not clear later" in v.reason
-    assert "SMD -0.90 (95% CI -1.20 to -0.60)" in v.reason  # numbers are cited
+    assert "SMD -0.90 (-1.20 to -0.60)" in v.reason  # numbers are cited
 
 
 def test_mixed_results_contradicted_when_consistent():
@@ -183,7 +183,7 @@ def test_trial_result_from_effect_sizes_by_phase():
     ])
     v = evaluate_claim(claim("trial_result", study_id="S"), trials=rows)
     assert v.verdict == MIXED  # benefit at end of treatment (agrees), benefit 44 weeks later (disagrees)
-    assert "SMD -0.60 (95% CI -0.80 to -0.40)" in v.reason
+    assert "SMD -0.60 (-0.80 to -0.40)" in v.reason
     assert "end of treatment, week 8, 0 weeks after the last session" in v.reason
     assert "after treatment, week 52, 44 weeks after" in v.reason
     rows.loc[1, "yi"] = -0.05

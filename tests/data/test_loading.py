@@ -360,3 +360,18 @@ def test_change_score_larger_than_the_scale(tmp_path):
 def test_year_out_of_range(tmp_path):
     items = problems_of(one_bad(tmp_path, row(year="1850")))
     find(items, row=2, column="year", value="1850", text="at least 1900")
+
+
+def test_shared_arm_needs_its_name_and_the_name_its_marker(tmp_path):
+    ok = write_csv(tmp_path / "ok.csv", [row(shared_arm="arm2", shared_arm_id="Synth2001_uc",
+                                             treatment_course="course")])
+    df = load_trials(ok)
+    assert df.loc[2, "shared_arm"] == "arm2" and df.loc[2, "shared_arm_id"] == "Synth2001_uc"
+    items = problems_of(one_bad(tmp_path, row(shared_arm="arm2")))
+    find(items, row=2, column="shared_arm_id", text="go together")
+    items = problems_of(one_bad(tmp_path, row(shared_arm_id="Synth2001_uc")))
+    find(items, row=2, column="shared_arm", text="go together")
+    items = problems_of(one_bad(tmp_path, row(shared_arm="arm3", shared_arm_id="x")))
+    find(items, row=2, column="shared_arm")
+    items = problems_of(one_bad(tmp_path, row(treatment_course="one")))
+    find(items, row=2, column="treatment_course")

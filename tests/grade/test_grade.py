@@ -30,8 +30,14 @@ def test_risk_of_bias_rule():
     # weights decide: a heavy low-risk trial keeps it not serious
     assert R.judge_risk_of_bias(["low", "high", "high"], [80, 10, 10]).level == R.NOT_SERIOUS
     assert R.judge_risk_of_bias(["low", "high", "high"], [20, 40, 40]).level == R.VERY_SERIOUS
-    # missing judgements count as not low
-    assert R.judge_risk_of_bias([None, float("nan"), "low"]).level == R.SERIOUS
+    # a study nobody judged is not counted as "not low" (it would silently cost every row a level):
+    # the shares are of the assessed weight, and the reason names the studies not assessed
+    j = R.judge_risk_of_bias([None, float("nan"), "low"])
+    assert j.level == R.NOT_SERIOUS and "2 not assessed: reviewer to judge" in j.reason
+    # nothing judged at all: "not assessed", no downgrade (the certainty is then provisional)
+    j = R.judge_risk_of_bias([None, ""])
+    assert j.level == R.NOT_ASSESSED and j.downgrade == 0 and R.PROVISIONAL_NOTE in j.reason
+    assert R.downgrade_of("risk_of_bias", R.NOT_ASSESSED) == 0
     with pytest.raises(ArgumentError, match="weights"):
         R.judge_risk_of_bias(["low", "high"], [1.0])
 
@@ -153,7 +159,11 @@ def test_draft_sof_weights_and_egger_inputs():
 
 def test_draft_sof_without_studies_and_empty():
     sof = draft_sof(pooled(), None)
-    assert (sof["risk_of_bias"] == R.SERIOUS).all()  # not assessed counts as not low
+    # no judgement entered: "not assessed: reviewer to judge", no downgrade, certainty provisional
+    assert (sof["risk_of_bias"] == R.NOT_ASSESSED).all() and sof["provisional"].all()
+    assert sof["risk_of_bias_reason"].str.contains("reviewer to judge").all()
+    assert sof["certainty_text"].str.endswith("(provisional)").all()
+    assert sof["footnotes"].str.contains("provisional").all()
     assert sof["participants"].isna().all()
     assert len(draft_sof(pooled().iloc[0:0], None)) == 0
     with pytest.raises(ArgumentError, match="pooled"):
@@ -204,9 +214,13 @@ def test_csv_export_is_formula_safe_and_complete(tmp_path):
 def test_markdown_and_html_exports():
     sof = draft_sof(pooled(), studies())
     sof.loc[0, "footnotes"] = "<script>alert(1)</script> | pipe"
+    sof.loc[1, "statement"] = "a cell | with a pipe"
     md = sof_to_markdown(sof)
-    assert md.splitlines()[0].startswith("| outcome | comparator class | window")
-    assert "\\| pipe" in md and "**Rules**" in md and "publication bias" in md
+    assert md.splitlines()[0].startswith("| Outcome | Participants (studies) | Effect (95% CI) | Certainty | What happens")
+    # notes are lettered footnotes listed once under the table, the cell shows the marker
+    assert "a cell \\| with a pipe" in md and "**Rules**" in md and "Publication bias" in md
+    assert "\na. <script>" in md and "\nb. pipe" in md  # each distinct note once, lettered
     page = sof_to_html(sof)
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert page.count("<tr>") == 3 and "cert-high" in page
+    assert "\u2295\u2295\u2295\u2295 High" in page  # GRADE's certainty symbols

@@ -41,10 +41,27 @@ def test_added_edited_removed_moved_flipped():
     assert ch.conclusions_flipped == [("pain | sham | short", "small benefit", "no clear difference")]
     assert ch.verdicts_flipped == [("C1", "supported", "mixed")]
     md = changes_markdown(ch)
-    assert "estimate -0.3 -> -0.1 (+0.2)" in md and "**flipped** C1: supported -> mixed" in md
-    assert "ci_high -0.1 -> 0.2" in md and "pi_low" in md and "tau2" not in md.split("estimate")[0]
+    # before -> after as whole formatted effects with their CIs, one arrow character, no raw field dumps
+    assert "SMD -0.30 (-0.50 to -0.10) \u2192 -0.10 (-0.40 to 0.20)" in md and "**flipped** C1: supported -> mixed" in md
+    assert "PI -0.80 to 0.20 \u2192 -0.70 to 0.50" in md and "ci_high" not in md and "tau2" not in md
+    assert ch.summary() == ("1 trial row added (C); 1 trial row removed (B); 1 trial row edited (A); 1 estimate moved; "
+                            "1 conclusion changed; 1 verdict flipped.")
     page = changes_html(ch)
     assert "<b class='flip'>flipped</b>" in page and "<script" not in page
+    assert "SMD -0.30 (-0.50 to -0.10) \u2192 -0.10 (-0.40 to 0.20)</span>" in page  # one nowrap span: never wraps mid-arrow
+
+
+def test_grade_changes_are_reported():
+    sof1 = pooled(-0.3, -0.5, -0.1).assign(certainty="low", imprecision="very serious", risk_of_bias="not assessed",
+                                           inconsistency="not serious", indirectness="not serious", publication_bias="not assessed")
+    sof2 = sof1.assign(certainty="moderate", imprecision="serious")
+    before = make_state(trials({}), pooled(-0.3, -0.5, -0.1), verdicts("supported"), profile="p", sof=sof1)
+    after = make_state(trials({}), pooled(-0.3, -0.5, -0.1), verdicts("supported"), profile="p", sof=sof2)
+    ch = diff_states(before, after)
+    assert ch.grade_changed == [("pain | sham | short", {"certainty": ("low", "moderate"), "imprecision": ("very serious", "serious")})]
+    md = changes_markdown(ch)
+    assert "* pain | sham | short: certainty low \u2192 moderate; imprecision very serious \u2192 serious" in md
+    assert "1 certainty rating changed" in ch.summary()
 
 
 def test_trial_key_is_stable_across_types():

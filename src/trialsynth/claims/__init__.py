@@ -8,7 +8,7 @@ one row per claim with ``verdict`` (supported / contradicted / mixed / insuffici
 
 from trialsynth.claims.effects import DEFAULT_MID_SMD, MID_SOURCE, SCALE_MIDS, classify_effect
 from trialsynth.claims.records import CHECK_KINDS, Claim, claims_from_records, load_claims
-from trialsynth.claims.summary import evidence_pattern, summarise_article
+from trialsynth.claims.summary import evidence_grid, evidence_pattern, summarise_article
 from trialsynth.claims.verdicts import (
     CONTRADICTED,
     INSUFFICIENT,
@@ -25,5 +25,5 @@ from trialsynth.claims.verdicts import (
 __all__ = [
     "CHECK_KINDS", "CONTRADICTED", "Claim", "DEFAULT_MID_SMD", "INSUFFICIENT", "MID_SOURCE", "MIXED", "SCALE_MIDS",
     "SUPPORTED", "VERDICTS", "Verdict", "claims_from_records", "classify_effect", "combine", "evaluate_claim",
-    "evaluate_claims", "evidence_pattern", "load_claims", "normalise_reviews", "summarise_article",
+    "evaluate_claims", "evidence_grid", "evidence_pattern", "load_claims", "normalise_reviews", "summarise_article",
 ]

@@ -5,7 +5,9 @@ wording "benefit", "small benefit" and "no clear difference" means the same thin
 
 Direction convention (shared with :mod:`trialsynth.effects`): continuous outcomes are oriented so
 that a **negative** effect favours acupuncture; ratio measures (RR, OR, ...) are pooled on the log
-scale, where a **positive** value favours acupuncture (more responders).
+scale, where a **positive** value favours acupuncture (more responders). Every frame these
+functions read holds ratios on the log scale (the analysis scale); what a reader sees is
+back-transformed by :mod:`trialsynth.effects.scales`.
 
 Minimal important difference
 ----------------------------
@@ -41,7 +43,39 @@ SCALE_MIDS = {
     "ODI": 10.0,
 }
 
-RATIO_MEASURES = frozenset({"RR", "OR", "PETO", "IRR", "ROM", "HR"})
+from trialsynth.effects.scales import is_ratio  # noqa: E402 - the one list of log-scale measures
+
+#: GRADE's default thresholds of an appreciable effect on a ratio scale when no MID is given: a
+#: relative risk reduction or increase of 25%, i.e. RR 0.75 and 1.25 (Guyatt GH et al. GRADE
+#: guidelines 6. Rating the quality of evidence - imprecision. J Clin Epidemiol 2011;64:1283-1293,
+#: section 6.3 and Fig. 3; Schünemann et al., Cochrane Handbook 6.4, section 14.2.2). Used for
+#: every ratio measure (RR, OR, ...) pooled on the log scale.
+RATIO_MID_LOW = 0.75
+RATIO_MID_HIGH = 1.25
+RATIO_MID_SOURCE = (
+    "ratios: RR 0.75 / 1.25 (a 25% relative reduction or increase), GRADE's default without a MID: "
+    "Guyatt GH et al. J Clin Epidemiol 2011;64:1283-1293 (GRADE 6)."
+)
+
+
+def ratio_mid(sign: int = 1) -> float:
+    """The log-scale distance from no effect to an appreciable *benefit* on a ratio measure:
+    ``log(1.25)`` when larger ratios favour the intervention (``sign`` +1, e.g. responders),
+    ``-log(0.75)`` when smaller ratios do (``sign`` -1, e.g. adverse events)."""
+    return math.log(RATIO_MID_HIGH) if sign > 0 else -math.log(RATIO_MID_LOW)
+
+
+def ratio_harm(sign: int = 1) -> float:
+    """The log-scale distance from no effect to an appreciable *harm* (the other threshold)."""
+    return -math.log(RATIO_MID_LOW) if sign > 0 else math.log(RATIO_MID_HIGH)
+
+
+def mid_for(measure: str | None, mid: float | None = DEFAULT_MID_SMD) -> float | None:
+    """The MID on ``measure``'s analysis scale: ``mid`` (SMD units, or the scale's own for MD) for
+    differences, :func:`ratio_mid` for ratios (log scale), whatever SMD value ``mid`` holds."""
+    if is_ratio(measure):
+        return ratio_mid(benefit_sign(measure))
+    return mid
 
 # effect classes, from best to worst for acupuncture
 IMPORTANT_BENEFIT = "important benefit"
@@ -58,7 +92,7 @@ BENEFIT_CLASSES = (IMPORTANT_BENEFIT, SMALL_BENEFIT, UNSIZED_BENEFIT)
 
 def benefit_sign(measure: str | None) -> int:
     """+1 when larger values favour acupuncture (log ratio measures), -1 otherwise (oriented SMD/MD)."""
-    return 1 if (measure or "").upper() in RATIO_MEASURES else -1
+    return 1 if is_ratio(measure) else -1
 
 
 @dataclass(frozen=True)
@@ -134,13 +168,63 @@ def classify_effect(estimate, ci_low, ci_high, *, mid: float = DEFAULT_MID_SMD, 
 
 
 def format_effect(measure: str, estimate, ci_low, ci_high, *, digits: int = 2) -> str:
-    """``SMD -0.40 (95% CI -0.54 to -0.25)``; ``no estimate`` when missing."""
-    if not (_finite(estimate) and _finite(ci_low) and _finite(ci_high)):
-        return f"{measure} no estimate"
-    return f"{measure} {float(estimate):.{digits}f} (95% CI {float(ci_low):.{digits}f} to {float(ci_high):.{digits}f})"
+    """``SMD -0.40 (-0.54 to -0.25)``, ``RR 1.33 (1.04 to 1.70)`` (ratios back-transformed from
+    the log scale); ``SMD no estimate`` when missing. The one formatter:
+    :func:`trialsynth.effects.scales.format_effect`."""
+    from trialsynth.effects.scales import format_effect as _format
+
+    return _format(measure, estimate, ci_low, ci_high, digits=digits)
 
 
-def format_interval(low, high, *, digits: int = 2) -> str:
-    if not (_finite(low) and _finite(high)):
-        return "n/a"
-    return f"{float(low):.{digits}f} to {float(high):.{digits}f}"
+def format_interval(low, high, *, digits: int = 2, measure: str | None = None) -> str:
+    """``-0.55 to -0.06`` (a ratio given on the log scale is back-transformed); ``n/a`` when missing."""
+    from trialsynth.effects.scales import format_interval as _format
+
+    return _format(low, high, measure=measure, digits=digits)
+
+
+@dataclass(frozen=True)
+class MethodDependence:
+    """The class of one pooled cell under each method profile.
+
+    ``classes`` maps profile -> class label; ``depends`` is True when they are not all the same
+    (``conclusion_depends_on_method``); ``text`` says it in words, e.g. "small benefit under
+    cochrane-2025, but no clear difference under cochrane-2025-adhoc".
+    """
+
+    active: str
+    classes: dict
+    intervals: dict
+
+    @property
+    def depends(self) -> bool:
+        return len(set(self.classes.values())) > 1
+
+    @property
+    def text(self) -> str:
+        if not self.depends:
+            return ""
+        own = self.classes.get(self.active)
+        others = [f"{cls} under {name}" for name, cls in self.classes.items() if name != self.active and cls != own]
+        return f"{own} under {self.active}" + (f" ({self.intervals[self.active]})" if self.active in self.intervals else "") + \
+            ", but " + "; ".join(f"{o} ({self.intervals[n]})" if n in self.intervals else o
+                                 for o, n in zip(others, [n for n, c in self.classes.items() if n != self.active and c != own]))
+
+
+def method_dependence(refits, *, active: str, mid: float = DEFAULT_MID_SMD) -> MethodDependence:
+    """Classify a cell's refits (:func:`trialsynth.diagnostics.method_profiles.refit_profiles`,
+    one row per profile, analysis scale) and say whether the class depends on the profile.
+
+    The class is :func:`classify_effect` against the MID of the measure (:func:`mid_for`); the
+    intervals are formatted as a reader sees them (ratios as ratios).
+    """
+    classes, intervals = {}, {}
+    for row in (refits.to_dict("records") if hasattr(refits, "to_dict") else list(refits)):
+        measure = str(row.get("measure") or "SMD")
+        name = str(row.get("profile"))
+        classes[name] = classify_effect(row.get("estimate"), row.get("ci_low"), row.get("ci_high"),
+                                        mid=mid_for(measure, mid), measure=measure).label
+        intervals[name] = "CI " + format_interval(row.get("ci_low"), row.get("ci_high"), measure=measure)
+    if active not in classes:
+        raise ArgumentError(f"active: the refits hold no row for profile {active!r} (profiles: {', '.join(classes)})")
+    return MethodDependence(active=active, classes=classes, intervals=intervals)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from trialsynth.claims.effects import BENEFIT_CLASSES, DEFAULT_MID_SMD, IMPORTANT_BENEFIT, NO_DATA, classify_effect
+from trialsynth.claims.effects import BENEFIT_CLASSES, DEFAULT_MID_SMD, IMPORTANT_BENEFIT, NO_DATA, classify_effect, mid_for
 from trialsynth.claims.verdicts import COMPARATOR_LABELS, VERDICTS, WINDOW_ORDER, describe_pooled_row
 
 
@@ -29,9 +29,46 @@ def evidence_pattern(pooled: pd.DataFrame | None, *, outcome: str = "pain", mid:
                 row[w] = NO_DATA
             else:
                 r = m.iloc[0]
-                row[w] = classify_effect(r["estimate"], r["ci_low"], r["ci_high"], mid=mid, measure=str(r.get("measure") or "SMD")).label
+                measure = str(r.get("measure") or "SMD")
+                row[w] = classify_effect(r["estimate"], r["ci_low"], r["ci_high"], mid=mid_for(measure, mid), measure=measure).label
         out.append(row)
     return pd.DataFrame(out, columns=cols)
+
+
+GRID_COLUMNS = ["comparator_class", "window", "effect_class", "effect_text", "k", "conclusion_depends_on_method", "method_classes"]
+
+
+def evidence_grid(pooled: pd.DataFrame | None, *, outcome: str = "pain", mid: float = DEFAULT_MID_SMD,
+                  comparators: Sequence[str] | None = None) -> pd.DataFrame:
+    """The comparator x time-window grid of one outcome in long form, one row per cell: its class
+    (as :func:`evidence_pattern`), the pooled effect with its CI as a reader reads it, k, and
+    whether the class depends on the method profile. Cells with no pooled estimate are rows too
+    (class ``no data``), so that a figure of the grid shows the gaps."""
+    from trialsynth.effects.scales import format_effect
+
+    comps = list(comparators) if comparators else sorted(
+        set(pooled["comparator_class"].astype(str)) if pooled is not None and len(pooled) else set())
+    rows = []
+    df = pooled[pooled["outcome"].astype(str) == outcome] if pooled is not None and len(pooled) else None
+    for comp in comps:
+        for w in WINDOW_ORDER:
+            m = df[(df["comparator_class"].astype(str) == comp) & (df["window"].astype(str) == w)] if df is not None else []
+            if len(m) == 0:
+                rows.append({"comparator_class": comp, "window": w, "effect_class": NO_DATA, "effect_text": "", "k": 0,
+                             "conclusion_depends_on_method": False, "method_classes": ""})
+                continue
+            r = m.iloc[0]
+            measure = str(r.get("measure") or "SMD")
+            depends = r.get("conclusion_depends_on_method")
+            rows.append({
+                "comparator_class": comp, "window": w,
+                "effect_class": classify_effect(r["estimate"], r["ci_low"], r["ci_high"], mid=mid_for(measure, mid), measure=measure).label,
+                "effect_text": format_effect(measure, r["estimate"], r["ci_low"], r["ci_high"]),
+                "k": int(r["k"]),
+                "conclusion_depends_on_method": bool(depends) if depends is not None and not pd.isna(depends) else False,
+                "method_classes": str(r.get("method_classes") or ""),
+            })
+    return pd.DataFrame(rows, columns=GRID_COLUMNS)
 
 
 def summarise_article(verdicts: pd.DataFrame, pooled: pd.DataFrame | None, *, outcome: str = "pain", mid: float = DEFAULT_MID_SMD,
@@ -85,4 +122,4 @@ def summarise_article(verdicts: pd.DataFrame, pooled: pd.DataFrame | None, *, ou
     return "\n\n".join(lines)
 
 
-__all__: Sequence[str] = ["evidence_pattern", "summarise_article"]
+__all__: Sequence[str] = ["GRID_COLUMNS", "evidence_grid", "evidence_pattern", "summarise_article"]

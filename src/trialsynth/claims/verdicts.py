@@ -30,6 +30,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from trialsynth.claims.effects import (
@@ -45,7 +46,9 @@ from trialsynth.claims.effects import (
     benefit_sign,
     classify_effect,
     format_effect,
+    is_ratio,
     format_interval,
+    mid_for,
 )
 from trialsynth.claims.records import Claim, require_claim
 from trialsynth.errors import ArgumentError
@@ -66,22 +69,85 @@ COMPARATOR_LABELS = {
     "active": "active treatment",
 }
 
+CONDITION_LABELS = {
+    "chronic_lbp": "chronic low back pain",
+    "mixed_lbp": "persistent low back pain of mixed or unstated duration",
+    "acute_lbp": "acute low back pain",
+    "subacute_lbp": "subacute low back pain",
+    "acute_subacute_lbp": "acute or subacute low back pain",
+    "sciatica": "sciatica",
+    "any": "any population",
+}
+
 # a part of a claim either agrees, disagrees or cannot be tested
 AGREES, DISAGREES, UNTESTED = "agrees", "disagrees", "untested"
 
 
+#: how a piece of evidence bears on a claim, in the order a reader wants them
+FOR, AGAINST, NOT_TESTED = "for", "against", "not tested"
+_STANCE = {AGREES: FOR, DISAGREES: AGAINST, UNTESTED: NOT_TESTED}
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """The verdict on one claim."""
+    """The verdict on one claim.
+
+    ``reason`` is the full account (every number cited); ``summary`` one sentence a reader takes
+    in at a glance (at most about 40 words); ``evidence`` the same numbers as a list of
+    ``(stance, text)`` with stance ``for``, ``against`` or ``not tested``, so that a page can show
+    the evidence for and against as a list instead of one run-on paragraph; ``method_dependent``
+    the estimates whose class changes between method profiles (their conclusion is not robust).
+    """
 
     claim_id: str
     check: str
     verdict: str
     reason: str
     parts: tuple = field(default_factory=tuple)  # (description, AGREES/DISAGREES/UNTESTED)
+    summary: str = ""
+    evidence: tuple = field(default_factory=tuple)  # (FOR/AGAINST/NOT_TESTED, text)
+    method_dependent: tuple = field(default_factory=tuple)  # descriptions of method-dependent estimates
 
     def as_dict(self) -> dict:
-        return {"claim_id": self.claim_id, "check": self.check, "verdict": self.verdict, "reason": self.reason}
+        return {"claim_id": self.claim_id, "check": self.check, "verdict": self.verdict, "reason": self.reason,
+                "summary": self.summary or _first_sentence(self.verdict, self.reason)}
+
+    def evidence_for(self) -> list[str]:
+        return [t for s, t in self.evidence if s == FOR]
+
+    def evidence_against(self) -> list[str]:
+        return [t for s, t in self.evidence if s == AGAINST]
+
+    def evidence_untested(self) -> list[str]:
+        return [t for s, t in self.evidence if s == NOT_TESTED]
+
+
+def _first_sentence(verdict: str, reason: str, words: int = 40) -> str:
+    """A fallback summary: the verdict and the start of the reason, cut at ``words`` words."""
+    head = str(reason).split(" | ")[0].split(". ")[0]
+    tokens = head.split()
+    text = " ".join(tokens[:words]) + (" ..." if len(tokens) > words else "")
+    return f"{verdict.capitalize()}: {text}" if text else verdict.capitalize()
+
+
+def _stanced(parts_texts) -> tuple:
+    """``[(outcome, text)]`` -> ``((stance, text), ...)`` (AGREES -> for, ...)."""
+    return tuple((_STANCE.get(o, NOT_TESTED), t) for o, t in parts_texts)
+
+
+def _depends(row: Mapping) -> bool:
+    value = row.get("conclusion_depends_on_method")
+    return bool(value) and str(value).strip().lower() not in ("false", "0", "nan", "none", "")
+
+
+def _depends_note(row: Mapping) -> str:
+    how = row.get("method_classes")
+    return " [not robust: the class depends on the method" + (f": {how}" if isinstance(how, str) and how else "") + "]"
+
+
+def _cell_name(row: Mapping) -> str:
+    comp = COMPARATOR_LABELS.get(str(row.get("comparator_class")), str(row.get("comparator_class")))
+    return f"{row.get('outcome')} vs {comp}, {row.get('window')}"
 
 
 def combine(parts: Sequence[str]) -> str:
@@ -155,6 +221,12 @@ def normalise_reviews(reviews: pd.DataFrame | None) -> pd.DataFrame:
             out[c] = reviews[c]
     for c in ("estimate", "ci_low", "ci_high", "i2"):
         out[c] = pd.to_numeric(out[c], errors="coerce")
+    # reviews print ratios as ratios; every frame the checks read holds them on the log scale
+    ratio = out["measure"].map(lambda m: is_ratio(None if pd.isna(m) else str(m))).astype(bool)
+    if ratio.any():
+        for c in ("estimate", "ci_low", "ci_high"):
+            values = out.loc[ratio, c].astype(float)
+            out.loc[ratio, c] = np.log(values.where(values > 0))
     return out
 
 
@@ -183,7 +255,7 @@ def describe_pooled_row(row: Mapping, *, mid: float) -> str:
     measure = str(row.get("measure") or "SMD")
     cls_label = _classify_row(row, mid)
     parts = [format_effect(measure, row.get("estimate"), row.get("ci_low"), row.get("ci_high"))]
-    pi = format_interval(row.get("pi_low"), row.get("pi_high"))
+    pi = format_interval(row.get("pi_low"), row.get("pi_high"), measure=measure)
     if pi != "n/a":
         parts.append(f"PI {pi}")
     k = row.get("k")
@@ -193,7 +265,8 @@ def describe_pooled_row(row: Mapping, *, mid: float) -> str:
     if i2 is not None and _isfinite(i2):
         parts.append(f"I2={float(i2):.0f}%")
     comp = COMPARATOR_LABELS.get(str(row.get("comparator_class")), str(row.get("comparator_class")))
-    return f"{row.get('outcome')} vs {comp}, {row.get('window')}: {', '.join(parts)} -> {cls_label}"
+    text = f"{row.get('outcome')} vs {comp}, {row.get('window')}: {', '.join(parts)} -> {cls_label}"
+    return text + (_depends_note(row) if _depends(row) else "")
 
 
 def _isfinite(x) -> bool:
@@ -224,8 +297,9 @@ def _scale_range(row: Mapping) -> float | None:
 def row_mid(row: Mapping, mid: float) -> float | None:
     """The MID for one row, on the row's own scale.
 
-    ``mid`` (SMD units) for SMDs and log ratios. For a mean difference (``measure`` MD) it comes
-    from the row's ``scale``, ``scale_min`` and ``scale_max``:
+    ``mid`` (SMD units) for SMDs; for ratios (on the log scale) GRADE's default RR 0.75 / 1.25
+    (:func:`~trialsynth.claims.effects.mid_for`), whatever ``mid`` holds. For a mean difference
+    (``measure`` MD) it comes from the row's ``scale``, ``scale_min`` and ``scale_max``:
 
     * an instrument in :data:`~trialsynth.claims.effects.SCALE_MIDS` (Ostelo et al. 2008): its
       MID, rescaled by the printed range for the VAS (15 of 100 is 1.5 of 10);
@@ -234,7 +308,7 @@ def row_mid(row: Mapping, mid: float) -> float | None:
       change on a 0-10 scale and a trivial one on 0-100, so it is never guessed.
     """
     if str(row.get("measure") or "SMD").upper() != "MD":
-        return mid
+        return mid_for(str(row.get("measure") or "SMD"), mid)
     scale = str(row.get("scale") or "").strip()
     width = _scale_range(row)
     if scale in SCALE_MIDS:
@@ -358,7 +432,29 @@ def check_mixed_results(claim: Claim, pooled=None, reviews=None, *, mid: float |
         head = f"{len(classes)} cells: {tally} (MID {mid:g}): every cell is {every}, so the evidence is uniformly positive, not mixed"
     reason = head + (". " + pattern if pattern else "") + (". Estimates: " + " | ".join(lines) if lines else "")
     parts = tuple((describe_pooled_row(r, mid=mid), _classify_row(r, mid)) for r in rows)
-    return Verdict(claim.id, "mixed_results", verdict, reason, parts)
+    unstable = tuple(_cell_name(r) for r in rows if _depends(r))
+    # evidence: each estimate under its class (a mixed claim is made of the contrast between them)
+    evidence = tuple((FOR if verdict == SUPPORTED else AGAINST if verdict == CONTRADICTED else NOT_TESTED,
+                      f"{_classify_row(r, mid)}: {describe_pooled_row(r, mid=mid)}") for r in rows)
+    evidence += tuple((FOR if verdict == SUPPORTED else NOT_TESTED, f"{_classify_row(r, mid)}: published {r.get('review_id')}: "
+                       + _describe_review(r, mid)) for r in review_rows)
+    if verdict == SUPPORTED:
+        comps = {str(r.get("comparator_class")) for r in rows if _classify_row(r, mid) == IMPORTANT_BENEFIT}
+        where = (" versus " + " and ".join(COMPARATOR_LABELS.get(c, c) for c in sorted(comps))) if comps else ""
+        n_imp = classes.count(IMPORTANT_BENEFIT)
+        n_none = classes.count(NO_CLEAR_DIFFERENCE) + classes.count(HARM)
+        n_other = len(classes) - n_imp - n_none
+        summary = (f"Supported: of {len(classes)} estimates, {n_imp} show an important benefit{where}, "
+                   f"{n_other} a smaller one and {n_none} no clear difference; the answer depends on the comparator "
+                   "and on time after treatment.")
+    elif verdict == CONTRADICTED:
+        summary = f"Contradicted: {head.split(': ', 1)[-1]}."
+    else:
+        summary = f"Insufficient evidence: {head}."
+    if unstable:
+        summary += f" {len(unstable)} of them depend on the method profile."
+    return Verdict(claim.id, "mixed_results", verdict, reason, parts, summary=summary, evidence=evidence,
+                   method_dependent=unstable)
 
 
 def _explain_pattern(rows: list[dict], mid: float) -> str:
@@ -382,11 +478,18 @@ def _explain_pattern(rows: list[dict], mid: float) -> str:
         late = [r for r in rows if str(r.get("comparator_class")) == comp and r.get("window") in LATE_WINDOWS]
         if early and late:
             e = any(_classify_row(r, mid) in BENEFIT_CLASSES for r in early)
-            lt = any(_classify_row(r, mid) in BENEFIT_CLASSES for r in late)
+            late_benefit = [r for r in late if _classify_row(r, mid) in BENEFIT_CLASSES]
+            lt = bool(late_benefit)
             if e and not lt:
                 durable.append(f"versus {COMPARATOR_LABELS.get(comp, comp)} the benefit seen early is not clear later")
             elif e and lt:
-                durable.append(f"versus {COMPARATOR_LABELS.get(comp, comp)} a benefit persists into the later windows")
+                robust = [r for r in late_benefit if not _depends(r)]
+                if robust:
+                    durable.append(f"versus {COMPARATOR_LABELS.get(comp, comp)} a benefit persists into the later windows")
+                else:
+                    ks = ", ".join(f"k = {int(r['k'])}" for r in late_benefit if _isfinite(r.get("k")))
+                    durable.append(f"versus {COMPARATOR_LABELS.get(comp, comp)} a later benefit is seen only under the default "
+                                   f"method ({ks}) and not under its never-narrower variant, so it is not robust")
     if durable:
         sentences.append("By time: " + "; ".join(durable))
     return ". ".join(sentences)
@@ -419,10 +522,13 @@ def check_durability(claim: Claim, pooled=None, *, mid: float | None = None, **_
             lines.append(f"vs {label}: no {missing} estimate")
             continue
         e_benefit = any(_classify_row(r, mid) in BENEFIT_CLASSES for r in early)
-        l_benefit = any(_classify_row(r, mid) in BENEFIT_CLASSES for r in late)
+        l_rows = [r for r in late if _classify_row(r, mid) in BENEFIT_CLASSES]
+        l_benefit = bool(l_rows)
         numbers = "; ".join(describe_pooled_row(r, mid=mid) for r in sorted(early + late, key=lambda r: _window_rank(r.get("window"))))
         if e_benefit and not l_benefit:
             outcome, words = AGREES, "benefit early, none clear later (temporary)"
+        elif e_benefit and l_benefit and all(_depends(r) for r in l_rows):
+            outcome, words = UNTESTED, "a later benefit that depends on the method (not robust): cannot tell whether it lasts"
         elif e_benefit and l_benefit:
             outcome, words = DISAGREES, "the benefit persists into the late windows"
         else:
@@ -431,7 +537,12 @@ def check_durability(claim: Claim, pooled=None, *, mid: float | None = None, **_
         lines.append(f"vs {label}: {words} [{numbers}]")
     verdict = combine([p[1] for p in parts])
     reason = f"early windows {', '.join(early_w)} vs late windows {', '.join(late_w)} (MID {mid:g}): " + (" | ".join(lines) if lines else "no pooled estimates")
-    return Verdict(claim.id, "durability", verdict, reason, tuple(parts))
+    evidence = _stanced(zip([p[1] for p in parts], lines))
+    said = "; ".join(f"{line.split(' [')[0]}" for line in lines)
+    summary = f"{verdict.capitalize()}: {said}." if said else f"{verdict.capitalize()}: no pooled estimates."
+    unstable = tuple(_cell_name(r) for r in rows if _depends(r))
+    return Verdict(claim.id, "durability", verdict, reason, tuple(parts), summary=summary, evidence=evidence,
+                   method_dependent=unstable)
 
 
 def _trial_row_class(row: Mapping, mid: float, alpha: float = 0.05) -> tuple[str, str]:
@@ -441,7 +552,7 @@ def _trial_row_class(row: Mapping, mid: float, alpha: float = 0.05) -> tuple[str
     if _isfinite(yi) and _isfinite(vi) and float(vi) > 0:
         se = math.sqrt(float(vi))
         lo, hi = float(yi) - 1.959963984540054 * se, float(yi) + 1.959963984540054 * se
-        cls = classify_effect(yi, lo, hi, mid=mid, measure=measure).label
+        cls = classify_effect(yi, lo, hi, mid=row_mid(row, mid), measure=measure).label
         text = format_effect(measure, yi, lo, hi)
         if bool(row.get("approximate")) is True:
             text += " (approximate, from a p-value)"
@@ -560,7 +671,15 @@ def check_trial_result(claim: Claim, trials=None, *, mid: float | None = None, *
         ns = sorted({(int(a), int(b)) for a, b in zip(rows["n1"], rows["n2"]) if _isfinite(a) and _isfinite(b)})
     if ns:
         reason += "; arm sizes " + ", ".join(f"{a} vs {b}" for a, b in ns)
-    return Verdict(claim.id, "trial_result", verdict, reason, tuple(parts))
+    evidence = tuple((FOR if "; expected " in ln and _line_agrees(ln) else AGAINST, ln) for ln in lines)
+    bits = []
+    for key, outcome in parts:
+        bits.append(f"{key.replace('_', ' ')} {'as claimed' if outcome == AGREES else 'not as claimed'}")
+    size = f" ({ns[0][0]} vs {ns[0][1]} patients)" if ns else ""
+    summary = (f"{verdict.capitalize()}: {study}{size}: " + ("; ".join(bits) if bits else "no usable rows") + ".")
+    if "Timing sub-claim open" in reason:
+        summary += " The article's timing differs from the trial's."
+    return Verdict(claim.id, "trial_result", verdict, reason, tuple(parts), summary=summary, evidence=evidence)
 
 
 def _certainty_lookup(sof, claim: Claim, row: Mapping) -> str | None:
@@ -691,7 +810,22 @@ def check_pooled_effect(claim: Claim, pooled=None, sof=None, reviews=None, *, mi
                 + ". Disagreeing: " + "; ".join(lab for lab, (_t, o) in zip(labels, parts) if o == DISAGREES) + ". Details: ")
     reason = (f"expected {want.replace('_', ' ')}" + (f" with {' or '.join(sorted(claimed_set))} certainty" if claimed_set else "") + f" (MID {mid:g}): "
               + head + (" | ".join(lines) if lines else "no estimate for this outcome, comparator and window"))
-    return Verdict(claim.id, "pooled_effect", verdict, reason, tuple(parts))
+    evidence = _stanced((o, t) for t, o in parts)
+    agree = [lab for lab, (_t, o) in zip(labels, parts) if o == AGREES]
+    disagree = [lab for lab, (_t, o) in zip(labels, parts) if o == DISAGREES]
+    if verdict == MIXED:
+        summary = f"Mixed. For: {_short_list(agree)}. Against: {_short_list(disagree)}."
+    elif verdict == SUPPORTED:
+        summary = f"Supported by {_short_list(agree)}."
+    elif verdict == CONTRADICTED:
+        summary = f"Contradicted by {_short_list(disagree)}."
+    else:
+        summary = "Insufficient evidence: no estimate could test the claim."
+    unstable = tuple(_cell_name(r) for *_x, source, r in candidates if source == "ours" and _depends(r))
+    if unstable:
+        summary += f" Our re-pooling of {', '.join(unstable)} depends on the method profile."
+    return Verdict(claim.id, "pooled_effect", verdict, reason, tuple(parts), summary=summary, evidence=evidence,
+                   method_dependent=unstable)
 
 
 UNKNOWN_WINDOW_NOTE = " (time point not stated by the source: cannot test a claim about the {windows} window; not counted)"
@@ -820,7 +954,11 @@ def _describe_review(r: Mapping, mid: float) -> str:
     for key, fmt in (("k", "k={}"), ("i2", "I2={:.0f}%"), ("certainty", "certainty {}")):
         v = r.get(key)
         if v is not None and not (isinstance(v, float) and math.isnan(v)) and v is not pd.NA and str(v) not in ("", "nan", "<NA>"):
-            bits.append(fmt.format(float(v) if key == "i2" else v))
+            if key == "i2":
+                v = float(v)
+            elif key == "k" and _isfinite(v):
+                v = int(float(v))  # a count, never "k=5.0"
+            bits.append(fmt.format(v))
     when = r.get("timepoint_label") if isinstance(r.get("timepoint_label"), str) else r.get("window")
     if not _window_known(when):
         when = "time point not placed in a window"
@@ -887,7 +1025,17 @@ def check_review_result(claim: Claim, reviews=None, pooled=None, *, mid: float |
         head = ("the parts disagree. Agreeing: " + "; ".join(lab for lab, p in zip(labels, parts) if p[1] == AGREES)
                 + ". Disagreeing: " + "; ".join(lab for lab, p in zip(labels, parts) if p[1] == DISAGREES) + ". Details: ")
     reason = f"expected {want.replace('_', ' ')} (MID {mid:g}): " + head + " | ".join(lines)
-    return Verdict(claim.id, "review_result", verdict, reason, tuple(parts))
+    evidence = tuple((_STANCE.get(o, NOT_TESTED), lab) for lab, (_n, o) in zip(labels, parts))
+    evidence += tuple((NOT_TESTED, ln) for ln in lines if ln.startswith(("not checkable", "no published")))
+    agree = [lab for lab, p in zip(labels, parts) if p[1] == AGREES]
+    disagree = [lab for lab, p in zip(labels, parts) if p[1] == DISAGREES]
+    summary = {MIXED: f"Mixed. For: {_short_list(agree)}. Against: {_short_list(disagree)}.",
+               SUPPORTED: f"Supported by {_short_list(agree)}.",
+               CONTRADICTED: f"Contradicted by {_short_list(disagree)}.",
+               INSUFFICIENT: "Insufficient evidence: the review's own estimate is not in the data."}[verdict]
+    if unverifiable:
+        summary += " Part of the claim is printed in no source reached."
+    return Verdict(claim.id, "review_result", verdict, reason, tuple(parts), summary=summary, evidence=evidence)
 
 
 def check_certainty(claim: Claim, sof=None, reviews=None, **_) -> Verdict:
@@ -950,7 +1098,11 @@ def check_certainty(claim: Claim, sof=None, reviews=None, **_) -> Verdict:
     for _, o in parts:
         flat.extend([AGREES, DISAGREES] if o == MIXED else [o])
     verdict = combine(flat)
-    return Verdict(claim.id, "certainty", verdict, " | ".join(lines), tuple(parts))
+    evidence = tuple((_STANCE.get(o, AGAINST if o == MIXED else NOT_TESTED), ln) for (_c, o), ln in zip(parts, lines))
+    summary = f"{verdict.capitalize()}: " + "; ".join(
+        f"{CONDITION_LABELS.get(c, c)}: {'rated as claimed' if o == AGREES else 'partly as claimed' if o == MIXED else 'not as claimed' if o == DISAGREES else 'no rating found'}"
+        for c, o in parts) + "."
+    return Verdict(claim.id, "certainty", verdict, " | ".join(lines), tuple(parts), summary=summary, evidence=evidence)
 
 
 def _norm_text(text: str) -> str:
@@ -1001,7 +1153,10 @@ def check_source_statement(claim: Claim, quotes: Mapping[str, str] | None = None
                          + f" ({'all' if ok else 'not all'} within {', '.join(sorted(levels))})")
     verdict = combine([p[1] for p in parts])
     reason = " | ".join(lines) if lines else "the claim record lists no quoted statement to check"
-    return Verdict(claim.id, "source_statement", verdict, reason, tuple(parts))
+    evidence = _stanced(zip([p[1] for p in parts], lines))
+    n_ok = sum(1 for p in parts if p[1] == AGREES)
+    summary = f"{verdict.capitalize()}: {n_ok} of {len(parts)} quoted statements say what the article says."
+    return Verdict(claim.id, "source_statement", verdict, reason, tuple(parts), summary=summary, evidence=evidence)
 
 
 def check_documentary(claim: Claim, **_) -> Verdict:
@@ -1031,7 +1186,25 @@ def check_documentary(claim: Claim, **_) -> Verdict:
     quotes = claim.params.get("quote_ids")
     cite = f" [{where}{', quotes ' + str(quotes) if quotes else ''}]" if where or quotes else ""
     reason = ("; ".join(lines) if lines else "no stated values to compare") + cite
-    return Verdict(claim.id, "documentary", verdict, reason, tuple(parts))
+    evidence = _stanced(zip([p[1] for p in parts], lines))
+    n_ok = sum(1 for p in parts if p[1] == AGREES)
+    summary = f"{verdict.capitalize()}: {n_ok} of {len(parts)} stated facts match {where or 'the source'}."
+    return Verdict(claim.id, "documentary", verdict, reason, tuple(parts), summary=summary, evidence=evidence)
+
+
+def _short_list(items, n: int = 3) -> str:
+    items = list(dict.fromkeys(items))
+    if not items:
+        return "no source"
+    text = ", ".join(items[:n])
+    return text + (f" and {len(items) - n} more" if len(items) > n else "")
+
+
+def _line_agrees(line: str) -> bool:
+    """A trial line "... -> <class>; expected <want>" agrees when its class matches."""
+    got = line.rsplit(" -> ", 1)[-1].split(";")[0].strip()
+    want = line.rsplit("expected ", 1)[-1].strip()
+    return (got in BENEFIT_CLASSES) if want == "benefit" else (got == NO_CLEAR_DIFFERENCE)
 
 
 def _same_value(a, b) -> bool:
@@ -1076,9 +1249,20 @@ def evaluate_claims(claims: Sequence[Claim], *, pooled=None, trials=None, review
             "check": v.check,
             "verdict": v.verdict,
             "reason": v.reason,
+            "summary": v.summary or _first_sentence(v.verdict, v.reason),
+            "evidence_for": v.evidence_for(),
+            "evidence_against": v.evidence_against(),
+            "evidence_untested": v.evidence_untested(),
+            "depends_on_method": bool(v.method_dependent),
+            "method_dependent": list(v.method_dependent),
             "article_text": claim.text,
             "outcome": ", ".join(claim.outcomes),
             "comparators": ", ".join(claim.comparator_classes),
             "windows": ", ".join(claim.windows),
         })
-    return pd.DataFrame(rows, columns=["claim_id", "check", "verdict", "reason", "article_text", "outcome", "comparators", "windows"])
+    return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
+
+
+#: the columns of :func:`evaluate_claims`
+VERDICT_COLUMNS = ["claim_id", "check", "verdict", "reason", "summary", "evidence_for", "evidence_against", "evidence_untested",
+                   "depends_on_method", "method_dependent", "article_text", "outcome", "comparators", "windows"]

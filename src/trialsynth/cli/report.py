@@ -26,10 +26,11 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         index = build_report(data_path=args.data, out_dir=args.out, profile=args.profile, notebooks_dir=args.notebooks,
-                             execute_notebooks=not args.no_notebooks, jobs=args.jobs, notebook_mode=args.notebook_mode)
+                             execute_notebooks=not args.no_notebooks, jobs=args.jobs, notebook_mode=args.notebook_mode,
+                             progress=lambda line: print(line, flush=True))
     except RuntimeError as exc:  # a notebook failed: the report exists and says which
         print(f"error: {exc}")
         return 1
     timings = json.loads((Path(args.out) / "timings.json").read_text(encoding="utf-8"))
-    print(f"report written: {index}  ({timings.get('total', 0):.1f} s; see timings.json)")
+    print(f"open {index} ({timings.get('total', 0):.1f} s in all; stage times in {Path(args.out) / 'timings.json'})")
     return 0

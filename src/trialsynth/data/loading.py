@@ -160,7 +160,8 @@ _PATTERN_HELP = {
     "study_id": "expected letters, digits and _ starting with a letter (e.g. Brinkhaus2006)",
     "comparison_id": "expected lower-case letters, digits and _ (e.g. acu_vs_sham)",
     "source_id": "expected letters, digits, _, . and - (the evidence file's name without .yaml)",
-    "source_ref": "expected doi:10.xxxx/... or pmid:NNNNNNNN (or pmcid:PMCNNNNNNN)",
+    "source_ref": "expected doi:10.xxxx/... or pmid:NNNNNNNN (or pmcid:PMCNNNNNNN), or url:https://... "
+                  "for a record with no identifier",
     "quote_ids": "expected quote ids separated by ';' (e.g. Q01;Q02)",
     "derived": "expected column=conversion pairs separated by ';' (e.g. timepoint_weeks=months_to_weeks)",
 }
@@ -318,6 +319,12 @@ def _check_row(file: str, rownum: int, row: dict, cells: dict, add, windows, evi
             if x is not None and x <= 0 and c not in bad:
                 add(Problem(file, rownum, c, cells.get(c),
                             f"a {measure} must be greater than 0 (enter the ratio, not its logarithm)"))
+
+    # a shared arm is named, and a named arm is marked (pooling splits its n by the name)
+    if (v("shared_arm") is None) != (v("shared_arm_id") is None) \
+            and not ({"shared_arm", "shared_arm_id"} & bad):
+        missing("shared_arm_id" if v("shared_arm_id") is None else "shared_arm",
+                "shared_arm (arm1/arm2) and shared_arm_id (the arm's name) go together")
 
     # scale range
     lo, hi = v("scale_min"), v("scale_max")

@@ -128,6 +128,28 @@ CONVERSIONS: dict[str, Callable[[Decimal, set[Decimal]], bool]] = {
     "minutes_to_weeks": lambda v, toks: any(
         _close(abs(v), t / 10080, Decimal("0.05")) for t in toks),
 }
+# two-token conversions (still named in ``derived`` as ``column=conversion``):
+# ``sum_printed``: the value is the sum of two printed numbers, possibly the same number printed
+# twice (a course "over 12 weeks" followed by maintenance "during the next 12 weeks" = 24 weeks);
+# ``equal_allocation``: an arm size not printed per arm, taken as the printed total divided by the
+# printed number of arms, rounded to a whole participant ("800 participants ... randomized into
+# these three groups in a 1:1:1 ratio" -> 267), the assumption of equal allocation the Cochrane
+# Handbook (section 6.5.2) allows when a trial prints only its total.
+CONVERSIONS["sum_printed"] = lambda v, toks: any(abs(v) == a + b for a in toks for b in toks)
+CONVERSIONS["equal_allocation"] = lambda v, toks: any(
+    abs(v) == (a / b).quantize(Decimal(1), rounding="ROUND_HALF_UP")
+    for a in toks for b in toks if 2 <= b <= 6 and b == b.to_integral_value() and a > 10 * b)
+# ``percent_of_printed`` (events1 / events2 only): responders not printed as a count, taken as a
+# printed percentage of the row's own arm size n1 / n2, which must be printed too, rounded to a
+# whole participant ("60.7 (387)" -> 235 of 387). Checked in ``_check_numbers``, which knows the row.
+EVENT_ARM_SIZE: dict[str, str] = {"events1": "n1", "events2": "n2"}
+
+
+def _percent_of_arm(value: Decimal, tokens: set[Decimal], n: Decimal | None) -> bool:
+    if n is None or n not in tokens:
+        return False
+    return any(abs(value) == (t * n / 100).quantize(Decimal(1), rounding="ROUND_HALF_UP")
+               for t in tokens if t <= 100)
 CONVERSIONS["negate"].__doc__ = "the printed number had the opposite orientation"
 
 # phrase conversions: a time point the source states in words, not digits. The value is fixed
@@ -324,6 +346,15 @@ def _check_numbers(
                     problems.append(Problem(file, row_number, column, str(raw),
                                             f"{conv} means {fixed} and needs the phrase "
                                             f"{pattern.pattern!r} in quotes {ids} of evidence/{source_id}.yaml"))
+            elif conv == "percent_of_printed":
+                if args or column not in EVENT_ARM_SIZE:
+                    problems.append(Problem(file, row_number, "derived", conv,
+                                            f"{conv} takes no arguments and applies to events1/events2 only"))
+                elif not _percent_of_arm(value, tokens, _decimal(row.get(EVENT_ARM_SIZE[column]))):
+                    problems.append(Problem(file, row_number, column, str(raw),
+                                            f"{conv}: no percentage printed in quotes {ids} of "
+                                            f"evidence/{source_id}.yaml gives this value as a share of "
+                                            f"{EVENT_ARM_SIZE[column]} (itself printed)"))
             elif conv in CONVERSIONS:
                 if args:
                     problems.append(Problem(file, row_number, "derived", conv, f"{conv} takes no arguments"))
@@ -350,7 +381,8 @@ def _check_numbers(
                     problems.append(Problem(file, row_number, column, str(raw),
                                             f"{conv}({args[0]},{args[1]}) = {expected}, not this value"))
             else:
-                known = sorted(CONVERSIONS) + sorted(PHRASE_CONVERSIONS) + sorted(ROW_CONVERSIONS)
+                known = sorted(CONVERSIONS) + ["percent_of_printed"] + sorted(PHRASE_CONVERSIONS) \
+                    + sorted(ROW_CONVERSIONS)
                 problems.append(Problem(file, row_number, "derived", conv,
                                         f"unknown conversion; expected one of {', '.join(known)}"))
             continue
@@ -400,7 +432,7 @@ def check_trials(trials: pd.DataFrame, records: Mapping[str, Mapping[str, Any]],
     for position, (_, row) in enumerate(trials.iterrows()):
         row_number = position + 2  # header is row 1
         row_map = row.to_dict()
-        problems += _check_source_ref(row_map, row_number, file, records)
+        problems += _check_source_ref(row_map, row_number, file, records, allow_url=True)
         problems += _check_numbers(row_map, row_number, file, TRIAL_NUMERIC_COLUMNS, records,
                                    scale_column="scale")
         record = records.get(str(row_map.get("source_id", "")).strip())

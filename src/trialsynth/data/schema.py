@@ -130,6 +130,19 @@ COLUMNS: tuple[Column, ...] = (
            group=_ID),
     Column("treatment_weeks", "number", "Weeks from the first to the last session.", minimum=0,
            unit="weeks", group=_ID),
+    Column("treatment_course", "string",
+           "single_session: one needling session, measured minutes or hours later; course: a "
+           "series of sessions (the effect is measured after the course).",
+           enum=("single_session", "course"), group=_ID),
+    Column("shared_arm", "string",
+           "Which arm of this row also serves as an arm of another comparison of the same study "
+           "(a multi-arm trial): arm1 (e.g. one acupuncture arm against sham and usual care) or "
+           "arm2 (e.g. one usual-care arm against two acupuncture arms).",
+           enum=("arm1", "arm2"), group=_ID),
+    Column("shared_arm_id", "string",
+           "Names the physical arm that shared_arm marks, the same on every row that shares it "
+           "(e.g. DeBar2025_umc), so pooling can split its n (Cochrane Handbook 23.3.4).",
+           pattern=r"[A-Za-z][A-Za-z0-9_]*", group=_ID),
     # --- outcome and time point ---
     Column("outcome", "string", "The outcome domain.", ALWAYS,
            enum=("pain", "function", "responder", "quality_of_life", "global"), group=_OUT),
@@ -209,8 +222,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("source_id", "string", "The evidence record evidence/<source_id>.yaml.", ALWAYS,
            pattern=r"[A-Za-z0-9][A-Za-z0-9_.-]*", group=_PROV),
     Column("source_ref", "string",
-           "doi:10.xxxx/... or pmid:NNNNNNNN (or pmcid:PMCNNNNNNN) of the publication.", ALWAYS,
-           pattern=r"(doi:10\.\d{4,9}/\S+|pmid:\d{1,9}|pmcid:PMC\d+)", group=_PROV),
+           "doi:10.xxxx/... or pmid:NNNNNNNN (or pmcid:PMCNNNNNNN) of the publication; "
+           "url:<a url of the record> only when its record says identifiers: not found.", ALWAYS,
+           pattern=r"(doi:10\.\d{4,9}/\S+|pmid:\d{1,9}|pmcid:PMC\d+|url:https?://\S+)", group=_PROV),
     Column("source_location", "string", "Where in the publication: abstract, table 2, figure 3, page 5.",
            ALWAYS, group=_PROV),
     Column("quote_ids", "string",

@@ -18,7 +18,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from trialsynth.claims.effects import DEFAULT_MID_SMD, MID_SOURCE, benefit_sign
+from trialsynth.claims.effects import (
+    DEFAULT_MID_SMD,
+    MID_SOURCE,
+    RATIO_MID_HIGH,
+    RATIO_MID_LOW,
+    RATIO_MID_SOURCE,
+    benefit_sign,
+    classify_effect,
+)
+from trialsynth.effects.scales import display_values, format_effect, is_ratio
 from trialsynth.data.io import atomic_write_text, neutralise_cell
 from trialsynth.errors import ArgumentError
 from trialsynth.grade import rules as R
@@ -42,6 +51,10 @@ class GradeSettings:
     min_k_publication: int = 10
     egger_alpha: float = 0.10
     design: str = "randomised trials"
+    #: appreciable benefit / harm on a ratio measure when no MID is given (GRADE's RR 0.75 / 1.25)
+    ratio_low: float = RATIO_MID_LOW
+    ratio_high: float = RATIO_MID_HIGH
+    ratio_mid_source: str = RATIO_MID_SOURCE
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -56,18 +69,33 @@ class GradeSettings:
         """The rule text of every domain with this draft's thresholds filled in."""
         fmt = dict(rob_serious=self.rob_serious, rob_very_serious=self.rob_very_serious, i2_serious=self.i2_serious,
                    i2_very_serious=self.i2_very_serious, alpha=self.alpha, power=self.power, mid_source=self.mid_source,
-                   min_k_publication=self.min_k_publication, egger_alpha=self.egger_alpha)
+                   min_k_publication=self.min_k_publication, egger_alpha=self.egger_alpha, ratio_mid_source=self.ratio_mid_source)
         out = {k: v.format(**fmt) for k, v in R.RULES.items()}
         out["imprecision"] += f" With MID {self.mid:g} the OIS is {self.optimal_information_size} participants."
         return out
 
 
+#: ``estimate`` ... ``pi_high`` are on the display scale (ratios as ratios); for ratio measures the
+#: analysis (log) values are kept in ``log_estimate`` ... ``log_pi_high``
 SOF_COLUMNS = [
-    *KEY, "k", "participants", "measure", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "i2", "effect_text",
+    *KEY, "k", "participants", "measure", "estimate", "ci_low", "ci_high", "pi_low", "pi_high",
+    "log_estimate", "log_ci_low", "log_ci_high", "log_pi_low", "log_pi_high", "i2", "effect_text",
     "design", "start",
     *[c for d in R.DOMAINS for c in (d, f"{d}_reason", f"{d}_rule")],
-    "downgrades", "certainty", "footnotes", "profile", "study_ids",
+    "conclusion_depends_on_method", "downgrades", "certainty", "provisional", "certainty_text", "statement",
+    "footnotes", "profile", "study_ids",
 ]
+
+#: GRADE's certainty symbols, as GRADEpro prints them
+CERTAINTY_SYMBOLS = {"high": "\u2295\u2295\u2295\u2295", "moderate": "\u2295\u2295\u2295\u25ef",
+                     "low": "\u2295\u2295\u25ef\u25ef", "very low": "\u2295\u25ef\u25ef\u25ef"}
+
+#: what an outcome's improvement is called in a plain-language statement
+OUTCOME_PHRASES = {
+    "pain": ("reduce", "reduces", "pain"),
+    "function": ("improve", "improves", "function"),
+    "responder": ("increase", "increases", "the number of people who respond"),
+}
 
 
 def _finite(x) -> bool:
@@ -125,7 +153,7 @@ def draft_sof(pooled: pd.DataFrame, studies: pd.DataFrame | None = None, *, sett
     if missing and len(pooled):
         raise ArgumentError(f"pooled: missing column(s) {', '.join(missing)}")
     rules = settings.rules()
-    ois = settings.optimal_information_size
+    ois_continuous = settings.optimal_information_size
     rows = []
     for rec in pooled.to_dict("records"):
         key = tuple(rec.get(c) for c in KEY)
@@ -133,6 +161,7 @@ def draft_sof(pooled: pd.DataFrame, studies: pd.DataFrame | None = None, *, sett
         grp = _group_studies(studies, rec, ids)
         measure = str(rec.get("measure") or "SMD")
         sign = benefit_sign(measure)
+        ratio = is_ratio(measure)
         k = int(rec["k"]) if _finite(rec.get("k")) else 0
         rob_values = list(grp["rob"]) if "rob" in grp.columns else ["" for _ in (ids or range(k))]
         w_map = (weights or {}).get(key)
@@ -142,20 +171,41 @@ def draft_sof(pooled: pd.DataFrame, studies: pd.DataFrame | None = None, *, sett
             n = pd.to_numeric(grp["n1"], errors="coerce") + pd.to_numeric(grp["n2"], errors="coerce")
             if n.notna().all():
                 participants = float(n.sum())
+        if ratio:
+            # appreciable benefit / harm on the log scale: log 1.25 and -log 0.75 when more is better
+            up, down = math.log(settings.ratio_high), -math.log(settings.ratio_low)
+            mid, harm_mid = (up, down) if sign > 0 else (down, up)
+            name = measure.upper()
+            scale = dict(mid=mid, harm_mid=harm_mid, display=lambda *v: display_values(measure, *v),
+                         threshold_text=f"{name} {settings.ratio_low:g} / {settings.ratio_high:g}")
+            ois = _binary_ois(grp, settings)
+        else:
+            mid, scale, ois = settings.mid, dict(mid=settings.mid), ois_continuous
+        depends = bool(rec.get("conclusion_depends_on_method")) if _known(rec.get("conclusion_depends_on_method")) else False
+        depends_text = str(rec.get("method_classes") or "") if depends else None
         rob = R.judge_risk_of_bias(rob_values, w, serious=settings.rob_serious, very_serious=settings.rob_very_serious)
         inc = R.judge_inconsistency(rec.get("i2"), rec.get("ci_low"), rec.get("ci_high"), rec.get("pi_low"), rec.get("pi_high"), k,
-                                    mid=settings.mid, benefit_sign=sign, serious_i2=settings.i2_serious, very_serious_i2=settings.i2_very_serious)
-        imp = R.judge_imprecision(rec.get("ci_low"), rec.get("ci_high"), participants, mid=settings.mid, ois=ois, benefit_sign=sign)
+                                    benefit_sign=sign, serious_i2=settings.i2_serious, very_serious_i2=settings.i2_very_serious,
+                                    **{k_: v for k_, v in scale.items() if k_ != "threshold_text"})
+        imp = R.judge_imprecision(rec.get("ci_low"), rec.get("ci_high"), participants, ois=ois, benefit_sign=sign,
+                                  method_dependent=depends_text or ("see the method-profile comparison" if depends else None),
+                                  **scale)
         pub = R.judge_publication_bias(k, (egger_p or {}).get(key), min_k=settings.min_k_publication, alpha=settings.egger_alpha)
         ind = R.Judgement(R.NOT_SERIOUS, 0, "not assessed from the data (reviewer's judgement)")
         row = {c: rec.get(c) for c in KEY}
         for c in extra_keys:
             row[c] = rec.get(c)
+        shown = display_values(measure, *(rec.get(c) for c in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")))
         row.update({
             "k": k, "participants": participants, "measure": measure,
-            "estimate": rec.get("estimate"), "ci_low": rec.get("ci_low"), "ci_high": rec.get("ci_high"),
-            "pi_low": rec.get("pi_low"), "pi_high": rec.get("pi_high"), "i2": rec.get("i2"),
-            "effect_text": _effect_text(measure, rec), "design": settings.design, "start": "high",
+            **dict(zip(("estimate", "ci_low", "ci_high", "pi_low", "pi_high"), shown)),
+            **{f"log_{c}": (rec.get(c) if ratio else math.nan) for c in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")},
+            "i2": rec.get("i2"),
+            "effect_text": format_effect(measure, rec.get("estimate"), rec.get("ci_low"), rec.get("ci_high")),
+            "design": settings.design, "start": "high",
+            "conclusion_depends_on_method": depends,
+            "effect_class": classify_effect(rec.get("estimate"), rec.get("ci_low"), rec.get("ci_high"), mid=mid, measure=measure).label,
+            "point_size": _point_size(rec.get("estimate"), sign, mid),
             "profile": rec.get("profile"), "study_ids": ";".join(ids),
         })
         for name, j in (("risk_of_bias", rob), ("inconsistency", inc), ("indirectness", ind), ("imprecision", imp), ("publication_bias", pub)):
@@ -163,21 +213,83 @@ def draft_sof(pooled: pd.DataFrame, studies: pd.DataFrame | None = None, *, sett
             row[f"{name}_reason"] = j.reason
             row[f"{name}_rule"] = rules[name]
         rows.append(row)
-    cols = list(KEY) + list(extra_keys) + [c for c in SOF_COLUMNS if c not in KEY]
+    cols = list(KEY) + list(extra_keys) + [c for c in SOF_COLUMNS if c not in KEY] + ["effect_class", "point_size"]
     table = pd.DataFrame(rows, columns=cols)
     return recompute_certainty(table)
 
 
-def _effect_text(measure: str, rec: Mapping) -> str:
-    if not all(_finite(rec.get(c)) for c in ("estimate", "ci_low", "ci_high")):
-        return "no estimate"
-    return f"{measure} {float(rec['estimate']):.2f} ({float(rec['ci_low']):.2f} to {float(rec['ci_high']):.2f})"
+def _known(value) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value)) and value is not pd.NA
+
+
+def _point_size(estimate, sign: int, mid: float) -> str:
+    """Where the point estimate lies, for the plain-language statement (GRADE guidelines 26):
+    ``important`` (beyond the MID on the benefit side), ``small`` (between no effect and the MID),
+    ``none`` (exactly none), ``harm`` (on the control side) or ``unknown``."""
+    if not _finite(estimate):
+        return "unknown"
+    b = sign * float(estimate)
+    if b >= mid:
+        return "important"
+    if b > 0:
+        return "small"
+    return "none" if b == 0 else "harm"
+
+
+def _binary_ois(grp: pd.DataFrame, settings: GradeSettings) -> int | None:
+    """The OIS of a binary outcome from the comparator arms' median risk (None when the rows carry
+    no event counts): :func:`trialsynth.grade.rules.optimal_information_size_binary` with a 25%
+    relative change (``ratio_high``), as GRADE guidelines 6 does."""
+    if not {"events2", "n2"} <= set(grp.columns) or len(grp) == 0:
+        return None
+    risk = pd.to_numeric(grp["events2"], errors="coerce") / pd.to_numeric(grp["n2"], errors="coerce")
+    risk = risk[(risk > 0) & (risk < 1)]
+    if len(risk) == 0:
+        return None
+    return R.optimal_information_size_binary(float(risk.median()), relative_change=settings.ratio_high - 1,
+                                             alpha=settings.alpha, power=settings.power)
+
+
+def plain_language_statement(outcome: str, certainty: str, point_size: str, *, intervention: str = "acupuncture",
+                             provisional: bool = False) -> str:
+    """GRADE's informative statement of a finding (Santesso N et al. GRADE guidelines 26:
+    informative statements to communicate the findings of systematic reviews of interventions.
+    J Clin Epidemiol 2020;119:126-135, Table 2), as GRADEpro writes it: the certainty sets the verb
+    (high: "reduces", moderate: "probably reduces", low: "may reduce", very low: "the evidence is
+    very uncertain"), the size of the point estimate sets "slightly" (below the MID) or "little to
+    no difference" (none).
+    """
+    verb, verbs, obj = OUTCOME_PHRASES.get(str(outcome), ("improve", "improves", str(outcome)))
+    cert = str(certainty)
+    if cert == "very low" or point_size == "unknown":
+        text = f"The evidence is very uncertain about the effect of {intervention} on {obj}."
+    else:
+        hedge = {"high": "", "moderate": "probably ", "low": "may "}[cert]
+        third = cert != "low"  # "reduces", "probably reduces"; but "may reduce"
+        if point_size in ("important", "small"):
+            core = (verbs if third else verb) + (" " + obj) + (" slightly" if point_size == "small" else "")
+        elif point_size == "none":
+            core = ("results" if third else "result") + f" in little to no difference in {obj}"
+        else:  # the point estimate favours the comparator
+            worse = {"pain": ("increase", "increases", "pain"), "function": ("worsen", "worsens", "function"),
+                     "responder": ("reduce", "reduces", "the number of people who respond")}
+            w_verb, w_verbs, w_obj = worse.get(str(outcome), ("worsen", "worsens", obj))
+            core = f"{w_verbs if third else w_verb} {w_obj}"
+        text = f"{intervention.capitalize()} {hedge}{core}."
+    if provisional:
+        text += " (provisional)"
+    return text
 
 
 def recompute_certainty(table: pd.DataFrame) -> pd.DataFrame:
-    """Recompute ``downgrades``, ``certainty`` and ``footnotes`` from the domain fields (after edits)."""
+    """Recompute ``downgrades``, ``certainty``, ``provisional``, ``certainty_text``, ``statement``
+    and ``footnotes`` from the domain fields (after edits).
+
+    A row whose risk of bias nobody has judged (``not assessed``) keeps its certainty from the
+    other domains and is marked ``provisional``; its ``certainty_text`` says so.
+    """
     out = table.copy()
-    downs, certs, notes = [], [], []
+    downs, certs, notes, provisional, texts, statements = [], [], [], [], [], []
     for rec in out.to_dict("records"):
         total = 0
         foot = []
@@ -185,12 +297,23 @@ def recompute_certainty(table: pd.DataFrame) -> pd.DataFrame:
             n = R.downgrade_of(d, rec[d])
             total += n
             if n:
-                foot.append(f"{d.replace('_', ' ')} -{n}: {rec.get(f'{d}_reason', '')}")
+                foot.append(f"{d.replace('_', ' ').capitalize()} ({'-' + str(n)}): {rec.get(f'{d}_reason', '')}")
+        prov = str(rec.get("risk_of_bias")).strip().lower() == R.NOT_ASSESSED
+        if prov:
+            foot.append(f"Risk of bias: {R.PROVISIONAL_NOTE}; the certainty is provisional.")
+        cert = R.certainty_from_downgrades(total, start=str(rec.get("start") or "high"))
         downs.append(total)
-        certs.append(R.certainty_from_downgrades(total, start=str(rec.get("start") or "high")))
+        certs.append(cert)
+        provisional.append(prov)
+        texts.append(f"{CERTAINTY_SYMBOLS[cert]} {cert.capitalize()}" + (" (provisional)" if prov else ""))
+        # the certainty cell says "(provisional)"; the statement stays GRADEpro's sentence
+        statements.append(plain_language_statement(rec.get("outcome"), cert, str(rec.get("point_size") or "unknown")))
         notes.append(" | ".join(foot))
     out["downgrades"] = downs
     out["certainty"] = certs
+    out["provisional"] = provisional
+    out["certainty_text"] = texts
+    out["statement"] = statements
     out["footnotes"] = notes
     return out
 
@@ -226,27 +349,60 @@ def apply_overrides(table: pd.DataFrame, overrides: Sequence[Mapping]) -> pd.Dat
 DISPLAY_COLUMNS = ["outcome", "comparator_class", "window", "k", "participants", "effect_text", "risk_of_bias", "inconsistency",
                    "indirectness", "imprecision", "publication_bias", "certainty", "footnotes"]
 
+
+def _outcome_label(rec: Mapping) -> str:
+    from trialsynth.display import COMPARATOR_NAMES, WINDOW_NAMES
+
+    outcome = str(rec.get("outcome") or "").capitalize()
+    comp = COMPARATOR_NAMES.get(str(rec.get("comparator_class")), str(rec.get("comparator_class")))
+    window = WINDOW_NAMES.get(str(rec.get("window")), str(rec.get("window")))
+    return f"{outcome}: vs {comp}, {window}"
+
+
+def sof_display(table: pd.DataFrame):
+    """The SoF as a reader sees it, in GRADEpro's layout: outcome, participants (studies),
+    effect (95% CI, ratios as ratios), certainty (symbols), what happens (the plain-language
+    statement), the five domain judgements, and lettered footnotes listed once under the table.
+    Returns a :class:`trialsynth.display.DisplayTable`."""
+    from trialsynth.display import display_table, format_count
+
+    if table is None or len(table) == 0:
+        return display_table(pd.DataFrame())
+    rows = []
+    for rec in table.to_dict("records"):
+        n = format_count(rec.get("participants"))
+        k = format_count(rec.get("k"))
+        row = {
+            "Outcome": _outcome_label(rec),
+            "Participants (studies)": f"{n or 'unknown'} ({k} RCT{'' if k == '1' else 's'})",
+            "Effect (95% CI)": rec.get("effect_text"),
+            "Certainty": rec.get("certainty_text") or rec.get("certainty"),
+            "What happens": rec.get("statement") or "",
+        }
+        for d in R.DOMAINS:
+            row[d.replace("_", " ").capitalize()] = rec.get(d)
+        row["Notes"] = rec.get("footnotes")
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    shown = display_table(frame, notes=("Notes",), effect=False, pi=False, keep=tuple(frame.columns))
+    shown.numeric = {"Participants (studies)", "Effect (95% CI)"}
+    return shown
+
+
 def sof_to_csv(table: pd.DataFrame, path: str | Path) -> Path:
-    """Write the full table (every field, reason and rule) as CSV, formula-injection safe, atomically."""
+    """Write the full table (every field, reason and rule) as CSV, formula-injection safe, atomically.
+
+    ``estimate`` ... ``pi_high`` are on the display scale (ratios as ratios, as ``measure`` says);
+    a ratio's log values are in ``log_estimate`` ... ``log_pi_high``."""
     safe = table.map(neutralise_cell)
     text = safe.to_csv(index=False)
     return atomic_write_text(Path(path), text)
 
 
 def sof_to_markdown(table: pd.DataFrame, *, settings: GradeSettings | None = None) -> str:
-    """A Markdown SoF table (display columns), then the rules of each domain."""
+    """A Markdown SoF table (GRADEpro layout, :func:`sof_display`), then the rules of each domain."""
     settings = settings or GradeSettings()
-    cols = [c for c in DISPLAY_COLUMNS if c in table.columns]
-
-    def cell(v):
-        if isinstance(v, float):
-            return "" if math.isnan(v) else f"{v:g}"
-        return str(v).replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| " + " | ".join(c.replace("_", " ") for c in cols) + " |", "|" + "---|" * len(cols)]
-    for rec in table[cols].to_dict("records"):
-        lines.append("| " + " | ".join(cell(rec[c]) for c in cols) + " |")
-    lines.append("")
+    lines = [sof_display(table).to_markdown()]
     lines.append("**Rules** (every judgement is a draft; edit the field and give a reason):")
     lines.append("")
     for domain, text in settings.rules().items():
@@ -255,33 +411,28 @@ def sof_to_markdown(table: pd.DataFrame, *, settings: GradeSettings | None = Non
 
 
 def sof_to_html(table: pd.DataFrame, *, settings: GradeSettings | None = None, title: str = "Summary of findings (GRADE draft)") -> str:
-    """A standalone, escaped HTML page of the SoF table with the rules."""
+    """A standalone, escaped HTML page of the SoF table (GRADEpro layout) with the rules."""
     settings = settings or GradeSettings()
-    cols = [c for c in DISPLAY_COLUMNS if c in table.columns]
-    head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in cols)
-    body = []
-    for rec in table[cols].to_dict("records"):
-        cells = []
-        for c in cols:
-            v = rec[c]
-            v = "" if isinstance(v, float) and math.isnan(v) else (f"{v:g}" if isinstance(v, float) else str(v))
-            cls = f" class='cert-{v.replace(' ', '-')}'" if c == "certainty" else ""
-            cells.append(f"<td{cls}>{html.escape(v)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
+    body = sof_table_html(table)
     rules = "".join(f"<li><b>{html.escape(d.replace('_', ' '))}</b>: {html.escape(t)}</li>" for d, t in settings.rules().items())
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>table{{border-collapse:collapse;font:13px sans-serif}}"
         "td,th{border:1px solid #bbb;padding:3px 6px;vertical-align:top}th{background:#eee}"
-        ".cert-high{background:#cfe8cf}.cert-moderate{background:#e5f0c8}.cert-low{background:#f7e3bf}.cert-very-low{background:#f2c4c4}</style>"
-        f"</head><body><h1>{html.escape(title)}</h1><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        ".cert-high{background:#cfe8cf}.cert-moderate{background:#e5f0c8}.cert-low{background:#f7e3bf}.cert-very-low{background:#f2c4c4}"
+        "body{font:14px/1.4 sans-serif;max-width:80em;margin:1em auto}</style>"
+        f"</head><body><h1>{html.escape(title)}</h1>{body}"
         f"<h2>Rules</h2><ul>{rules}</ul></body></html>\n"
     )
 
 
 def sof_table_html(table: pd.DataFrame) -> str:
-    """The SoF display columns as an HTML fragment (for notebooks)."""
-    cols = [c for c in DISPLAY_COLUMNS if c in table.columns]
-    return table[cols].to_html(index=False, escape=True, na_rep="")
-
-
+    """The SoF (GRADEpro layout, :func:`sof_display`) as an HTML fragment, certainty cells coloured."""
+    shown = sof_display(table)
+    page = shown.to_html(classes="trialsynth sof")
+    if table is None or len(table) == 0:
+        return page
+    for cert in ("very low", "high", "moderate", "low"):  # "very low" first: "low" is inside it
+        sym = CERTAINTY_SYMBOLS[cert] + " " + cert.capitalize()
+        page = page.replace(f">{html.escape(sym)}", f" class='cert-{cert.replace(' ', '-')}'>{html.escape(sym)}")
+    return page

@@ -32,6 +32,7 @@ _API = {
     "gosh_plot": "trialsynth.plots.sensitivity",
     "rob_traffic_light": "trialsynth.plots.rob",
     "effect_by_time_plot": "trialsynth.plots.time",
+    "evidence_grid_plot": "trialsynth.plots.evidence_grid",
     "save_figure": "trialsynth.plots.export",
     "figure_bytes": "trialsynth.plots.export",
     "get_style": "trialsynth.plots.styles",

@@ -12,6 +12,12 @@ produced it and :meth:`MetaResult.summary` prints it.
   does not state the degrees of freedom; we use k - 1 (the HKSJ degrees of freedom, which is
   also what metafor's ``predict()`` uses under ``test="knha"``), not the k - 2 of Higgins,
   Thompson & Spiegelhalter (2009), which remains available as ``pi_method="hts"``.
+* ``cochrane-2025-adhoc``: ``cochrane-2025`` with the Hartung-Knapp ad hoc rule: the scale
+  factor of the HKSJ variance is ``max(1, s2w)``, so the interval is never narrower than the
+  Wald-type one with the same t quantile (Knapp & Hartung 2003, Stat Med 22:2693; Jackson D et
+  al. 2017, Stat Med 36:3923-3934; metafor ``test="adhoc"``). With two trials whose Q is close
+  to 0 the plain HKSJ interval can be far narrower than the Wald one; this variant shows
+  whether a conclusion rests on that. ``cochrane-2025`` itself stays what RevMan computes.
 * ``metafor-default``: ``rma()``'s defaults in metafor 3.8: REML, Wald z test and CI,
   normal-quantile prediction interval, Q-profile CI from ``confint()``.
 * ``revman5-legacy``: RevMan 5 (Cochrane Handbook v5.1, section 9.4): inverse-variance
@@ -79,6 +85,25 @@ PROFILES: dict[str, Profile] = {
             "adopted by Cochrane for RevMan in 2025"
         ),
     ),
+    "cochrane-2025-adhoc": Profile(
+        name="cochrane-2025-adhoc",
+        method="REML",
+        test="adhoc",
+        pi_method="t",
+        tau2_ci="QP",
+        fixed_method="EE",
+        description=(
+            "cochrane-2025 with the ad hoc rule that never makes the HKSJ CI narrower than the "
+            "Wald-type CI (Knapp & Hartung 2003): REML tau2, t with k-1 df, Q-profile CI for tau2"
+        ),
+        methods_text=(
+            "Random-effects meta-analysis with the REML estimator of tau2 and Hartung-Knapp-"
+            "Sidik-Jonkman confidence intervals with the ad hoc correction that never makes them "
+            "narrower than the Wald-type interval (Knapp & Hartung 2003), a Q-profile confidence "
+            "interval for tau2 and a prediction interval based on the t distribution with k-1 "
+            "degrees of freedom"
+        ),
+    ),
     "metafor-default": Profile(
         name="metafor-default",
         method="REML",
@@ -116,6 +141,11 @@ PROFILES: dict[str, Profile] = {
 }
 
 
+#: the profiles a conclusion is checked against (``conclusion_depends_on_method``): the default,
+#: its never-narrower variant, and RevMan 5's DerSimonian-Laird with Wald intervals
+SENSITIVITY_PROFILES: tuple[str, ...] = ("cochrane-2025", "cochrane-2025-adhoc", "revman5-legacy")
+
+
 def get_profile(name: str) -> Profile:
     """Return the named profile, or raise ArgumentError listing the valid names."""
     if isinstance(name, Profile):
@@ -127,4 +157,4 @@ def get_profile(name: str) -> Profile:
     return PROFILES[name.strip().lower()]
 
 
-__all__ = ["PROFILES", "Profile", "get_profile"]
+__all__ = ["PROFILES", "Profile", "SENSITIVITY_PROFILES", "get_profile"]

@@ -17,8 +17,7 @@ if TYPE_CHECKING:  # pandas is imported where a frame is built: it costs ~0.2 s 
 from trialsynth.errors import ArgumentError
 from trialsynth.pooling._lazy import LazyField
 
-#: measures analysed on the log scale (back-transformed with exp)
-RATIO_MEASURES = frozenset({"OR", "RR", "IRR", "ROM", "PETO", "HR", "MH-OR", "MH-RR", "MH-IRR"})
+from trialsynth.effects.scales import RATIO_MEASURES  # measures analysed on the log scale (exp to read)
 
 _METHOD_NAMES = {
     "EE": "common-effect (inverse-variance)",
@@ -122,7 +121,9 @@ class MetaResult:
     @property
     def is_ratio(self) -> bool:
         """True when the measure is analysed on the log scale (OR, RR, IRR, ROM, PETO, HR)."""
-        return (self.measure or "").upper() in RATIO_MEASURES
+        from trialsynth.effects.scales import is_ratio
+
+        return is_ratio(self.measure)
 
     @property
     def random_effects(self) -> bool:
@@ -275,12 +276,16 @@ class MetaResult:
         else:
             if self.pi_df is None:
                 pi = "a prediction interval based on the normal distribution"
+            elif self.pi_method == "hts":
+                pi = (f"a prediction interval based on the t distribution with {int(self.pi_df)} "
+                      "degrees of freedom (k - 2; Higgins, Thompson & Spiegelhalter 2009)")
             else:
                 pi = (f"a prediction interval based on the t distribution with {int(self.pi_df)} "
-                      "degrees of freedom")
+                      "degrees of freedom (k - 1, the HKSJ degrees of freedom, as metafor's predict() "
+                      "under test='knha')")
             text = (f"A random-effects meta-analysis of {self.k} studies was performed with the "
                     f"{_METHOD_NAMES[self.method]} ({self.method}) estimator of the between-study "
-                    f"variance tau2, {ci}, {pi} (Higgins, Thompson & Spiegelhalter 2009) and a "
+                    f"variance tau2, {ci}, {pi} and a "
                     "Q-profile confidence interval for tau2 (Viechtbauer 2007).")
         if self.profile:
             text += f" Method profile: {self.profile}."

@@ -18,11 +18,8 @@ analysis, one kernel per notebook), and writes, inside ``out_dir`` only and ever
 
 from __future__ import annotations
 
-import html
 import json
-import os
 import shutil
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -53,7 +50,8 @@ def list_notebooks(folder: Path | None) -> list[Path]:
 def build_report(data_path: str | Path = "data/trials.csv", out_dir: str | Path = "reports", *, profile: str = DEFAULT_PROFILE,
                  notebooks_dir: str | Path | None = None, windows=None, execute_notebooks: bool = True, jobs: int | None = None,
                  formats=FIGURE_FORMATS, raise_on_failure: bool = True, notebook_mode: str = "shared",
-                 figure_workers: int | None = None, figure_cache: bool = True, notebook_cache: bool = True) -> Path:
+                 figure_workers: int | None = None, figure_cache: bool = True, notebook_cache: bool = True,
+                 progress=None) -> Path:
     """Write the report folder and return the path of its ``index.html``.
 
     ``notebook_mode``: ``shared`` (default: one kernel runs the notebooks in turn, namespace reset
@@ -68,6 +66,9 @@ def build_report(data_path: str | Path = "data/trials.csv", out_dir: str | Path 
     previous run into ``out_dir`` (``notebook_cache=False`` executes them; see
     :func:`trialsynth.report.notebooks.notebooks_key`).
 
+    ``progress`` (e.g. ``print``) receives one line per stage as it goes: load, pool, figures n/m,
+    notebooks n/m, and where the report is at the end.
+
     Invalid data still gives a report (the index lists every problem); the
     :class:`~trialsynth.errors.TrialDataError` is raised afterwards (``raise_on_failure``) so the
     command exits non-zero. A notebook that fails is reported in the index and raises a
@@ -76,6 +77,7 @@ def build_report(data_path: str | Path = "data/trials.csv", out_dir: str | Path 
     from trialsynth.data.io import file_lock
 
     t_start = time.perf_counter()
+    say = progress or (lambda _line: None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
@@ -101,13 +103,20 @@ def build_report(data_path: str | Path = "data/trials.csv", out_dir: str | Path 
 
                 inputs = [Path(data_path).resolve().parent, project_paths(Path(data_path).resolve())["evidence"]]
                 nb_future = executor.submit(run_notebooks_cached, notebooks, params, out, inputs, use_cache=notebook_cache,
-                                            jobs=jobs, cwd=nb_dir, mode=notebook_mode)
+                                            jobs=jobs, cwd=nb_dir, mode=notebook_mode, progress=say)
+                say(f"notebooks: executing {len(notebooks)} in the background")
 
             t0 = time.perf_counter()
             an = run_analysis(data_path, profile, windows)
             timings["analysis"] = time.perf_counter() - t0
             for k, v in an.timings.items():
                 timings[f"analysis.{k}"] = v
+            n_studies = an.trials["study_id"].nunique() if len(an.trials) else 0
+            say(f"load: {len(an.trials)} trial rows from {n_studies} studies"
+                + (f" ({len(an.problems)} problem(s): the data did not validate)" if an.problems else ""))
+            say(f"pool: {len(an.pooled)} cells ({an.population}; profile {an.profile}); "
+                f"{int(an.pooled['conclusion_depends_on_method'].sum()) if len(an.pooled) else 0} depend on the method; "
+                f"{len(an.verdicts)} claims judged")
 
             t0 = time.perf_counter()
             _keep_previous_tables(out)
@@ -116,8 +125,9 @@ def build_report(data_path: str | Path = "data/trials.csv", out_dir: str | Path 
 
             t0 = time.perf_counter()
             figure_stats: dict = {}
+            grid = _write_grid(an, out / "figures", formats)
             figures = _write_figures(an, out / "figures", formats, out_dir=out, pool=figure_pool,
-                                     use_cache=figure_cache, stats=figure_stats)
+                                     use_cache=figure_cache, stats=figure_stats, progress=say)
             figure_pool.shutdown(wait=False)  # every job is done; warm-up imports need no waiting
             timings["figures"] = time.perf_counter() - t0
             for name in ("rendered", "cached", "workers"):
@@ -144,12 +154,14 @@ def build_report(data_path: str | Path = "data/trials.csv", out_dir: str | Path 
             timings["changes"] = time.perf_counter() - t0
 
             timings["total"] = time.perf_counter() - t_start
-            index = _write_index(an, out, tables, figures, runs, changes, timings, nb_dir)
+            index = _write_index(an, out, tables, figures, runs, changes, timings, nb_dir, grid)
             from trialsynth.data.io import atomic_write_text
 
             atomic_write_text(out / "timings.json", json.dumps({k: round(v, 4) for k, v in timings.items()}, indent=2) + "\n")
         finally:
             figure_pool.shutdown(wait=False)
+    say(f"changes: {changes.summary()}")
+    say(f"report written: {index} ({timings['total']:.1f} s)")
     if raise_on_failure:
         if an.problems:
             raise TrialDataError(an.problem_items)
@@ -177,7 +189,7 @@ def _write_tables(an: Analysis, folder: Path) -> list[Path]:
     from trialsynth.claims import evidence_pattern
     from trialsynth.data.io import atomic_write_text, write_csv_safely
     from trialsynth.grade import sof_to_csv, sof_to_html, sof_to_markdown
-    from trialsynth.report.views import pooled_table
+    from trialsynth.report.views import pooled_export, pooled_table
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -186,8 +198,11 @@ def _write_tables(an: Analysis, folder: Path) -> list[Path]:
         from trialsynth.report.analysis import POOLED_COLUMNS
 
         pooled = pd.DataFrame(columns=POOLED_COLUMNS)
-    written.append(write_csv_safely(_csv_ready(pooled), folder / "pooled_estimates.csv"))
-    verdicts = an.verdicts if len(an.verdicts) else pd.DataFrame(columns=["claim_id", "check", "verdict", "reason"])
+    # ratios as ratios (measure RR holds ratios); their logs in log_estimate ... log_pi_high
+    written.append(write_csv_safely(_csv_ready(pooled_export(pooled)), folder / "pooled_estimates.csv"))
+    from trialsynth.claims.verdicts import VERDICT_COLUMNS
+
+    verdicts = an.verdicts if len(an.verdicts) else pd.DataFrame(columns=VERDICT_COLUMNS)
     written.append(write_csv_safely(_csv_ready(verdicts), folder / "claims_verdicts.csv"))
     written.append(sof_to_csv(an.sof, folder / "sof.csv"))
     written.append(atomic_write_text(folder / "sof.md", sof_to_markdown(an.sof)))
@@ -196,6 +211,10 @@ def _write_tables(an: Analysis, folder: Path) -> list[Path]:
     sel_cols = ["study_id", "comparison_id", "outcome", "comparator_class", "window", "weeks_after", "timepoint_weeks", "yi", "vi",
                 "measure", "approximate", "rob", "n1", "n2"]
     selected = an.selected[[c for c in sel_cols if c in an.selected.columns]] if len(an.selected) else pd.DataFrame(columns=sel_cols)
+    if "measure" in selected.columns:  # yi and vi are on the analysis scale: a ratio's row says logRR
+        from trialsynth.effects.scales import log_name
+
+        selected = selected.assign(measure=selected["measure"].map(lambda m: log_name(str(m)) if isinstance(m, str) else m))
     written.append(write_csv_safely(_csv_ready(selected), folder / "pooled_rows.csv"))
     return [Path(p) for p in written]
 
@@ -211,8 +230,27 @@ def _csv_ready(df: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- figures
 
 
+def _write_grid(an: Analysis, folder: Path, formats) -> list[Path]:
+    """The front page's "mixed results" picture: the comparator x window grid of pain
+    (:func:`trialsynth.claims.evidence_grid` drawn by :func:`trialsynth.plots.evidence_grid_plot`)."""
+    from trialsynth.report.views import evidence_grid_figure
+
+    fig = evidence_grid_figure(an, "pain")
+    if fig is None:
+        return []
+    from matplotlib import pyplot as plt
+
+    from trialsynth.plots import save_figure
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return [Path(p) for p in save_figure(fig, folder / "evidence_grid_pain", tuple(formats))]
+    finally:
+        plt.close(fig)
+
+
 def _write_figures(an: Analysis, folder: Path, formats, *, out_dir: Path | None = None, pool=None,
-                   use_cache: bool = True, stats: dict | None = None) -> list[dict]:
+                   use_cache: bool = True, stats: dict | None = None, progress=None) -> list[dict]:
     """One forest plot per pooled group and one per outcome x comparator across windows
     (drawn by :func:`trialsynth.report.figures.write_figures`)."""
     if not an.results():
@@ -224,7 +262,7 @@ def _write_figures(an: Analysis, folder: Path, formats, *, out_dir: Path | None 
         an.notes.append(f"Figures skipped: the plots stage is not installed ({exc}).")
         return []
     return write_figures(figure_jobs(an), folder, formats, out_dir=out_dir, pool=pool, use_cache=use_cache,
-                         notes=an.notes, stats=stats)
+                         notes=an.notes, stats=stats, progress=progress)
 
 
 # --------------------------------------------------------------------------- change report
@@ -241,7 +279,7 @@ def _write_changes(an: Analysis, out: Path) -> object:
             previous = json.loads(state_path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, OSError):
             an.notes.append(f"The previous run's state ({state_path}) could not be read; the change report starts afresh.")
-    current = make_state(an.trials, an.pooled, an.verdicts, profile=an.profile)
+    current = make_state(an.trials, an.pooled, an.verdicts, profile=an.profile, sof=an.sof)
     label = "the previous run"
     if previous and previous.get("created"):
         label += f" ({previous['created']})"
@@ -256,78 +294,12 @@ def _write_changes(an: Analysis, out: Path) -> object:
 # --------------------------------------------------------------------------- index
 
 
-def _rel(path: Path, out: Path) -> str:
-    return html.escape(os.path.relpath(path, out).replace(os.sep, "/"), quote=True)
-
-
-def _write_index(an: Analysis, out: Path, tables, figures, runs, changes, timings, nb_dir) -> Path:
+def _write_index(an: Analysis, out: Path, tables, figures, runs, changes, timings, nb_dir, grid=()) -> Path:
+    """``index.html`` (:func:`trialsynth.report.index_page.render_index`): the claims first."""
     from trialsynth.data.io import atomic_write_text
-    from trialsynth.report.views import html as table_html
+    from trialsynth.report.index_page import render_index
 
-    e = html.escape
-    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>trialsynth report</title>",
-             "<style>body{font:14px/1.4 sans-serif;max-width:75em;margin:1.5em auto;padding:0 1em}"
-             "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px;vertical-align:top}"
-             "th{background:#f0f0f0}.fail{color:#b00}.ok{color:#070}img.thumb{max-width:22em;border:1px solid #ddd}"
-             ".figs{display:flex;flex-wrap:wrap;gap:1em}.fig{font-size:12px}</style></head><body>",
-             "<h1>trialsynth report</h1>",
-             f"<p>Data: <code>{e(an.data_path)}</code> ({len(an.trials)} trial rows, {len(an.pooled)} pooled groups). "
-             f"Profile: <b>{e(an.profile)}</b>. Python {e(sys.version.split()[0])}.</p>"]
-    if not an.has_data:
-        parts.append("<p class='fail'><b>No trial data to analyse.</b> The report below says what is missing.</p>")
-    if an.problems:
-        parts.append("<h2 class='fail'>The data did not validate</h2><ul>" + "".join(f"<li>{e(p)}</li>" for p in an.problems) + "</ul>")
-    if an.notes:
-        parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in an.notes) + "</ul>")
-    parts.append(f"<h2>Methods</h2><p>{e(an.methods_text())}</p>")
-    parts.append("<h2>Changes since the previous run</h2>")
-    summary = "first run (baseline recorded)" if changes.first_run else ("changes found" if changes.any else "nothing changed")
-    parts.append(f"<p>{e(summary)}: <a href='changes.html'>changes.html</a> · <a href='changes.md'>changes.md</a></p>")
-    parts.append("<h2>Notebooks</h2><ul>")
-    if not runs:
-        parts.append(f"<li>No notebooks executed ({'folder not found' if nb_dir is None else 'none selected'}).</li>")
-    for r in runs:
-        status = "<span class='ok'>ok</span>" if r.status == "ok" else f"<span class='fail'>failed: {e(r.error)}</span>"
-        link = f"<a href='{_rel(Path(r.html_path), out)}'>{e(r.name)}</a>" if r.html_path else e(r.name)
-        if r.cached:
-            parts.append(f"<li>{link}: {status}, not executed again: nothing it reads changed since the previous run</li>")
-        else:
-            parts.append(f"<li>{link}: {status}, {r.seconds:.1f} s (kernel start {r.kernel_start_seconds:.1f} s, HTML {r.export_seconds:.1f} s)</li>")
-    parts.append("</ul>")
-    exports = sorted((out / "exports").glob("*")) if (out / "exports").is_dir() else []
-    if exports:
-        parts.append("<p>Notebook exports: " + " · ".join(f"<a href='{_rel(p, out)}'>{e(p.name)}</a>" for p in exports) + "</p>")
-    parts.append("<h2>Claims of the article</h2>")
-    if len(an.verdicts):
-        parts.append(table_html(an.verdicts, columns=["claim_id", "verdict", "reason"]))
-    else:
-        parts.append("<p>No claim verdicts.</p>")
-    parts.append("<h2>Tables</h2><ul>" + "".join(f"<li><a href='{_rel(p, out)}'>{e(p.name)}</a></li>" for p in tables) + "</ul>")
-    if len(an.pooled):
-        from trialsynth.report.views import pooled_table
-
-        parts.append(table_html(pooled_table(an), columns=["outcome", "comparator_class", "window", "k", "estimate", "ci_low", "ci_high",
-                                                           "pi_low", "pi_high", "tau2", "i2", "study_ids"]))
-    parts.append("<h2>Figures</h2>")
-    if figures:
-        parts.append("<div class='figs'>")
-        for f in figures:
-            svg = next((x for x in f["files"] if x.endswith(".svg")), None)
-            thumb = f"<img class='thumb' src='figures/{e(svg)}' alt='{e(f['stem'])}'><br>" if svg else ""
-            links = " · ".join(f"<a href='figures/{e(x)}'>{e(x.rsplit('.', 1)[-1].upper())}</a>" for x in f["files"])
-            parts.append(f"<div class='fig'>{thumb}{e(f['stem'])}: {links}</div>")
-        parts.append("</div>")
-    else:
-        parts.append("<p>No figures (nothing pooled, or the plots stage is missing).</p>")
-    parts.append("<h2>Where the time went</h2>")
-    parts.append(table_html(pd.DataFrame([{"stage": k, "seconds": round(v, 3)} for k, v in timings.items()
-                                          if ".count_" not in k])))
-    if "figures.count_rendered" in timings:
-        drawn, unchanged = int(timings["figures.count_rendered"]), int(timings.get("figures.count_cached", 0))
-        workers = int(timings.get("figures.count_workers", 0))
-        where = f"in {workers} worker processes" if workers else "in this process"
-        parts.append(f"<p>Figures: {drawn} drawn ({e(where)}), {unchanged} unchanged since the previous run (not redrawn).</p>")
-    parts.append("</body></html>\n")
     index = out / "index.html"
-    atomic_write_text(index, "\n".join(parts))
+    atomic_write_text(index, render_index(an, out, tables=tables, figures=figures, runs=runs, changes=changes,
+                                          timings=timings, nb_dir=nb_dir, grid_files=list(grid)))
     return index

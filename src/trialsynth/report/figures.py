@@ -184,7 +184,7 @@ class FigurePool:
 
 def write_figures(jobs: list[FigureJob], folder: Path, formats, *, out_dir: Path | None = None,
                   pool: FigurePool | None = None, use_cache: bool = True, notes: list | None = None,
-                  stats: dict | None = None) -> list[dict]:
+                  stats: dict | None = None, progress=None) -> list[dict]:
     """Write every job's files into ``folder``; return ``[{"kind", "key", "stem", "files"}]`` in
     job order (failed figures are left out and described in ``notes``).
 
@@ -212,6 +212,8 @@ def write_figures(jobs: list[FigureJob], folder: Path, formats, *, out_dir: Path
                                      "error": None, "cached": True}
                 continue
         todo.append(job)
+    if progress is not None and len(todo) < len(jobs):
+        progress(f"figures {len(jobs) - len(todo)}/{len(jobs)}: unchanged since the previous run, not redrawn")
     used_workers = 0
     futures: dict[str, Future | None] = {}
     if pool is not None and len(todo) >= 2 and pool.usable:  # one figure: not worth starting a process
@@ -230,6 +232,8 @@ def write_figures(jobs: list[FigureJob], folder: Path, formats, *, out_dir: Path
         if result is None:
             result = render_job(job, str(folder), formats, rc)
         results[job.stem] = result
+        if progress is not None:
+            progress(f"figures {len(results)}/{len(jobs)}: {job.stem}")
     made = []
     manifest = {}
     failed = 0

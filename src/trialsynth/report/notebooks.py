@@ -193,7 +193,7 @@ def execute_notebooks_shared(paths: Sequence[str | Path], params: Mapping[str, A
 
 def run_notebooks(paths: Sequence[str | Path], params: Mapping[str, Any], out_dir: str | Path, *,
                   jobs: int | None = None, cwd: str | Path | None = None, timeout: int = 600,
-                  mode: str = "shared") -> list[NotebookRun]:
+                  mode: str = "shared", progress=None) -> list[NotebookRun]:
     """Execute ``paths`` and write ``<out_dir>/<name>.html`` for each; one :class:`NotebookRun` per
     notebook, in order.
 
@@ -220,8 +220,14 @@ def run_notebooks(paths: Sequence[str | Path], params: Mapping[str, Any], out_di
         except Exception as exc:  # noqa: BLE001
             error = error or f"HTML export failed: {type(exc).__name__}: {exc}"
             html_path = None
-        return NotebookRun(path.stem, str(path), str(html_path) if html_path else None, "failed" if error else "ok",
-                           seconds, kstart, time.perf_counter() - t0, error, len(nb.cells))
+        run = NotebookRun(path.stem, str(path), str(html_path) if html_path else None, "failed" if error else "ok",
+                          seconds, kstart, time.perf_counter() - t0, error, len(nb.cells))
+        done.append(run)
+        if progress is not None:
+            progress(f"notebooks {len(done)}/{len(paths)}: {path.stem} {'ok' if not error else 'FAILED'} ({seconds:.1f} s)")
+        return run
+
+    done: list = []
 
     if mode == "shared":
         with ThreadPoolExecutor(max_workers=1) as exporter:
@@ -351,7 +357,7 @@ def record_runs(out_dir: str | Path, key: str, runs: Sequence[NotebookRun]) -> N
 
 
 def run_notebooks_cached(paths: Sequence[str | Path], params: Mapping[str, Any], out_dir: str | Path,
-                         input_dirs: Sequence[str | Path], *, use_cache: bool = True, **kwargs) -> list[NotebookRun]:
+                         input_dirs: Sequence[str | Path], *, use_cache: bool = True, progress=None, **kwargs) -> list[NotebookRun]:
     """:func:`run_notebooks` into ``<out_dir>/notebooks``, unless the previous run into
     ``out_dir`` had the same :func:`notebooks_key` and its files are intact: then its runs are
     returned (``cached=True``) and nothing is executed."""
@@ -360,8 +366,10 @@ def run_notebooks_cached(paths: Sequence[str | Path], params: Mapping[str, Any],
     if key is not None:
         runs = cached_runs(out, key)
         if runs is not None:
+            if progress is not None:
+                progress(f"notebooks {len(runs)}/{len(runs)}: unchanged since the previous run, not executed again")
             return runs
-    runs = run_notebooks(paths, params, out / "notebooks", **kwargs)
+    runs = run_notebooks(paths, params, out / "notebooks", progress=progress, **kwargs)
     if key is not None:
         record_runs(out, key, runs)
     else:

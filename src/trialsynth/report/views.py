@@ -7,7 +7,6 @@ from :mod:`trialsynth.pooling`, :mod:`trialsynth.diagnostics`, :mod:`trialsynth.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -19,37 +18,42 @@ COMPARATORS = ("sham", "no_treatment", "usual_care", "active")
 WINDOWS = ("immediate", "short", "intermediate", "long")
 
 
-def html(df: pd.DataFrame, *, digits: int = 3, columns: Sequence[str] | None = None) -> str:
-    """An escaped HTML table (numbers rounded for reading; the CSV exports keep full precision)."""
-    from trialsynth.data.io import html_table
+#: columns whose long text is shown as footnote markers (listed once under the table)
+NOTE_COLUMNS = ("notes", "note", "derivation", "footnotes", "warnings", "method_classes")
 
+
+def table(df, *, columns: Sequence[str] | None = None, notes: Sequence[str] | None = None, **kw):
+    """``df`` as a reader sees it (:func:`trialsynth.display.display_table`): effects as
+    ``SMD -0.31 (-0.55 to -0.06)`` (ratios as ratios), readable headers, integer counts, long notes
+    as footnote markers. A :class:`~trialsynth.display.DisplayTable` is returned as it is."""
+    from trialsynth.display import DisplayTable, display_table
+
+    if isinstance(df, DisplayTable):
+        return df
     if df is None or len(df) == 0:
+        return display_table(pd.DataFrame())
+    if columns:
+        columns = [c for c in columns if c in df.columns or c in ("effect", "pi")]
+    if notes is None:
+        notes = [c for c in (columns or df.columns) if c in NOTE_COLUMNS]
+    return display_table(df, columns=columns, notes=notes, **kw)
+
+
+def html(df, *, columns: Sequence[str] | None = None, notes: Sequence[str] | None = None, **kw) -> str:
+    """An escaped HTML table formatted by :func:`table` (the CSV exports keep full precision)."""
+    if df is None or (not hasattr(df, "frame") and len(df) == 0):
         return "<p><i>(no rows)</i></p>"
-    shown = df[list(columns)] if columns else df
-    shown = shown.copy()
-    for c in shown.columns:
-        if pd.api.types.is_float_dtype(shown[c]):
-            shown[c] = shown[c].map(lambda v: _fmt_float(v, digits))
-    shown = shown.astype(object).where(shown.notna(), "")
-    return html_table(shown, classes="trialsynth dataframe")
-
-
-def _fmt_float(v, digits: int) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return ""
-    v = float(v)
-    if v.is_integer() and abs(v) < 1e9:
-        return str(int(v))
-    if abs(v) >= 100:
-        return f"{v:.1f}"
-    return f"{v:.{digits}f}"
+    return table(df, columns=columns, notes=notes, **kw).to_html()
 
 
 def show(obj, **kw) -> None:
-    """Display a DataFrame as an HTML table, a string as Markdown, a Figure as itself."""
+    """Display a DataFrame as a formatted table (:func:`table`), a string as Markdown, a
+    Figure (or anything else) as itself."""
     from IPython.display import HTML, Markdown, display
 
-    if isinstance(obj, pd.DataFrame):
+    from trialsynth.display import DisplayTable
+
+    if isinstance(obj, (pd.DataFrame, DisplayTable)):
         display(HTML(html(obj, **kw)))
     elif isinstance(obj, str):
         display(Markdown(obj))
@@ -99,19 +103,34 @@ def window_table(an: Analysis) -> pd.DataFrame:
 
 
 def sources_table(an: Analysis) -> pd.DataFrame:
-    """Every row's source: study, comparison, outcome, time point, reference, location and quote ids."""
+    """Every row's source: study, comparison, outcome, time point, reference, location and quote ids
+    (how a derived number was computed is a footnote)."""
     cols = ["study_id", "comparison_id", "outcome", "timepoint_weeks", "window", "source_ref", "source_location", "quote_ids", "derived"]
     if len(an.trials) == 0:
         return pd.DataFrame(columns=cols)
-    return an.trials[[c for c in cols if c in an.trials.columns]].reset_index(drop=True)
+    out = an.trials[[c for c in cols if c in an.trials.columns]].reset_index(drop=True)
+    return out.rename(columns={"derived": "notes"}) if "derived" in out.columns else out
 
 
 def effects_table(an: Analysis) -> pd.DataFrame:
-    """Each row's effect size with how it was derived (approximate = from a p-value)."""
-    cols = ["study_id", "comparison_id", "outcome", "comparator_class", "window", "yi", "vi", "measure", "approximate", "derivation", "reason"]
+    """Each row's effect with its 95% CI (analysis scale; shown as the reader reads it: SMD, or a
+    ratio as a ratio), whether it is approximate (from a p-value) and how it was derived."""
+    from trialsynth.effects.scales import wald_interval
+
+    cols = ["study_id", "comparison_id", "outcome", "comparator_class", "window", "measure", "approximate", "derivation", "reason"]
     if len(an.effects) == 0:
         return pd.DataFrame(columns=cols)
-    return an.effects[[c for c in cols if c in an.effects.columns]].reset_index(drop=True)
+    eff = an.effects.reset_index(drop=True)
+    ci = [wald_interval(y, v) for y, v in zip(eff.get("yi", []), eff.get("vi", []))]
+    out = eff[[c for c in cols if c in eff.columns]].copy()
+    out.insert(5, "estimate", eff["yi"] if "yi" in eff.columns else float("nan"))
+    out.insert(6, "ci_low", [c[0] for c in ci] if ci else float("nan"))
+    out.insert(7, "ci_high", [c[1] for c in ci] if ci else float("nan"))
+    notes = [" | ".join(str(x) for x in (d, r) if isinstance(x, str) and x.strip())
+             for d, r in zip(out.pop("derivation") if "derivation" in out else [""] * len(out),
+                             out.pop("reason") if "reason" in out else [""] * len(out))]
+    out["notes"] = notes
+    return out
 
 
 # --------------------------------------------------------------------------- 02 short vs long
@@ -148,9 +167,45 @@ def heterogeneity_table(an: Analysis, outcome: str | None = None) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
+#: the columns a reader sees of a pooled frame (``effect`` and ``pi`` are formatted cells)
+POOLED_VIEW = ["outcome", "comparator_class", "window", "k", "effect", "pi", "i2", "tau2", "conclusion_depends_on_method",
+               "study_ids", "method_classes"]
+
+
+def pooled_view(an: Analysis, outcome: str | None = None):
+    """:func:`pooled_table` as a reader sees it (one formatted effect per row, ratios as ratios,
+    the method dependence as a footnote)."""
+    df = pooled_table(an, outcome)
+    if len(df):  # one study: heterogeneity is not estimable (RevMan: "Not applicable"), not 0
+        one = pd.to_numeric(df["k"], errors="coerce") < 2
+        df = df.assign(i2=df["i2"].where(~one), tau2=df["tau2"].where(~one))
+    return table(df, columns=POOLED_VIEW, notes=("method_classes",),
+                 rename={"conclusion_depends_on_method": "Depends on method", "method_classes": "How"})
+
+
+def pooled_export(pooled: pd.DataFrame) -> pd.DataFrame:
+    """The pooled frame as ``reports/tables/pooled_estimates.csv`` holds it: ``estimate`` ...
+    ``pi_high`` on the display scale (ratios as ratios, as ``measure`` says), and for ratio
+    measures their analysis-scale values in ``log_estimate`` ... ``log_pi_high``."""
+    from trialsynth.effects.scales import display_frame_columns, is_ratio
+
+    if len(pooled) == 0:
+        return pooled.assign(**{f"log_{c}": [] for c in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")})
+    rows = []
+    for rec in pooled.to_dict("records"):
+        row = display_frame_columns(rec.get("measure"), rec)
+        for c in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
+            row.setdefault(f"log_{c}", float("nan"))
+            if not is_ratio(rec.get("measure")):
+                row[f"log_{c}"] = float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def reviews_beside_ours(an: Analysis, outcome: str | None = None) -> pd.DataFrame:
     """Published pooled estimates (``data/reviews.csv``) beside our re-pooling of the same cell."""
     from trialsynth.claims import normalise_reviews
+    from trialsynth.effects.scales import format_effect
 
     rev = normalise_reviews(an.reviews)
     if len(rev) == 0:
@@ -163,12 +218,13 @@ def reviews_beside_ours(an: Analysis, outcome: str | None = None) -> pd.DataFram
         for col in GROUP_BY:
             ours = ours[ours[col].astype(str) == str(r.get(col))] if len(ours) else ours
         o = ours.iloc[0] if len(ours) else None
+        measure = r.get("measure") if isinstance(r.get("measure"), str) else "SMD"
         rows.append({
             "review": r.get("review_id"), "outcome": r.get("outcome"), "comparator_class": r.get("comparator_class"),
             "window": r.get("window"), "condition": r.get("condition"),
-            "published": f"{r.get('measure')} {r.get('estimate'):.2f} ({r.get('ci_low'):.2f} to {r.get('ci_high'):.2f})",
+            "published": format_effect(measure, r.get("estimate"), r.get("ci_low"), r.get("ci_high")),
             "published_k": r.get("k"), "certainty": r.get("certainty"),
-            "ours": (f"{o['measure']} {o['estimate']:.2f} ({o['ci_low']:.2f} to {o['ci_high']:.2f})" if o is not None else "not pooled"),
+            "ours": (format_effect(o["measure"], o["estimate"], o["ci_low"], o["ci_high"]) if o is not None else "not pooled"),
             "ours_k": (int(o["k"]) if o is not None else 0),
             "ours_studies": (o["study_ids"] if o is not None else ""),
         })
@@ -239,71 +295,172 @@ def effect_by_time_figure(an: Analysis, outcome: str):
         return effect_by_time_plot(data)
 
 
+def evidence_grid_figure(an: Analysis, outcome: str = "pain"):
+    """The "mixed results" picture (:func:`trialsynth.plots.evidence_grid_plot`) of one outcome:
+    comparator x time window, each cell's class, effect with CI and k, with the population in the
+    title and the model in the caption; ``None`` when the outcome was not pooled."""
+    if len(an.pooled) == 0 or not (an.pooled["outcome"].astype(str) == outcome).any():
+        return None
+    from trialsynth.claims import evidence_grid
+    from trialsynth.plots import evidence_grid_plot
+    from trialsynth.report.index_page import _model_line
+
+    comps = [c for c in COMPARATORS if (an.pooled["comparator_class"].astype(str) == c).any()]
+    grid = evidence_grid(an.pooled, outcome=outcome, comparators=comps)
+    return evidence_grid_plot(grid, title=f"{outcome.capitalize()}: acupuncture vs each comparator \u2014 {an.population}",
+                              caption="Model: " + _model_line(an))
+
+
 # --------------------------------------------------------------------------- 04 robustness
 
 
 def estimator_comparison(an: Analysis, outcome: str | None = None) -> pd.DataFrame:
-    """Each group re-fitted under DL, REML (z) and REML + HKSJ, and under each named profile."""
-    if not an.results():
-        return pd.DataFrame()
-    from trialsynth.pooling.fit import pool
+    """Each pooled cell refitted under every shipped method profile, pivoted: one row per cell,
+    one column per profile (the effect with its CI as a reader sees it), whether the cell's class
+    changes between them, and the fits' warnings once as footnotes (not one near-identical row
+    per fit). Rows are sorted with the largest k first: small cells say least. Cells with one
+    trial are left out: every profile gives that trial's own estimate."""
+    from trialsynth.claims.effects import method_dependence
+    from trialsynth.diagnostics.method_profiles import refit_profiles
+    from trialsynth.effects.scales import format_effect
+    from trialsynth.pooling.profiles import PROFILES
 
-    settings = [("DL", "z", None), ("REML", "z", None), ("REML", "knha", None), ("PM", "z", None)]
-    try:
-        from trialsynth.pooling.profiles import PROFILES
-
-        settings += [(None, None, name) for name in PROFILES]
-    except ImportError:
-        pass
+    names = tuple(PROFILES)
     rows = []
     for key, res in an.results().items():
-        if outcome and key[0] != outcome:
+        if (outcome and key[0] != outcome) or res.k < 2:  # one trial: every profile gives that trial's estimate
             continue
-        yi, vi = np.asarray(res.yi, float), np.asarray(res.vi, float)
-        for method, test, profile in settings:
-            label = profile or f"{method} + {'HKSJ' if test == 'knha' else test}"
-            try:
-                r = pool(yi, vi, profile=profile) if profile else pool(yi, vi, method=method, test=test)
-            except Exception as exc:  # noqa: BLE001 - k = 1 etc.: say so in the table
-                rows.append({**dict(zip(GROUP_BY, key)), "fit": label, "k": len(yi), "note": str(exc)[:80]})
-                continue
-            rows.append({**dict(zip(GROUP_BY, key)), "fit": label, "k": r.k, "estimate": r.estimate, "ci_low": r.ci_low,
-                         "ci_high": r.ci_high, "pi_low": r.pi_low, "pi_high": r.pi_high, "tau2": r.tau2, "i2": r.i2,
-                         "note": "; ".join(r.warnings)[:120] if getattr(r, "warnings", None) else ""})
-    return pd.DataFrame(rows)
+        refit = refit_profiles(res, names)
+        md = method_dependence(refit, active=get_profile_name(an.profile))
+        row = {**dict(zip(GROUP_BY, key)), "k": res.k}
+        for rec in refit.to_dict("records"):
+            row[rec["profile"]] = format_effect(rec["measure"], rec["estimate"], rec["ci_low"], rec["ci_high"])
+        row["conclusion_depends_on_method"] = md.depends
+        by_note: dict[str, list[str]] = {}
+        for rec in refit.to_dict("records"):
+            for n in str(rec["note"]).split(" | "):
+                if n:
+                    by_note.setdefault(n, []).append(rec["profile"])
+        notes = [(n if len(who) == len(names) else f"{', '.join(who)}: {n}") for n, who in by_note.items()]
+        row["notes"] = " | ".join(dict.fromkeys(([md.text] if md.depends else []) + notes))
+        rows.append(row)
+    if not rows:
+        return pd.DataFrame()
+    out = pd.DataFrame(rows)
+    order = {w: i for i, w in enumerate(WINDOWS)}
+    out = out.assign(_w=out["window"].map(order)).sort_values(["k", "outcome", "comparator_class", "_w"],
+                                                              ascending=[False, True, True, True]).drop(columns="_w")
+    return out.reset_index(drop=True)
+
+
+def get_profile_name(profile: str) -> str:
+    from trialsynth.pooling.profiles import get_profile
+
+    return get_profile(profile).name
 
 
 def robustness_groups(an: Analysis, min_k: int = 2) -> list[tuple]:
-    """Group keys with at least ``min_k`` studies (leave-one-out needs 2, GOSH needs 3)."""
-    return sorted((k for k, r in an.results().items() if r.k >= min_k), key=lambda k: (k[0], k[1], WINDOWS.index(k[2]) if k[2] in WINDOWS else 9))
+    """Group keys with at least ``min_k`` studies (leave-one-out needs 2, GOSH needs 3), the
+    largest k first (the cells where a diagnostic can say something come first)."""
+    return sorted((k for k, r in an.results().items() if r.k >= min_k),
+                  key=lambda k: (-an.results()[k].k, k[0], k[1], WINDOWS.index(k[2]) if k[2] in WINDOWS else 9))
+
+
+#: the fewest studies each diagnostic needs to be computed at all (below: "not computed")
+MIN_K = {"leave_one_out": 2, "influence": 3, "egger_test": 3, "rank_test": 3, "trim_and_fill": 3, "gosh": 3}
+SMALL_STUDY_CAVEAT = ("k < 10: small-study tests have too little power to tell asymmetry from chance "
+                      "(Cochrane Handbook 13.3.5.4); read them as a signal to look, not as a finding")
 
 
 def diagnostics_for(an: Analysis, key) -> dict:
     """Leave-one-out, influence, small-study tests (with the k < 10 caveat) and GOSH for one group.
 
-    Each entry is a DataFrame, a small result, or a string saying why it was not computed.
+    Each entry is a DataFrame, a small result, or a string saying why it was not computed (k
+    below :data:`MIN_K`). Warnings the methods raise are collected under ``"notes"`` (never
+    printed raw).
     """
+    import warnings
+
     import trialsynth as ts
 
     res = an.results()[key]
-    out: dict = {}
-    for name in ("leave_one_out", "influence"):
-        try:
-            out[name] = getattr(ts, name)(res)
-        except Exception as exc:  # noqa: BLE001
-            out[name] = f"not computed: {exc}"
-    caveat = "" if res.k >= 10 else f"k = {res.k} < 10: small-study tests have too little power to rule out asymmetry (Cochrane Handbook 13.3.5.4); shown for completeness"
-    for name in ("egger_test", "rank_test", "trim_and_fill"):
-        try:
-            out[name] = getattr(ts, name)(res)
-        except Exception as exc:  # noqa: BLE001
-            out[name] = f"not computed: {exc}"
-    out["small_study_caveat"] = caveat
-    try:
-        out["gosh"] = ts.gosh(res) if res.k >= 3 else f"not computed: GOSH needs k >= 3 (k = {res.k})"
-    except Exception as exc:  # noqa: BLE001
-        out["gosh"] = f"not computed: {exc}"
+    out: dict = {"notes": []}
+    for name in ("leave_one_out", "influence", "egger_test", "rank_test", "trim_and_fill", "gosh"):
+        if res.k < MIN_K[name]:
+            out[name] = f"not computed because k = {res.k} < {MIN_K[name]}"
+            continue
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                out[name] = getattr(ts, name)(res)
+            except Exception as exc:  # noqa: BLE001 - the page says why
+                out[name] = f"not computed: {exc}"
+        out["notes"] += [f"{name.replace('_', ' ')}: {w.message}" for w in caught]
+    out["notes"] = list(dict.fromkeys(out["notes"]))
+    out["small_study_caveat"] = "" if res.k >= 10 else SMALL_STUDY_CAVEAT
     return out
+
+
+def robustness_table(an: Analysis, min_k: int = 2) -> pd.DataFrame:
+    """One row per cell with k >= ``min_k`` (largest k first): the pooled effect, the range of
+    the leave-one-out estimates and the study whose omission moves it most, Egger's and the rank
+    test's p, and trim-and-fill's imputed studies with the adjusted effect; "k < 3" where a
+    method is not defined. Caveats and the methods' warnings are footnotes."""
+    from trialsynth.effects.scales import format_effect, format_interval
+
+    rows = []
+    for key in robustness_groups(an, min_k):
+        res = an.results()[key]
+        d = diagnostics_for(an, key)
+        row = {**dict(zip(GROUP_BY, key)), "k": res.k,
+               "pooled effect (95% CI)": format_effect(res.measure, res.estimate, res.ci_low, res.ci_high)}
+        loo = d["leave_one_out"]
+        if isinstance(loo, pd.DataFrame) and len(loo):
+            far = (loo["estimate"] - res.estimate).abs().idxmax()
+            row["leave-one-out range"] = format_interval(loo["estimate"].min(), loo["estimate"].max(), measure=res.measure)
+            row["moves most when omitted"] = str(loo.loc[far, "omitted"])
+        else:
+            row["leave-one-out range"], row["moves most when omitted"] = str(loo), ""
+        for name, label in (("egger_test", "Egger p"), ("rank_test", "rank test p")):
+            r = d[name]
+            row[label] = f"{float(r.p_value):.3f}" if hasattr(r, "p_value") else f"k < {MIN_K[name]}"
+        tf = d["trim_and_fill"]
+        if hasattr(tf, "k0"):
+            row["trim-and-fill"] = (f"+{int(tf.k0)} studies \u2192 {format_effect(res.measure, tf.estimate, tf.ci_low, tf.ci_high)}"
+                                    if int(tf.k0) else "no study imputed")
+        else:
+            row["trim-and-fill"] = f"k < {MIN_K['trim_and_fill']}"
+        row["notes"] = " | ".join([d["small_study_caveat"]] + d["notes"] if d["small_study_caveat"] else d["notes"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def robustness_highlights(an: Analysis, alpha: float = 0.10) -> list[str]:
+    """The informative results, in words (Markdown): cells where Egger's test signals
+    asymmetry (p < ``alpha``) or trim-and-fill imputes studies that move the effect's class."""
+    from trialsynth.claims.effects import classify_effect, mid_for
+    from trialsynth.effects.scales import format_effect
+
+    lines = []
+    for key in robustness_groups(an, 3):
+        res = an.results()[key]
+        d = diagnostics_for(an, key)
+        eg, tf = d["egger_test"], d["trim_and_fill"]
+        bits = []
+        if hasattr(eg, "p_value") and float(eg.p_value) < alpha:
+            bits.append(f"Egger's test p = {float(eg.p_value):.3f}")
+        if hasattr(tf, "k0") and int(tf.k0) > 0:
+            mid = mid_for(res.measure)
+            before = classify_effect(res.estimate, res.ci_low, res.ci_high, mid=mid, measure=res.measure).label
+            after = classify_effect(tf.estimate, tf.ci_low, tf.ci_high, mid=mid, measure=res.measure).label
+            bits.append(f"trim-and-fill adds {int(tf.k0)} studies and moves the estimate to "
+                        f"{format_effect(res.measure, tf.estimate, tf.ci_low, tf.ci_high)}"
+                        + (f" ({before} \u2192 {after})" if before != after else ""))
+        if bits:
+            cell = " \u00b7 ".join(map(str, key))
+            lines.append(f"**{cell}** (k = {res.k}): " + "; ".join(bits)
+                         + (f". Caveat: {d['small_study_caveat']}." if d["small_study_caveat"] else "."))
+    return lines
 
 
 def as_frame(obj) -> pd.DataFrame | str:
@@ -336,10 +493,32 @@ def status_markdown(an: Analysis) -> str:
 
 
 def verdict_table(an: Analysis) -> pd.DataFrame:
-    """claim id, check, verdict and reason."""
+    """One row per claim: the claim (its id and the article's words), the verdict and a
+    one-sentence reason."""
+    cols = ["claim_id", "article_text", "verdict", "summary"]
     if len(an.verdicts) == 0:
-        return pd.DataFrame(columns=["claim_id", "check", "verdict", "reason"])
-    return an.verdicts[["claim_id", "check", "verdict", "reason"]]
+        return pd.DataFrame(columns=cols)
+    v = an.verdicts
+    return v[[c for c in cols if c in v.columns]].rename(columns={"article_text": "claim", "summary": "reason"})
+
+
+def claim_card(an: Analysis, claim_id: str) -> str:
+    """One claim's verdict for a notebook (Markdown): the verdict and its one-sentence reason,
+    the evidence for and against as lists, and the full reason folded away."""
+    if len(an.verdicts) == 0 or claim_id not in set(an.verdicts["claim_id"]):
+        return "_No verdict._"
+    v = an.verdicts.set_index("claim_id").loc[claim_id]
+    lines = [f"**Verdict: {v['verdict']}.** {v['summary']}", ""]
+    if v.get("method_dependent"):
+        lines += [f"\u2020 _Not robust_: {', '.join(v['method_dependent'])} depend(s) on the method profile.", ""]
+    for title, key in (("Evidence for", "evidence_for"), ("Evidence against", "evidence_against"), ("Not tested", "evidence_untested")):
+        items = list(v.get(key) or [])
+        if items:
+            lines.append(f"*{title}:*")
+            lines += [f"- {item}" for item in items]
+            lines.append("")
+    lines.append("<details><summary>Full reason</summary>\n\n" + str(v["reason"]).replace(" | ", "\n\n") + "\n\n</details>")
+    return "\n".join(lines)
 
 
 def claim_rule(claim) -> str:
@@ -385,12 +564,14 @@ def claim_evidence(an: Analysis, claim) -> pd.DataFrame:
     pooled = an.subset_pooled.get(claim.id) if claim.check == "review_result" and claim.id in an.subset_pooled else an.pooled
     if len(pooled):
         m = _claim_rows(pooled, claim, windows=True)
-        cols = ["outcome", "comparator_class", "window", "k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "i2", "study_ids"]
-        frames.append(m[cols].assign(source="our re-pooling" + (" (restricted as the claim says)" if pooled is not an.pooled else "")))
+        cols = ["outcome", "comparator_class", "window", "k", "measure", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "i2",
+                "study_ids", "conclusion_depends_on_method"]
+        frames.append(m[[c for c in cols if c in m.columns]]
+                      .assign(source="our re-pooling" + (" (restricted as the claim says)" if pooled is not an.pooled else "")))
     rev = normalise_reviews(an.reviews)
     if len(rev):
         m = _claim_rows(rev, claim, windows=False)
-        frames.append(m[["outcome", "comparator_class", "window", "k", "estimate", "ci_low", "ci_high", "certainty"]]
+        frames.append(m[["outcome", "comparator_class", "window", "k", "measure", "estimate", "ci_low", "ci_high", "certainty"]]
                       .assign(source="published " + m["review_id"].astype(str)))
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -1,0 +1,88 @@
+"""Issue 12, defect 4: a conclusion that rests on one method's interval is flagged, and the flag
+reaches GRADE imprecision, the verdicts and the front page.
+
+With two trials whose estimates agree (Q close to 0), Hartung-Knapp-Sidik-Jonkman scales the
+variance by s2w << 1 and gives an interval far narrower than the Wald one; the never-narrower
+variant (Knapp & Hartung 2003) and RevMan 5's DerSimonian-Laird + z do not. This is the pattern
+of pain vs sham at 3-12 months in the shipped data (Haake 2007 + Brinkhaus 2006).
+"""
+
+import pandas as pd
+import pytest
+
+from trialsynth.claims import evaluate_claims
+from trialsynth.claims.records import claim_from_record
+from trialsynth.pooling.profiles import PROFILES, SENSITIVITY_PROFILES
+from trialsynth.report.stages import Effects, classify_cells, grade_cells, pool_cells
+
+
+def effects_two_agreeing_trials() -> Effects:
+    rows = [
+        # two trials whose SMDs agree closely: Q ~ 0, HKSJ interval very narrow
+        {"study_id": "A", "outcome": "pain", "comparator_class": "sham", "window": "intermediate", "yi": -0.130, "vi": 0.0045,
+         "measure": "SMD", "n1": 400, "n2": 400, "rob": ""},
+        {"study_id": "B", "outcome": "pain", "comparator_class": "sham", "window": "intermediate", "yi": -0.132, "vi": 0.0120,
+         "measure": "SMD", "n1": 150, "n2": 150, "rob": ""},
+        # a robust cell: six trials, clearly beneficial under every method
+        *[{"study_id": f"S{i}", "outcome": "pain", "comparator_class": "sham", "window": "immediate", "yi": y, "vi": 0.01,
+           "measure": "SMD", "n1": 100, "n2": 100, "rob": ""} for i, y in enumerate((-0.5, -0.6, -0.55, -0.7, -0.45, -0.65))],
+    ]
+    df = pd.DataFrame(rows)
+    return Effects(effects=df, selected=df)
+
+
+def test_shipped_profiles_include_the_never_narrower_variant_and_cochrane_stays_revman():
+    assert SENSITIVITY_PROFILES == ("cochrane-2025", "cochrane-2025-adhoc", "revman5-legacy")
+    assert PROFILES["cochrane-2025"].test == "knha" and PROFILES["cochrane-2025"].method == "REML"  # RevMan 2025
+    assert PROFILES["cochrane-2025-adhoc"].test == "adhoc" and PROFILES["cochrane-2025-adhoc"].method == "REML"
+
+
+def test_two_trial_hksj_cell_is_flagged_and_the_robust_one_is_not():
+    pooled = pool_cells(effects_two_agreeing_trials(), "cochrane-2025")
+    frame = pooled.frame.set_index("window")
+    late = frame.loc["intermediate"]
+    assert late["k"] == 2 and late["effect_class"] == "small benefit"
+    assert bool(late["conclusion_depends_on_method"]) is True
+    assert "no clear difference under cochrane-2025-adhoc" in late["method_classes"]
+    assert bool(frame.loc["immediate", "conclusion_depends_on_method"]) is False
+    # the refits behind the flag are kept, one row per shipped profile
+    refit = pooled.refits[("pain", "sham", "intermediate")]
+    assert list(refit["profile"]) == list(SENSITIVITY_PROFILES)
+    hksj, adhoc = refit.set_index("profile").loc[["cochrane-2025", "cochrane-2025-adhoc"], "ci_high"]
+    assert hksj < 0 < adhoc  # the plain HKSJ interval excludes 0, the never-narrower one does not
+
+
+def test_a_profile_outside_the_shipped_set_is_compared_too():
+    frame, refits = classify_cells(pool_cells(effects_two_agreeing_trials(), "metafor-default").frame,
+                                   pool_cells(effects_two_agreeing_trials(), "metafor-default").results(), "metafor-default")
+    assert list(refits[("pain", "sham", "intermediate")]["profile"]) == ["metafor-default", *SENSITIVITY_PROFILES]
+
+
+def test_grade_imprecision_reads_the_flag():
+    eff = effects_two_agreeing_trials()
+    sof = grade_cells(pool_cells(eff, "cochrane-2025"), eff).sof.set_index("window")
+    late, early = sof.loc["intermediate"], sof.loc["immediate"]
+    assert late["imprecision"] == "serious" and "the conclusion depends on the method" in late["imprecision_reason"]
+    assert "cochrane-2025-adhoc" in late["imprecision_reason"]
+    assert "depends on the method" not in early["imprecision_reason"]
+
+
+def test_verdicts_say_the_late_benefit_is_not_robust():
+    eff = effects_two_agreeing_trials()
+    pooled = pool_cells(eff, "cochrane-2025")
+    mixed = claim_from_record({"id": "C1", "check": "mixed_results", "text": "mixed", "outcome": "pain"})
+    durable = claim_from_record({"id": "C2", "check": "durability", "text": "temporary", "outcome": "pain",
+                                 "comparators": ["sham"]})
+    v = evaluate_claims([mixed, durable], pooled=pooled.frame).set_index("claim_id")
+    assert "not robust" in v.loc["C1", "reason"] and "persists" not in v.loc["C1", "reason"]
+    assert v.loc["C1", "depends_on_method"] and v.loc["C1", "method_dependent"] == ["pain vs sham, intermediate"]
+    assert "depend on the method profile" in v.loc["C1", "summary"]
+    # the durability claim cannot be judged on a late benefit that only one method sees
+    assert v.loc["C2", "verdict"] == "insufficient evidence"
+    assert "depends on the method" in v.loc["C2", "reason"]
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_every_profile_pools(profile):
+    frame = pool_cells(effects_two_agreeing_trials(), profile).frame
+    assert frame["conclusion_depends_on_method"].dtype == bool and len(frame) == 2
