@@ -505,6 +505,7 @@ CURVE_R_MAX_K = 10_000  # rma() at larger k takes minutes (O(k^2) matrices)
 R_CURVE = r"""
 suppressPackageStartupMessages(library(metafor))
 args <- commandArgs(trailingOnly = TRUE)
+args <- args[args != "--args"]
 out <- c()
 for (f in args[-1]) {
   d <- read.csv(f)

@@ -433,7 +433,8 @@ def _intercept_core(yi, vi, method, test, level, tau2_fixed, tol, maxiter,
                 yi, vi, method, tol, maxiter, tau2_init, fe)
             se_tau2 = float(se_tau2)
         tau2 = float(tau2)
-        msgs.extend(notes)
+        if notes:
+            msgs.extend(notes)
         if not converged:
             msgs.append(nonconvergence_message(method, maxiter, tau2))
     if small:
@@ -744,7 +745,8 @@ def pool(
     method = normalise_method(method)
     test = normalise_test(test)
     level = check_level(level)
-    tau2_init = check_tau2_init(tau2_init)
+    if tau2_init is not None:
+        tau2_init = check_tau2_init(tau2_init)
     omitted: list[str] = []
     if na_action == "omit":
         yi, vi, sei, weights, labels, omitted = drop_missing(yi, vi, sei, weights, labels)
