@@ -59,21 +59,31 @@ class FigureJob:
 
 def figure_jobs(an) -> list[FigureJob]:
     """The report's figures for an :class:`~trialsynth.report.analysis.Analysis`, in order: one
-    forest plot per pooled group, then one panel per outcome x comparator with >= 2 windows."""
+    forest plot per pooled cell, then one panel per outcome x comparison (comparator and add-on)
+    with >= 2 windows."""
     from trialsynth.data.io import safe_filename
     from trialsynth.report.views import forest_figure_spec, window_panel_spec
 
-    keys = sorted(an.results())
-    specs = [("forest", k, forest_figure_spec(an, *k)) for k in keys]
-    for outcome, comp in sorted({(k[0], k[1]) for k in keys}):
-        if sum(1 for k in keys if k[:2] == (outcome, comp)) >= 2:  # one window: the forest plot is the panel
-            specs.append(("panel", (outcome, comp), window_panel_spec(an, outcome, comp)))
+    from trialsynth.data.cells import as_add_on
+
+    keys = sorted(an.results(), key=lambda k: tuple(str(x) for x in k))
+    # a cell key is (outcome, comparator_class, add_on, window); file stems keep the head-to-head
+    # cells' old names and mark add-on cells ("forest_pain_usual_care_addon_intermediate")
+    specs = [("forest", k, forest_figure_spec(an, k[0], k[1], k[3], k[2])) for k in keys]
+    for outcome, comp, add_on in sorted({(k[0], k[1], k[2]) for k in keys}, key=lambda t: tuple(map(str, t))):
+        if sum(1 for k in keys if k[:3] == (outcome, comp, add_on)) >= 2:  # one window: the forest plot is the panel
+            specs.append(("panel", (outcome, comp, add_on), window_panel_spec(an, outcome, comp, add_on)))
     jobs = []
     for kind, key, spec in specs:
         if spec is None:
             continue
         content, title = spec
-        stem = safe_filename(f"{kind}_" + "_".join(str(x) for x in key))
+        parts = [str(key[0]), str(key[1])]
+        flag = as_add_on(key[2])
+        if flag:
+            parts.append("addon" if flag is True else str(flag))
+        parts += [str(x) for x in key[3:]]
+        stem = safe_filename(f"{kind}_" + "_".join(parts))
         jobs.append(FigureJob(kind, key, stem, title, content))
     return jobs
 
