@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from trialsynth.effects.scales import base_measure, display_values, format_effect, format_number, is_ratio
+from trialsynth.effects.scales import base_measure, display_values, format_effect, format_number, format_ratio, is_ratio
 
 #: readable names of the columns the package's frames use
 HEADERS: dict[str, str] = {
@@ -210,10 +210,12 @@ def effect_text(row: Mapping, *, prefix: str = "", digits: int = 2) -> str:
 
 def interval_text(row: Mapping, low: str = "pi_low", high: str = "pi_high", *, digits: int = 2) -> str:
     """``-0.76 to 0.15`` (a ratio's interval back-transformed); empty when missing."""
-    lo, hi = display_values(str(row.get("measure") or "SMD"), row.get(low), row.get(high))
+    measure = str(row.get("measure") or "SMD")
+    lo, hi = display_values(measure, row.get(low), row.get(high))
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return ""
-    return f"{format_number(lo, digits)} to {format_number(hi, digits)}"
+    number = format_ratio if is_ratio(measure) else format_number
+    return f"{number(lo, digits)} to {number(hi, digits)}"
 
 
 @dataclass

@@ -76,3 +76,18 @@ def test_small_formatters():
     assert header("comparator_class") == "Comparator" and header("q_p_value") == "p (heterogeneity)"
     assert header("cochrane-2025") == "cochrane-2025" and header("Effect (95% CI)") == "Effect (95% CI)"
     assert len(display_table(pd.DataFrame())) == 1  # "(no rows)"
+
+
+def test_a_tiny_ratio_bound_never_prints_as_zero():
+    """A very wide ratio interval (k = 2 under HKSJ) keeps its positive lower bound legible."""
+    import math
+
+    from trialsynth.display import interval_text, ratio_display_check
+    from trialsynth.effects.scales import format_effect, format_ratio
+
+    text = format_effect("RR", math.log(1.66), math.log(0.00075), math.log(3640.95))
+    assert text == "RR 1.66 (0.00075 to 3640.95)" and ratio_display_check(text) == []
+    assert format_ratio(0.0099) == "0.0099" and format_ratio(0.0123) == "0.01" and format_ratio(0.5) == "0.50"
+    assert format_ratio(float("nan")) == ""
+    assert interval_text({"measure": "RR", "pi_low": math.log(0.004), "pi_high": 0.0}) == "0.0040 to 1.00"
+    assert format_effect("SMD", -0.001, -0.0001, 0.2) == "SMD 0.00 (0.00 to 0.20)"  # differences keep 2 decimals

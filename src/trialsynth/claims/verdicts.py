@@ -453,13 +453,15 @@ def check_mixed_results(claim: Claim, pooled=None, reviews=None, *, mid: float |
                        + _describe_review(r, mid)) for r in review_rows)
     if verdict == SUPPORTED:
         comps = {_comparison(r) for r in rows if _classify_row(r, mid) == IMPORTANT_BENEFIT}
-        where = (" (" + "; ".join(_comparison_words(c) for c in sorted(comps, key=str)) + ")") if comps else ""
+        names = [comparison_label(*c, short=True) for c in sorted(comps, key=str)]
+        names = names[:2] + ([f"{len(names) - 2} more"] if len(names) > 2 else [])  # the summary stays one short sentence
+        where = (" (" + "; ".join(names) + ")") if names else ""
         n_imp = classes.count(IMPORTANT_BENEFIT)
         n_none = classes.count(NO_CLEAR_DIFFERENCE) + classes.count(HARM)
         n_other = len(classes) - n_imp - n_none
         summary = (f"Supported: of {len(classes)} estimates, {n_imp} show an important benefit{where}, "
-                   f"{n_other} a smaller one and {n_none} no clear difference; the answer depends on the comparator "
-                   "and on time after treatment.")
+                   f"{n_other} a smaller one and {n_none} no clear difference; it depends on the comparison "
+                   "and the time since treatment.")
     elif verdict == CONTRADICTED:
         summary = f"Contradicted: {head.split(': ', 1)[-1]}."
     else:

@@ -125,7 +125,8 @@ def format_interval(low, high, *, measure: str | None = None, digits: int = 2) -
     low, high = display_values(measure, low, high)
     if not (_finite(low) and _finite(high)):
         return "n/a"
-    return f"{format_number(low, digits)} to {format_number(high, digits)}"
+    number = format_ratio if is_ratio(measure) else format_number
+    return f"{number(low, digits)} to {number(high, digits)}"
 
 
 #: how a reader sees a measure's name where it differs from the name the code uses
@@ -144,12 +145,23 @@ def format_effect(measure: str | None, estimate, ci_low, ci_high, *, digits: int
     name = DISPLAY_NAMES.get(name, name)
     est, lo, hi = display_values(measure, estimate, ci_low, ci_high)
     prefix = f"{name} " if label else ""
+    number = format_ratio if is_ratio(measure) else format_number
     if not _finite(est):
         return f"{prefix}no estimate".strip()
     if not (_finite(lo) and _finite(hi)):
-        return f"{prefix}{format_number(est, digits)}"
+        return f"{prefix}{number(est, digits)}"
     ci = f"{level:g}% CI " if level else ""
-    return f"{prefix}{format_number(est, digits)} ({ci}{format_number(lo, digits)} to {format_number(hi, digits)})"
+    return f"{prefix}{number(est, digits)} ({ci}{number(lo, digits)} to {number(hi, digits)})"
+
+
+def format_ratio(value, digits: int = 2) -> str:
+    """A ratio (display scale) with ``digits`` decimals, and more when it is smaller than
+    ``10**-digits``, so that a positive ratio never prints as ``0.00`` (RR 0.0007 from a very wide
+    interval reads ``0.00072``, two significant digits)."""
+    if _finite(value) and 0 < float(value) < 10 ** -digits:
+        places = -math.floor(math.log10(float(value))) + 1
+        return f"{float(value):.{places}f}"
+    return format_number(value, digits)
 
 
 def wald_interval(yi, vi, *, level: float = 95.0) -> tuple[float, float]:
@@ -182,5 +194,5 @@ def display_frame_columns(measure: str | None, row: dict, columns: Iterable[str]
 
 __all__ = [
     "DISPLAY_NAMES", "RATIO_MEASURES", "analysis_values", "base_measure", "display_frame_columns", "display_values", "format_effect",
-    "format_interval", "format_number", "is_ratio", "log_name", "null_value", "wald_interval",
+    "format_interval", "format_number", "format_ratio", "is_ratio", "log_name", "null_value", "wald_interval",
 ]
