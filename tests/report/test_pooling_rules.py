@@ -11,7 +11,7 @@ import pytest
 
 from trialsynth.data.cells import CELL_KEY, cell_label, comparison_label
 from trialsynth.diagnostics.cell_sensitivity import SINGLE_SESSION_REASON
-from trialsynth.effects.value_types import BASELINE_REASON, VALUE_TYPE_REASON, value_type_of
+from trialsynth.effects.value_types import BASELINE_REASON, value_type_of
 from trialsynth.report.analysis import run_analysis
 from trialsynth.report.stages import compute_effects, load_trials_stage, pool_cells
 

@@ -30,7 +30,7 @@ this module depends only on the pooling stage. A pure function: no files are rea
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np

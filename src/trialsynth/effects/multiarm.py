@@ -84,7 +84,7 @@ def split_row(row: dict, arm: int, m: int) -> dict:
     elif shape == "contrast":
         se = _f(row, "effect_se")
         if not np.isfinite(se):
-            lo, hi, est = _f(row, "effect_ci_low"), _f(row, "effect_ci_high"), _f(row, "effect")
+            lo, hi = _f(row, "effect_ci_low"), _f(row, "effect_ci_high")
             ratio = str(row.get("effect_measure")).upper() in cv.RATIO_CONTRASTS
             if ratio:
                 lo, hi = np.log(lo), np.log(hi)

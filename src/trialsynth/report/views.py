@@ -584,8 +584,6 @@ def sensitivity_summary_line(an: Analysis) -> str:
 def single_session_subgroups(an: Analysis) -> list[tuple[str, pd.DataFrame, str]]:
     """For each cell whose single-session trials were set apart (pooling rule 4): ``(cell, the
     subgroup estimates (course vs single session), the test for subgroup differences in words)``."""
-    from trialsynth.effects.scales import format_effect
-
     out = []
     for key, res in sorted((an.subgroups or {}).items(), key=lambda kv: _key_order(kv[0])):
         frame = res["frame"]
