@@ -584,6 +584,9 @@ def sensitivity_summary_line(an: Analysis) -> str:
 def single_session_subgroups(an: Analysis) -> list[tuple[str, pd.DataFrame, str]]:
     """For each cell whose single-session trials were set apart (pooling rule 4): ``(cell, the
     subgroup estimates (course vs single session), the test for subgroup differences in words)``."""
+    from trialsynth.pooling.profiles import get_profile
+
+    hksj = get_profile(an.profile).test in ("knha", "adhoc")
     out = []
     for key, res in sorted((an.subgroups or {}).items(), key=lambda kv: _key_order(kv[0])):
         frame = res["frame"]
@@ -591,11 +594,13 @@ def single_session_subgroups(an: Analysis) -> list[tuple[str, pd.DataFrame, str]
             "subgroup": frame["subgroup"].astype(str).str.replace("_", " "),
             "k": frame["k"],
             "measure": frame["measure"], "estimate": frame["estimate"], "ci_low": frame["ci_low"], "ci_high": frame["ci_high"],
-            "studies": [", ".join(res["result"].fits[lvl].labels) for lvl in res["result"].levels],
+            "trials": [", ".join(res["result"].fits[lvl].labels) for lvl in res["result"].levels],
         })
         t = res["test"]
         test = (f"Test for subgroup differences (separate tau2, RevMan's): Chi\u00b2 = {float(t['statistic']):.2f}, "
-                f"df = {int(t['df'])}, p = {float(t['p_value']):.3f}")
+                f"df = {int(t['df'])}, p = {float(t['p_value']):.3f}. The subgroup estimates are the {res['result'].method} "
+                "fits with Wald (z) intervals that this test compares"
+                + (", narrower than the cell's Hartung-Knapp interval." if hksj else "."))
         out.append((cell_label(key), rows, test))
     return out
 
