@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from trialsynth.effects.scales import base_measure, display_values, format_effect, format_number, format_ratio, is_ratio
+from trialsynth.effects.scales import base_measure, display_values, format_effect, format_number, is_ratio
 
 #: readable names of the columns the package's frames use
 HEADERS: dict[str, str] = {
@@ -214,8 +214,8 @@ def interval_text(row: Mapping, low: str = "pi_low", high: str = "pi_high", *, d
     lo, hi = display_values(measure, row.get(low), row.get(high))
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return ""
-    number = format_ratio if is_ratio(measure) else format_number
-    return f"{number(lo, digits)} to {number(hi, digits)}"
+    r = is_ratio(measure)
+    return f"{format_number(lo, digits, ratio=r)} to {format_number(hi, digits, ratio=r)}"
 
 
 @dataclass
@@ -379,7 +379,7 @@ def ratio_display_check(text: str) -> list[str]:
     import re
 
     problems = []
-    number = r"(-?\d+(?:\.\d+)?)"
+    number = r"(-?\d+(?:\.\d+)?(?:e-?\d+)?)"
     for m in re.finditer(rf"\b(RR|OR|HR|IRR|ROM)\s+{number}\s+\(\s*(?:95% CI\s+)?{number}\s+to\s+{number}\s*\)", text):
         est, lo, hi = (float(m.group(i)) for i in (2, 3, 4))
         if lo <= 0 or hi <= 0 or est <= 0 or not (lo <= est <= hi):

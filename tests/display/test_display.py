@@ -28,6 +28,9 @@ def test_ratios_are_back_transformed_and_differences_are_not():
     assert format_effect("SMD", float("nan"), 0, 1) == "SMD no estimate"
     assert format_effect("MD", -0.001, -1, 1) == "MD 0.00 (-1.00 to 1.00)"  # no "-0.00"
     assert format_interval(math.log(0.5), math.log(2), measure="OR") == "0.50 to 2.00"
+    # a ratio limit never rounds to zero (HKSJ with one df can give RR 1.66 (0.00034 to 3698))
+    assert format_effect("RR", math.log(1.66), math.log(0.00034), math.log(3697.97)) == "RR 1.66 (0.00034 to 3698)"
+    assert not ratio_display_check(format_effect("RR", math.log(1.66), math.log(0.00034), math.log(3697.97)))
     assert is_ratio("RR") and is_ratio("logOR") and is_ratio("MH-RR") and not is_ratio("SMD") and not is_ratio(None)
     assert base_measure("logRR") == "RR" and log_name("RR") == "logRR" and log_name("SMD") == "SMD"
     lo, hi = display_values("RR", *analysis_values("RR", 0.5, 2.0))
@@ -77,17 +80,3 @@ def test_small_formatters():
     assert header("cochrane-2025") == "cochrane-2025" and header("Effect (95% CI)") == "Effect (95% CI)"
     assert len(display_table(pd.DataFrame())) == 1  # "(no rows)"
 
-
-def test_a_tiny_ratio_bound_never_prints_as_zero():
-    """A very wide ratio interval (k = 2 under HKSJ) keeps its positive lower bound legible."""
-    import math
-
-    from trialsynth.display import interval_text, ratio_display_check
-    from trialsynth.effects.scales import format_effect, format_ratio
-
-    text = format_effect("RR", math.log(1.66), math.log(0.00075), math.log(3640.95))
-    assert text == "RR 1.66 (0.00075 to 3640.95)" and ratio_display_check(text) == []
-    assert format_ratio(0.0099) == "0.0099" and format_ratio(0.0123) == "0.01" and format_ratio(0.5) == "0.50"
-    assert format_ratio(float("nan")) == ""
-    assert interval_text({"measure": "RR", "pi_low": math.log(0.004), "pi_high": 0.0}) == "0.0040 to 1.00"
-    assert format_effect("SMD", -0.001, -0.0001, 0.2) == "SMD 0.00 (0.00 to 0.20)"  # differences keep 2 decimals

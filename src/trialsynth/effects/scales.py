@@ -19,11 +19,12 @@ from collections.abc import Iterable
 
 #: measures whose analysis scale is the natural log of a ratio (exp gives the ratio a reader sees):
 #: the binary ratios, their Mantel-Haenszel and Peto forms, the ratio of means (ROM, ROMC), the
-#: variability ratios (VR, CVR) and the paired-binary ratios (MPRR, MPOR, MPORC, MPPETO), as in
-#: metafor's ``escalc`` (whose ``yi`` for these is the log ratio).
+#: variability ratios (VR, CVR), the paired-binary ratios (MPRR, MPOR, MPORC, MPPETO), the log mean
+#: (MNLN) and the SMD re-expressed as a log odds ratio (D2ORN, D2ORL), as in metafor's ``escalc``
+#: (whose ``yi`` for these is the log ratio).
 RATIO_MEASURES: frozenset[str] = frozenset({
     "RR", "OR", "HR", "IRR", "ROM", "ROMC", "PETO", "PETO_OR", "VR", "CVR",
-    "MPRR", "MPOR", "MPORC", "MPPETO",
+    "MPRR", "MPOR", "MPORC", "MPPETO", "MNLN", "D2ORN", "D2ORL",
     "MH-OR", "MH-RR", "MH-IRR", "OR_MH", "RR_MH",
 })
 
@@ -110,11 +111,20 @@ def _finite(x) -> bool:
         return False
 
 
-def format_number(value, digits: int = 2) -> str:
-    """Fixed decimals; ``-0.00`` prints unsigned; empty for a missing value."""
+def format_number(value, digits: int = 2, *, ratio: bool = False) -> str:
+    """Fixed decimals; ``-0.00`` prints unsigned; empty for a missing value.
+
+    ``ratio``: a ratio is positive, so a small one keeps ``digits`` significant figures instead of
+    rounding to ``0.00`` (``0.00034``), and a huge one prints without decimals (``3698``): a
+    reader never sees a ratio limit of zero."""
     if not _finite(value):
         return ""
-    text = f"{float(value):.{digits}f}"
+    v = float(value)
+    if ratio and 0 < abs(v) < 10 ** -digits * 5:
+        return f"{v:.{digits}g}" if "e" not in f"{v:.{digits}g}" else f"{v:.{digits - 1}e}"
+    if ratio and abs(v) >= 1000:
+        return f"{v:.0f}"
+    text = f"{v:.{digits}f}"
     if text.startswith("-") and float(text) == 0:
         text = text[1:]
     return text
@@ -125,8 +135,8 @@ def format_interval(low, high, *, measure: str | None = None, digits: int = 2) -
     low, high = display_values(measure, low, high)
     if not (_finite(low) and _finite(high)):
         return "n/a"
-    number = format_ratio if is_ratio(measure) else format_number
-    return f"{number(low, digits)} to {number(high, digits)}"
+    r = is_ratio(measure)
+    return f"{format_number(low, digits, ratio=r)} to {format_number(high, digits, ratio=r)}"
 
 
 #: how a reader sees a measure's name where it differs from the name the code uses
@@ -145,23 +155,14 @@ def format_effect(measure: str | None, estimate, ci_low, ci_high, *, digits: int
     name = DISPLAY_NAMES.get(name, name)
     est, lo, hi = display_values(measure, estimate, ci_low, ci_high)
     prefix = f"{name} " if label else ""
-    number = format_ratio if is_ratio(measure) else format_number
     if not _finite(est):
         return f"{prefix}no estimate".strip()
     if not (_finite(lo) and _finite(hi)):
-        return f"{prefix}{number(est, digits)}"
+        return f"{prefix}{format_number(est, digits, ratio=is_ratio(measure))}"
     ci = f"{level:g}% CI " if level else ""
-    return f"{prefix}{number(est, digits)} ({ci}{number(lo, digits)} to {number(hi, digits)})"
-
-
-def format_ratio(value, digits: int = 2) -> str:
-    """A ratio (display scale) with ``digits`` decimals, and more when it is smaller than
-    ``10**-digits``, so that a positive ratio never prints as ``0.00`` (RR 0.0007 from a very wide
-    interval reads ``0.00072``, two significant digits)."""
-    if _finite(value) and 0 < float(value) < 10 ** -digits:
-        places = -math.floor(math.log10(float(value))) + 1
-        return f"{float(value):.{places}f}"
-    return format_number(value, digits)
+    r = is_ratio(measure)
+    return (f"{prefix}{format_number(est, digits, ratio=r)} ({ci}{format_number(lo, digits, ratio=r)} to "
+            f"{format_number(hi, digits, ratio=r)})")
 
 
 def wald_interval(yi, vi, *, level: float = 95.0) -> tuple[float, float]:
@@ -194,5 +195,5 @@ def display_frame_columns(measure: str | None, row: dict, columns: Iterable[str]
 
 __all__ = [
     "DISPLAY_NAMES", "RATIO_MEASURES", "analysis_values", "base_measure", "display_frame_columns", "display_values", "format_effect",
-    "format_interval", "format_number", "format_ratio", "is_ratio", "log_name", "null_value", "wald_interval",
+    "format_interval", "format_number", "is_ratio", "log_name", "null_value", "wald_interval",
 ]
