@@ -265,3 +265,14 @@ def test_pooling_across_conditions_is_in_every_title():
 
     assert "pooled across conditions" in _model_line(every)
     assert run_analysis(DATA).scope == ""
+
+
+def test_the_command_line_figures_keep_add_on_cells_apart():
+    from trialsynth.cli.forest import comparison_words, group_rows, prepare
+
+    effects, grouped = prepare(str(DATA))
+    head, addon = ("pain", "usual_care", "intermediate"), ("pain", "usual_care_addon", "intermediate")
+    assert head in grouped.results and addon in grouped.results
+    assert set(group_rows(effects, addon)["study_id"]) == {"Thomas2006"}
+    assert "Thomas2006" not in set(group_rows(effects, head)["study_id"])
+    assert comparison_words("usual_care_addon") == "acupuncture + usual care vs usual care"

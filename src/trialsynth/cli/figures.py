@@ -17,6 +17,7 @@ from trialsynth.cli.forest import (
     WINDOW_TITLES,
     _align_labels,
     add_common,
+    comparison_words,
     favours_for,
     forest_for_group,
     group_rows,
@@ -34,7 +35,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "figures",
         help="every standard figure (forest, panels, funnel, sensitivity, RoB, effect by time)",
-        description="Pool every outcome x comparator x window and write the standard figures.",
+        description="Pool every outcome x comparison (comparator, add-on or head to head) x window and write the "
+        "standard figures.",
     )
     add_common(p)
     p.add_argument("--out", default="reports/figures", help="output folder (default: %(default)s)")
@@ -42,7 +44,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _title(outcome, comparator, suffix=""):
-    text = f"{str(outcome).replace('_', ' ').capitalize()}, acupuncture vs {str(comparator).replace('_', ' ')}"
+    """"Pain, acupuncture + usual care vs usual care: ..." (``comparator`` is a comparison key of
+    :func:`trialsynth.cli.forest.comparison_keys`)."""
+    text = f"{str(outcome).replace('_', ' ').capitalize()}, {comparison_words(comparator)}"
     return text + (f": {suffix}" if suffix else "")
 
 

@@ -1,8 +1,13 @@
-"""``trialsynth forest``: forest plots of one outcome and comparator, per follow-up window.
+"""``trialsynth forest``: forest plots of one outcome and comparison, per follow-up window.
 
 The data go through the same stages as the report: ``load_trials`` ->
 ``assign_windows`` / ``select_per_window`` -> ``effects_from_trials`` ->
 ``pool_groups`` (with the chosen profile) -> ``forest_plot`` -> ``save_figure``.
+
+A comparison is the comparator class, with ``_addon`` when acupuncture was added to the
+comparator's care (``usual_care_addon``: acupuncture + usual care vs usual care): add-on and
+head-to-head trials answer different questions and are never pooled together
+(:mod:`trialsynth.data.cells`).
 """
 
 from __future__ import annotations
@@ -40,7 +45,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_common(p)
     p.add_argument("--outcome", default="pain", help="outcome (default: %(default)s)")
     p.add_argument("--comparator", default="sham",
-                   help="comparator class: sham, usual_care, no_treatment, active (default: %(default)s)")
+                   help="comparison: sham, usual_care, no_treatment, active, or one of them with _addon for acupuncture "
+                        "added to that care, e.g. usual_care_addon (default: %(default)s)")
     p.add_argument("--window", dest="windows", action="append", metavar="WINDOW",
                    help="immediate, short, intermediate or long; repeat for several (default: every window with data)")
     p.add_argument("--sort", choices=("year", "effect", "weight"), default=None, help="order of the studies")
@@ -69,16 +75,37 @@ def prepare(data_path: str, *, measure: str = "SMD", binary_measure: str = "RR",
     selected = select_per_window(windowed)
     effects = effects_from_trials(selected, measure=measure, binary_measure=binary_measure)
     effects = effects[effects["yi"].notna() & effects["vi"].notna()]
-    grouped = pool_groups(effects, by=("outcome", "comparator_class", "window"), profile=profile)
+    effects = effects.assign(comparison=comparison_keys(effects))
+    grouped = pool_groups(effects, by=("outcome", "comparison", "window"), profile=profile)
     return effects, grouped
 
 
+def comparison_keys(effects):
+    """Each row's comparison: its comparator class, with ``_addon`` when acupuncture was added to
+    the comparator's care (``add_on``)."""
+    from trialsynth.data.cells import as_add_on
+
+    add = effects["add_on"] if "add_on" in effects.columns else [False] * len(effects)
+    return [f"{c}_addon" if as_add_on(a) is True else str(c) for c, a in zip(effects["comparator_class"].astype(str), add)]
+
+
+def comparison_words(comparison) -> str:
+    """``usual_care_addon`` -> "acupuncture + usual care vs usual care"; ``sham`` -> "acupuncture vs sham"."""
+    from trialsynth.data.cells import comparison_label
+
+    text = str(comparison)
+    if text.endswith("_addon"):
+        return comparison_label(text[: -len("_addon")], True)
+    return comparison_label(text, False)
+
+
 def group_rows(effects, key):
-    """The effect rows of one (outcome, comparator_class, window) group, in data order."""
-    outcome, comparator, window = key
+    """The effect rows of one (outcome, comparison, window) group, in data order."""
+    outcome, comparison, window = key
+    column = "comparison" if "comparison" in effects.columns else "comparator_class"
     mask = (
         (effects["outcome"].astype(str) == str(outcome))
-        & (effects["comparator_class"].astype(str) == str(comparator))
+        & (effects[column].astype(str) == str(comparison))
         & (effects["window"].astype(str) == str(window))
     )
     return effects[mask]
@@ -181,8 +208,8 @@ def run(args: argparse.Namespace) -> int:
         result = grouped.results[key]
         rows = group_rows(effects, key)
         fig = forest_for_group(result, rows, style=style, sort=args.sort,
-                               title=f"{args.outcome.replace('_', ' ').capitalize()}, acupuncture vs "
-                                     f"{args.comparator.replace('_', ' ')}: {WINDOW_TITLES.get(str(key[2]), key[2])}")
+                               title=f"{args.outcome.replace('_', ' ').capitalize()}, {comparison_words(args.comparator)}: "
+                                     f"{WINDOW_TITLES.get(str(key[2]), key[2])}")
         written += save_figure(fig, out / f"forest_{args.outcome}_{args.comparator}_{key[2]}", formats, dpi=args.dpi)
     if len(keys) > 1:
         sections, data = {}, {}
@@ -194,8 +221,8 @@ def run(args: argparse.Namespace) -> int:
             _align_labels(grouped.results[key], data[heading])
         fig = forest_plot(sections, study_data=data, style=style, sort_by=args.sort,
                           favours=favours_for(grouped.results[keys[0]]),
-                          title=f"{args.outcome.replace('_', ' ').capitalize()}, acupuncture vs "
-                                f"{args.comparator.replace('_', ' ')}, by time after treatment")
+                          title=f"{args.outcome.replace('_', ' ').capitalize()}, {comparison_words(args.comparator)}, "
+                                "by time after treatment")
         written += save_figure(fig, out / f"forest_{args.outcome}_{args.comparator}_by_window", formats, dpi=args.dpi)
     for path in written:
         print(path)
