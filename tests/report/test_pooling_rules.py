@@ -223,8 +223,12 @@ def test_every_cell_has_every_sensitivity_analysis_and_the_flags_agree(an):
     table = sensitivity_table(an)
     assert len(table) == len(an.pooled) and table["changes class"].sum() == len(flagged)
     # Thomas 2006 is the only trial of its cells and of mixed duration: chronic only leaves none
-    thomas = sens[(sens["analysis"] == "chronic_only") & (sens["add_on"] == True) & (sens["outcome"] == "pain")]  # noqa: E712
-    assert (thomas["status"] == "no trial left").all() and len(thomas)
+    thomas = [k for k, r in an.results().items() if r.labels == ["Thomas2006"]]
+    chronic = sens[sens["analysis"] == "chronic_only"]
+    assert thomas
+    for key in thomas:
+        row = chronic[[tuple(r) == key for r in chronic[list(CELL_KEY)].itertuples(index=False)]]
+        assert list(row["status"]) == ["no trial left"] and list(row["left_out"]) == ["Thomas2006"]
 
 
 def test_sham_types_are_backed_by_their_quotes():
