@@ -54,7 +54,7 @@ views.show(views.studies_table(analysis))
 views.show(views.shape_table(analysis))
 
 # %% [markdown]
-# ## Rows per comparator and time window
+# ## Rows per comparison and time window
 # Windows are defined in weeks after the last session; each trial contributes at most one row per
 # outcome, comparator and window to a pooled estimate.
 

@@ -15,8 +15,9 @@
 # %% [markdown]
 # # 02 · Short- versus long-term effects, by comparator
 #
-# Pooled effects on pain and function, separately for each comparator (sham, no treatment /
-# waiting list, usual care) and each time window after treatment ended, with heterogeneity and
+# Pooled effects on pain and function, separately for each comparison (acupuncture vs sham, vs no
+# treatment / waiting list, vs usual care, and acupuncture *added to* usual care vs usual care
+# alone: a different question) and each time window after treatment ended, with heterogeneity and
 # prediction intervals, set beside the published pooled estimates. This is where the article's
 # "mixed results" become visible: the answer depends on **what acupuncture is compared with**
 # and **how long after treatment** one looks.
@@ -50,7 +51,7 @@ for outcome in ("pain", "function", "responder"):
         views.show(table)
 
 # %% [markdown]
-# ## Forest plots: every window of a comparator on one axis
+# ## Forest plots: every window of a comparison on one axis
 
 # %%
 from trialsynth.report import figures  # the report's figure builder: same population, same pictures

@@ -15,7 +15,8 @@
 # %% [markdown]
 # # 04 · Robustness
 #
-# How much do the pooled estimates depend on single trials, on small-study effects, and on the
+# How much do the pooled estimates depend on the evidence a reviewer could reasonably leave out
+# (sensitivity analyses of every cell), on single trials, on small-study effects, and on the
 # choice of estimator (DerSimonian-Laird vs REML, z vs Hartung-Knapp-Sidik-Jonkman) or method
 # profile? Leave-one-out and influence need k >= 2, GOSH k >= 3; funnel-asymmetry tests are
 # shown with their caveat whenever k < 10 (too few studies to tell asymmetry from chance).
@@ -34,6 +35,41 @@ from trialsynth.report.analysis import run_analysis
 analysis = run_analysis(DATA_PATH, PROFILE, WINDOWS)
 views.show(views.status_markdown(analysis))
 views.show(analysis.methods_text())
+
+# %% [markdown]
+# ## Sensitivity analyses of every cell
+# Each pooled cell is pooled again without the evidence whose inclusion is a judgement call:
+# without effects approximated from p-values, without trials at high or unclear risk of bias,
+# chronic low back pain only, one kind of sham at a time (penetrating, non-penetrating, placebo
+# TENS, where a quote states it), and with the rows the pooling rules set apart put back. "="
+# means the analysis leaves every trial of the cell in; ▲ marks a conclusion class that changes.
+
+# %%
+views.show(views.sensitivity_summary_line(analysis))
+views.show(views.sensitivity_view(analysis))
+
+# %% [markdown]
+# ## Single sessions: a subgroup, not part of the pools
+# A trial of one needling, measured minutes later (Inoue 2006), answers a different question from
+# the end of a 4-12-week course, so it is not pooled with courses (pooling rule 4). Here it is set
+# beside them as a subgroup, with the test for subgroup differences.
+
+# %%
+subgroups = views.single_session_subgroups(analysis)
+if not subgroups:
+    views.show("_No cell holds both single-session trials and courses of treatment._")
+for cell, frame, test in subgroups:
+    views.show(f"### {cell}")
+    views.show(frame)
+    views.show(test)
+
+# %% [markdown]
+# ## Rows the pooling rules set apart
+# Every row left out of its cell by a rule (single session, change and final values not mixed in
+# one SMD, a baseline imbalance that reverses a final-value result), with its own effect.
+
+# %%
+views.show(views.set_apart_table(analysis))
 
 # %% [markdown]
 # ## What stands out
@@ -69,7 +105,7 @@ groups = views.robustness_groups(analysis, min_k=3)
 if not groups:
     views.show("_No pooled cell has three or more studies: leave-one-out details, funnel and GOSH need k >= 3._")
 for key in groups:
-    views.show(f"### {' · '.join(map(str, key))} (k = {analysis.results()[key].k})")
+    views.show(f"### {views.cell_label(key)} (k = {analysis.results()[key].k})")
     diag = views.diagnostics_for(analysis, key)
     views.show(views.as_frame(diag["leave_one_out"]))
     views.show(views.as_frame(diag["influence"]))

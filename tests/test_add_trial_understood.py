@@ -82,9 +82,15 @@ def cli(capsys, *args) -> tuple[int, str, str]:
 
 
 def group_k(analysis, key) -> int:
+    """k of the cell ``key`` = (outcome, comparator class, add-on, window)."""
     p = analysis.pooled
-    m = p[(p["outcome"] == key[0]) & (p["comparator_class"] == key[1]) & (p["window"] == key[2])]
+    m = p[(p["outcome"] == key[0]) & (p["comparator_class"] == key[1]) & (p["add_on"].astype(bool) == key[2])
+          & (p["window"] == key[3])]
     return int(m["k"].iloc[0]) if len(m) else 0
+
+
+#: Witt 2006 ARC: acupuncture + routine care vs routine care, an add-on comparison (its own cell)
+WITT_CELL = ("function", "usual_care", True, "immediate")
 
 
 # ----------------------------------------------------------------------------- the worked example
@@ -92,7 +98,7 @@ def group_k(analysis, key) -> int:
 def test_correct_row_is_echoed_as_the_report_will_use_it(project, capsys):
     new = write_rows(project / "witt.csv", [WITT])
     before = run_analysis("data/trials.csv")
-    k0 = group_k(before, ("function", "usual_care", "immediate"))
+    k0 = group_k(before, WITT_CELL)
     data_before = (project / "data" / "trials.csv").read_bytes()
     rc, out, err = cli(capsys, "add-trial", str(new), "--dry-run")
     assert rc == 0, err
@@ -100,7 +106,9 @@ def test_correct_row_is_echoed_as_the_report_will_use_it(project, capsys):
     assert "row 2 of " in out and "Witt2006 acu_plus_rc_vs_rc, function, 13 wk (0 after treatment) -> window immediate" in out
     assert "MD +9.4 (8.3 to 10.5) on HFAQ (higher is better) -> SMD -0." in out
     assert "favours acupuncture" in out
-    assert f"enters pooled group function x usual_care x immediate: k {k0} -> {k0 + 1}" in out
+    # an add-on comparison: it enters the add-on cell, named in words (not GERAC's head-to-head cell)
+    assert (f"enters pooled group Function: acupuncture + usual care vs usual care, immediately after treatment: "
+            f"k {k0} -> {k0 + 1}") in out
 
     # the echo is what the report computes once the row is in
     rc, out_real, err = cli(capsys, "add-trial", str(new))
@@ -110,7 +118,7 @@ def test_correct_row_is_echoed_as_the_report_will_use_it(project, capsys):
     witt = after.effects[after.effects["study_id"] == "Witt2006"].iloc[0]
     shown = float(re.search(r"-> SMD ([+-]\d+\.\d+)", out).group(1))
     assert shown == pytest.approx(float(witt["yi"]), abs=0.005) and float(witt["yi"]) < 0
-    assert group_k(after, ("function", "usual_care", "immediate")) == k0 + 1
+    assert group_k(after, WITT_CELL) == k0 + 1 and "Witt2006" in after.result(*WITT_CELL[:2], WITT_CELL[3], add_on=True).labels
 
 
 def test_sign_flip_is_refused_naming_file_row_column_and_quote(project, capsys):
@@ -227,7 +235,9 @@ def test_validate_verbose_echoes_every_row(project, capsys):
     n = len(load_trials("data/trials.csv"))
     rows = [x for x in out.splitlines() if re.match(r"row \d+: ", x)]
     assert len(rows) == n
-    assert "favours acupuncture" in out and "in pooled group pain x sham x immediate (k " in out
+    assert "favours acupuncture" in out and "in pooled group Pain: acupuncture vs sham, immediately after treatment (k " in out
+    # a row a pooling rule leaves out of its cell says which rule (a single session, Inoue 2006)
+    assert "set apart from pooled group Pain: acupuncture vs sham, immediately after treatment: single session" in out
     assert "enters no pool" in out  # p-value-only rows without a direction, other populations
 
 
@@ -265,3 +275,13 @@ def test_validate_help_says_where_provenance_finds_the_records(capsys):
         main(["validate", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "--provenance" in text and "(default: evidence/)" in text and "-v, --verbose" in text
+
+
+def test_a_row_that_outnumbers_another_value_type_says_who_is_set_apart(project, capsys):
+    # Witt 2006 as final values (its record prints both; final is what the data enter): in the add-on
+    # cell it meets Meng 2003's change scores, and the value-type rule keeps the larger trial's type
+    new = write_rows(project / "witt.csv", [{**WITT, "value_type": "final"}])
+    rc, out, err = cli(capsys, "add-trial", str(new), "--dry-run")
+    assert rc == 0, err
+    assert ("enters pooled group Function: acupuncture + usual care vs usual care, immediately after treatment: "
+            "k 1 -> 1; Meng2003 now set apart (value type differs") in out

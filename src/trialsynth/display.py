@@ -35,6 +35,14 @@ HEADERS: dict[str, str] = {
     "outcome": "Outcome",
     "comparator_class": "Comparator",
     "comparator": "Comparator",
+    "comparison": "Comparison",
+    "add_on": "Acupuncture added to the comparator's care",
+    "our_comparison": "Our comparison",
+    "treatment_course": "Treatment",
+    "sham_type": "Sham type",
+    "value_type": "Value type",
+    "conclusion_depends_on_sensitivity": "Sensitive",
+    "sensitivity_changes": "Which sensitivity analysis",
     "window": "Time after treatment",
     "condition": "Population",
     "k": "Studies",
@@ -161,6 +169,8 @@ def format_value(column: str, value, digits: int = 2) -> str:
     """One cell as a reader sees it (by the column's kind)."""
     if _missing(value):
         return ""
+    if column == "add_on" and str(value).strip().lower() in ("true", "false", "1", "0"):
+        return "add-on" if str(value).strip().lower() in ("true", "1") else "head to head"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if column in COUNT_COLUMNS:

@@ -88,8 +88,8 @@ def test_mixed_results_supported_explains_comparator_and_durability():
     ])
     v = evaluate_claim(claim("mixed_results", outcome="pain"), pooled=pooled)
     assert v.verdict == SUPPORTED
-    assert "important benefit versus no treatment / waiting list" in v.reason
-    assert "small or unclear effect versus sham" in v.reason
+    assert "important benefit for acupuncture vs no treatment / waiting list" in v.reason
+    assert "small or unclear effect for acupuncture vs sham" in v.reason
     assert "benefit seen early is not clear later" in v.reason
     assert "SMD -0.90 (-1.20 to -0.60)" in v.reason  # numbers are cited
 

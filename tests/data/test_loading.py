@@ -375,3 +375,29 @@ def test_shared_arm_needs_its_name_and_the_name_its_marker(tmp_path):
     find(items, row=2, column="shared_arm")
     items = problems_of(one_bad(tmp_path, row(treatment_course="one")))
     find(items, row=2, column="treatment_course")
+
+
+# ----------------------------------------------------------------------------- pooling-rule columns (issue 13)
+
+
+def test_sham_type_needs_its_quote_and_a_sham_comparator(tmp_path):
+    ok = row(BASE, study_id="Synth2009", sham_type="penetrating", sham_type_quote="Q1")
+    assert load_trials(one_bad(tmp_path, ok))["sham_type"].iloc[0] == "penetrating"
+    items = problems_of(one_bad(tmp_path, row(BASE, sham_type="penetrating")))
+    find(items, row=2, column="sham_type_quote", text="go together")
+    items = problems_of(one_bad(tmp_path, row(BASE, comparator_class="usual_care", sham_type="placebo_tens",
+                                              sham_type_quote="Q1")))
+    find(items, row=2, column="sham_type", value="placebo_tens", text="sham comparator")
+    items = problems_of(one_bad(tmp_path, row(BASE, sham_type="toothpick", sham_type_quote="Q1")))
+    find(items, row=2, column="sham_type", value="toothpick")
+
+
+def test_baseline_means_go_together_on_final_values(tmp_path):
+    ok = row(BASE, study_id="Synth2009", baseline_mean1="60", baseline_mean2="58")
+    df = load_trials(one_bad(tmp_path, ok))
+    assert df["baseline_mean1"].iloc[0] == 60.0 and df["baseline_mean2"].iloc[0] == 58.0
+    find(problems_of(one_bad(tmp_path, row(BASE, baseline_mean1="60"))), row=2, column="baseline_mean2", text="neither")
+    change = row(BASE, value_type="change", mean1="-10", mean2="-5", baseline_mean1="60", baseline_mean2="58")
+    find(problems_of(one_bad(tmp_path, change)), row=2, column="baseline_mean1", text="final-value rows")
+    binary = row(BINARY, baseline_mean1="1", baseline_mean2="2")
+    find(problems_of(one_bad(tmp_path, binary)), row=2, column="baseline_mean1", text="arm_continuous")

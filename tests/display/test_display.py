@@ -79,3 +79,4 @@ def test_small_formatters():
     assert header("comparator_class") == "Comparator" and header("q_p_value") == "p (heterogeneity)"
     assert header("cochrane-2025") == "cochrane-2025" and header("Effect (95% CI)") == "Effect (95% CI)"
     assert len(display_table(pd.DataFrame())) == 1  # "(no rows)"
+

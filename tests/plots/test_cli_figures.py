@@ -26,7 +26,7 @@ def _analysis():
 
 @pytest.mark.slow
 def test_forest_command_writes_one_file_per_window(tmp_path):
-    outcome, comparator, window = next(iter(_analysis().results()))
+    outcome, comparator, add_on, window = next(k for k in _analysis().results() if not k[2])
     proc = run_cli("forest", "--data", str(DATA), "--outcome", str(outcome), "--comparator", str(comparator),
                    "--window", str(window), "--format", "svg", "--format", "pdf", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
@@ -121,12 +121,12 @@ def test_figures_command_draws_diagnostics_for_groups_with_enough_studies(tmp_pa
     frame, _ = bcg_data
     variances = ((frame["ci_high"] - frame["estimate"]) / 1.959963984540054) ** 2
     short = pd.DataFrame({"study_id": frame["label"], "outcome": "responder", "comparator_class": "sham",
-                          "window": "short", "yi": frame["estimate"], "vi": variances, "measure": "RR",
+                          "add_on": False, "window": "short", "yi": frame["estimate"], "vi": variances, "measure": "RR",
                           "year": frame["year"], "n1": frame["n1"], "events1": frame["events1"],
                           "n2": frame["n2"], "events2": frame["events2"], "approximate": False,
                           "favourable_direction": "lower", "condition": "chronic_lbp"})
     effects = pd.concat([short, short.iloc[:8].assign(window="long")], ignore_index=True)
-    grouped = pool_groups(effects, by=("outcome", "comparator_class", "window"), profile="cochrane-2025")
+    grouped = pool_groups(effects, by=("outcome", "comparator_class", "add_on", "window"), profile="cochrane-2025")
     an = Analysis(data_path="unused.csv", profile="cochrane-2025", selected=effects, grouped=grouped)
     monkeypatch.setattr(figures_cli, "analysis_for", lambda args: an)
     args = argparse.Namespace(data="unused.csv", profile="cochrane-2025", conditions="chronic_lbp,mixed_lbp",

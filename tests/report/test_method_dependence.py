@@ -46,7 +46,7 @@ def test_two_trial_hksj_cell_is_flagged_and_the_robust_one_is_not():
     assert "no clear difference under cochrane-2025-adhoc" in late["method_classes"]
     assert bool(frame.loc["immediate", "conclusion_depends_on_method"]) is False
     # the refits behind the flag are kept, one row per shipped profile
-    refit = pooled.refits[("pain", "sham", "intermediate")]
+    refit = pooled.refits[("pain", "sham", False, "intermediate")]
     assert list(refit["profile"]) == list(SENSITIVITY_PROFILES)
     hksj, adhoc = refit.set_index("profile").loc[["cochrane-2025", "cochrane-2025-adhoc"], "ci_high"]
     assert hksj < 0 < adhoc  # the plain HKSJ interval excludes 0, the never-narrower one does not
@@ -55,7 +55,7 @@ def test_two_trial_hksj_cell_is_flagged_and_the_robust_one_is_not():
 def test_a_profile_outside_the_shipped_set_is_compared_too():
     frame, refits = classify_cells(pool_cells(effects_two_agreeing_trials(), "metafor-default").frame,
                                    pool_cells(effects_two_agreeing_trials(), "metafor-default").results(), "metafor-default")
-    assert list(refits[("pain", "sham", "intermediate")]["profile"]) == ["metafor-default", *SENSITIVITY_PROFILES]
+    assert list(refits[("pain", "sham", False, "intermediate")]["profile"]) == ["metafor-default", *SENSITIVITY_PROFILES]
 
 
 def test_grade_imprecision_reads_the_flag():
@@ -75,7 +75,7 @@ def test_verdicts_say_the_late_benefit_is_not_robust():
                                  "comparators": ["sham"]})
     v = evaluate_claims([mixed, durable], pooled=pooled.frame).set_index("claim_id")
     assert "not robust" in v.loc["C1", "reason"] and "persists" not in v.loc["C1", "reason"]
-    assert v.loc["C1", "depends_on_method"] and v.loc["C1", "method_dependent"] == ["pain vs sham, intermediate"]
+    assert v.loc["C1", "depends_on_method"] and v.loc["C1", "method_dependent"] == ["pain, acupuncture vs sham, intermediate"]
     assert "depend on the method profile" in v.loc["C1", "summary"]
     # the durability claim cannot be judged on a late benefit that only one method sees
     assert v.loc["C2", "verdict"] == "insufficient evidence"

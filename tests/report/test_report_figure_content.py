@@ -70,6 +70,9 @@ def test_favours_labels_sit_on_the_side_of_the_null_that_favours_each_arm(drawn)
         comparator = {"sham": "sham", "usual_care": "usual care", "no_treatment": "no treatment",
                       "active": "active treatment"}[str(job.key[1])]
         expected = ("Favours acupuncture", f"Favours {comparator}")
+        if job.key[2] is True:  # acupuncture added to care both arms had
+            expected = {"usual_care": ("Favours acupuncture + usual care", "Favours usual care")}.get(
+                str(job.key[1]), ("Favours acupuncture + other care", "Favours other care alone"))
         if side == "higher":
             expected = expected[::-1]
         renderer = fig.canvas.get_renderer()
@@ -221,7 +224,7 @@ def test_report_draws_the_diagnostics_where_k_allows_and_says_why_not(drawn):
     stems = {job.stem for job, _ in figures}
     plan = plan_figures(run_analysis(str(DATA)))
     for key, res in an.results().items():
-        name = "_".join(key)
+        name = "_".join([str(key[0]), str(key[1])] + (["addon"] if key[2] else []) + [str(key[3])])
         diagnostics = {f"{kind}_{name}" for kind in ("funnel", "leave_one_out", "cumulative", "gosh")}
         if res.k >= MIN_K_DIAGNOSTICS:
             assert diagnostics <= stems, name
@@ -233,4 +236,11 @@ def test_report_draws_the_diagnostics_where_k_allows_and_says_why_not(drawn):
     fig = next(f for j, f in figures if j.stem == "forest_pain_sham_immediate")
     headers = {t.get_text() for t in _texts(fig, "header:").values()}
     assert {"Mean", "SD", "Total"} <= headers
-    assert any(r.cells["label"].endswith("\u2020") for r in fig.forest_layout.rows if r.kind == "study")
+    from trialsynth.report.figures import group_rows
+
+    approximated = [j for j, _ in figures if j.kind == "forest"
+                    and group_rows(an, j.key)["approximate"].fillna(False).astype(bool).any()]
+    assert approximated, "some pooled cell holds an effect approximated from a p-value"
+    for job in approximated:
+        fig = next(f for j, f in figures if j.stem == job.stem)
+        assert any("\u2020" in r.cells["label"] for r in fig.forest_layout.rows if r.kind == "study"), job.stem

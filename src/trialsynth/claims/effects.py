@@ -70,11 +70,25 @@ def ratio_harm(sign: int = 1) -> float:
     return -math.log(RATIO_MID_LOW) if sign > 0 else math.log(RATIO_MID_HIGH)
 
 
-def mid_for(measure: str | None, mid: float | None = DEFAULT_MID_SMD) -> float | None:
+#: MIDs of a mean difference on a 0-100 scale (measure ``MD100``, and an MD whose instrument has
+#: no entry in :data:`SCALE_MIDS`): pain 15 points (the Cochrane review's predefined clinically
+#: relevant difference, "15 points difference on a 0 to 100 scale for pain intensity", Mu 2020 via
+#: evidence/Mu2020.yaml Q13; Ostelo 2008's VAS 15), function 10 points (Ostelo 2008: ODI 10 of 100).
+MD_MIDS = {"pain": 15.0, "function": 10.0}
+
+#: the measure name of a mean difference on the common 0-100 scale (trialsynth.effects.common_scale)
+MD100 = "MD100"
+
+
+def mid_for(measure: str | None, mid: float | None = DEFAULT_MID_SMD, outcome: str | None = None) -> float | None:
     """The MID on ``measure``'s analysis scale: ``mid`` (SMD units, or the scale's own for MD) for
-    differences, :func:`ratio_mid` for ratios (log scale), whatever SMD value ``mid`` holds."""
+    differences, :func:`ratio_mid` for ratios (log scale), whatever SMD value ``mid`` holds; for
+    ``MD100`` (a mean difference on 0-100) the outcome's :data:`MD_MIDS` entry (None when the
+    outcome has none: the size is then not judged)."""
     if is_ratio(measure):
         return ratio_mid(benefit_sign(measure))
+    if str(measure or "").upper() == MD100:
+        return MD_MIDS.get(str(outcome)) if outcome is not None else None
     return mid
 
 # effect classes, from best to worst for acupuncture
@@ -211,7 +225,7 @@ class MethodDependence:
                                  for o, n in zip(others, [n for n, c in self.classes.items() if n != self.active and c != own]))
 
 
-def method_dependence(refits, *, active: str, mid: float = DEFAULT_MID_SMD) -> MethodDependence:
+def method_dependence(refits, *, active: str, mid: float = DEFAULT_MID_SMD, outcome: str | None = None) -> MethodDependence:
     """Classify a cell's refits (:func:`trialsynth.diagnostics.method_profiles.refit_profiles`,
     one row per profile, analysis scale) and say whether the class depends on the profile.
 
@@ -223,7 +237,7 @@ def method_dependence(refits, *, active: str, mid: float = DEFAULT_MID_SMD) -> M
         measure = str(row.get("measure") or "SMD")
         name = str(row.get("profile"))
         classes[name] = classify_effect(row.get("estimate"), row.get("ci_low"), row.get("ci_high"),
-                                        mid=mid_for(measure, mid), measure=measure).label
+                                        mid=mid_for(measure, mid, outcome), measure=measure).label
         intervals[name] = "CI " + format_interval(row.get("ci_low"), row.get("ci_high"), measure=measure)
     if active not in classes:
         raise ArgumentError(f"active: the refits hold no row for profile {active!r} (profiles: {', '.join(classes)})")

@@ -51,6 +51,7 @@ from trialsynth.claims.effects import (
     mid_for,
 )
 from trialsynth.claims.records import Claim, require_claim
+from trialsynth.data.cells import as_add_on, cell_label, comparison_label
 from trialsynth.errors import ArgumentError
 
 SUPPORTED = "supported"
@@ -145,9 +146,19 @@ def _depends_note(row: Mapping) -> str:
     return " [not robust: the class depends on the method" + (f": {how}" if isinstance(how, str) and how else "") + "]"
 
 
+def _comparison(row: Mapping) -> tuple:
+    """A row's comparison: ``(comparator_class, add_on)``; rows without ``add_on`` (published
+    estimates) are read as head to head."""
+    return (str(row.get("comparator_class")), as_add_on(row.get("add_on")))
+
+
+def _comparison_words(comp: tuple) -> str:
+    """"acupuncture + usual care vs usual care" (:func:`trialsynth.data.cells.comparison_label`)."""
+    return comparison_label(*comp)
+
+
 def _cell_name(row: Mapping) -> str:
-    comp = COMPARATOR_LABELS.get(str(row.get("comparator_class")), str(row.get("comparator_class")))
-    return f"{row.get('outcome')} vs {comp}, {row.get('window')}"
+    return f"{row.get('outcome')}, {_comparison_words(_comparison(row))}, {row.get('window')}"
 
 
 def combine(parts: Sequence[str]) -> str:
@@ -167,7 +178,7 @@ def combine(parts: Sequence[str]) -> str:
 
 
 def _empty_pooled() -> pd.DataFrame:
-    return pd.DataFrame(columns=["outcome", "comparator_class", "window", "k", "estimate", "ci_low", "ci_high", "measure"])
+    return pd.DataFrame(columns=["outcome", "comparator_class", "add_on", "window", "k", "estimate", "ci_low", "ci_high", "measure"])
 
 
 def _check_frame(df, name: str, required: Iterable[str]) -> pd.DataFrame:
@@ -241,6 +252,10 @@ def _select_pooled(pooled: pd.DataFrame | None, claim: Claim, *, windows=None, c
     df = _filter(df, "outcome", outcomes if outcomes is not None else (claim.outcomes or ("pain",)))
     df = _filter(df, "comparator_class", comparators if comparators is not None else claim.comparator_classes)
     df = _filter(df, "window", windows if windows is not None else claim.windows)
+    add_on = claim.params.get("add_on")
+    if add_on is not None and "add_on" in df.columns:
+        # a claim about one kind of comparison only (add_on: true or false; absent: both)
+        df = df[df["add_on"].map(as_add_on) == as_add_on(add_on)]
     if claim.conditions and "condition" in df.columns:
         df = _filter(df, "condition", claim.conditions)
     return df
@@ -264,8 +279,7 @@ def describe_pooled_row(row: Mapping, *, mid: float) -> str:
     i2 = row.get("i2")
     if i2 is not None and _isfinite(i2):
         parts.append(f"I2={float(i2):.0f}%")
-    comp = COMPARATOR_LABELS.get(str(row.get("comparator_class")), str(row.get("comparator_class")))
-    text = f"{row.get('outcome')} vs {comp}, {row.get('window')}: {', '.join(parts)} -> {cls_label}"
+    text = f"{_cell_name(row)}: {', '.join(parts)} -> {cls_label}"
     return text + (_depends_note(row) if _depends(row) else "")
 
 
@@ -277,10 +291,9 @@ def _isfinite(x) -> bool:
 
 
 #: MIDs of a mean difference on a 0-100 scale when the instrument has no entry in
-#: :data:`~trialsynth.claims.effects.SCALE_MIDS`: pain 15 points (VAS 0-100; Ostelo 2008, the
-#: threshold evidence/claims.yaml names as the Cochrane review's predefined clinically relevant
-#: change), function 10 points (ODI 0-100; Ostelo 2008). Other ranges are scaled linearly.
-MD_MIDS = {"pain": 15.0, "function": 10.0}
+#: :data:`~trialsynth.claims.effects.SCALE_MIDS` (:data:`trialsynth.claims.effects.MD_MIDS`):
+#: pain 15 points, function 10 points. Other ranges are scaled linearly.
+from trialsynth.claims.effects import MD_MIDS  # noqa: E402
 
 #: instruments whose SCALE_MIDS entry holds on one range only (the VAS is printed 0-100 or 0-10)
 _RANGE_DEPENDENT = {"VAS": 100.0}
@@ -308,7 +321,7 @@ def row_mid(row: Mapping, mid: float) -> float | None:
       change on a 0-10 scale and a trivial one on 0-100, so it is never guessed.
     """
     if str(row.get("measure") or "SMD").upper() != "MD":
-        return mid_for(str(row.get("measure") or "SMD"), mid)
+        return mid_for(str(row.get("measure") or "SMD"), mid, row.get("outcome"))
     scale = str(row.get("scale") or "").strip()
     width = _scale_range(row)
     if scale in SCALE_MIDS:
@@ -405,9 +418,9 @@ def check_mixed_results(claim: Claim, pooled=None, reviews=None, *, mid: float |
     review_rows = [r for r in review_rows if _classify_row(r, mid) != NO_DATA]
     classes = [_classify_row(r, mid) for r in rows] + [_classify_row(r, mid) for r in review_rows]
     lines = []
-    by_comp: dict[str, list[dict]] = {}
-    for r in sorted(rows, key=lambda r: (str(r.get("comparator_class")), _window_rank(r.get("window")))):
-        by_comp.setdefault(str(r.get("comparator_class")), []).append(r)
+    by_comp: dict[tuple, list[dict]] = {}
+    for r in sorted(rows, key=lambda r: (str(_comparison(r)), _window_rank(r.get("window")))):
+        by_comp.setdefault(_comparison(r), []).append(r)
     for comp, comp_rows in by_comp.items():
         lines.append("; ".join(describe_pooled_row(r, mid=mid) for r in comp_rows))
     for r in review_rows:
@@ -439,14 +452,16 @@ def check_mixed_results(claim: Claim, pooled=None, reviews=None, *, mid: float |
     evidence += tuple((FOR if verdict == SUPPORTED else NOT_TESTED, f"{_classify_row(r, mid)}: published {r.get('review_id')}: "
                        + _describe_review(r, mid)) for r in review_rows)
     if verdict == SUPPORTED:
-        comps = {str(r.get("comparator_class")) for r in rows if _classify_row(r, mid) == IMPORTANT_BENEFIT}
-        where = (" versus " + " and ".join(COMPARATOR_LABELS.get(c, c) for c in sorted(comps))) if comps else ""
+        comps = {_comparison(r) for r in rows if _classify_row(r, mid) == IMPORTANT_BENEFIT}
+        names = [comparison_label(*c, short=True) for c in sorted(comps, key=str)]
+        names = names[:2] + ([f"{len(names) - 2} more"] if len(names) > 2 else [])  # the summary stays one short sentence
+        where = (" (" + "; ".join(names) + ")") if names else ""
         n_imp = classes.count(IMPORTANT_BENEFIT)
         n_none = classes.count(NO_CLEAR_DIFFERENCE) + classes.count(HARM)
         n_other = len(classes) - n_imp - n_none
         summary = (f"Supported: of {len(classes)} estimates, {n_imp} show an important benefit{where}, "
-                   f"{n_other} a smaller one and {n_none} no clear difference; the answer depends on the comparator "
-                   "and on time after treatment.")
+                   f"{n_other} a smaller one and {n_none} no clear difference; it depends on the comparison "
+                   "and the time since treatment.")
     elif verdict == CONTRADICTED:
         summary = f"Contradicted: {head.split(': ', 1)[-1]}."
     else:
@@ -460,35 +475,36 @@ def check_mixed_results(claim: Claim, pooled=None, reviews=None, *, mid: float |
 def _explain_pattern(rows: list[dict], mid: float) -> str:
     """Words for the two sources of mixedness: comparator (sham vs others) and durability."""
     sentences = []
-    by_comp: dict[str, list[str]] = {}
+    by_comp: dict[tuple, list[str]] = {}
     for r in rows:
-        by_comp.setdefault(str(r.get("comparator_class")), []).append(_classify_row(r, mid))
-    benefit_comps = sorted(c for c, cl in by_comp.items() if IMPORTANT_BENEFIT in cl)
-    weak_comps = sorted(c for c, cl in by_comp.items() if IMPORTANT_BENEFIT not in cl)
+        by_comp.setdefault(_comparison(r), []).append(_classify_row(r, mid))
+    benefit_comps = sorted((c for c, cl in by_comp.items() if IMPORTANT_BENEFIT in cl), key=str)
+    weak_comps = sorted((c for c, cl in by_comp.items() if IMPORTANT_BENEFIT not in cl), key=str)
     if benefit_comps and weak_comps:
         sentences.append(
-            "By comparator: an important benefit versus "
-            + " and ".join(COMPARATOR_LABELS.get(c, c) for c in benefit_comps)
-            + ", but at most a small or unclear effect versus "
-            + " and ".join(COMPARATOR_LABELS.get(c, c) for c in weak_comps)
+            "By comparison: an important benefit for "
+            + " and ".join(_comparison_words(c) for c in benefit_comps)
+            + ", but at most a small or unclear effect for "
+            + " and ".join(_comparison_words(c) for c in weak_comps)
         )
     durable = []
-    for comp in sorted(by_comp):
-        early = [r for r in rows if str(r.get("comparator_class")) == comp and r.get("window") in EARLY_WINDOWS]
-        late = [r for r in rows if str(r.get("comparator_class")) == comp and r.get("window") in LATE_WINDOWS]
+    for comp in sorted(by_comp, key=str):
+        early = [r for r in rows if _comparison(r) == comp and r.get("window") in EARLY_WINDOWS]
+        late = [r for r in rows if _comparison(r) == comp and r.get("window") in LATE_WINDOWS]
         if early and late:
             e = any(_classify_row(r, mid) in BENEFIT_CLASSES for r in early)
             late_benefit = [r for r in late if _classify_row(r, mid) in BENEFIT_CLASSES]
             lt = bool(late_benefit)
+            words = _comparison_words(comp)
             if e and not lt:
-                durable.append(f"versus {COMPARATOR_LABELS.get(comp, comp)} the benefit seen early is not clear later")
+                durable.append(f"for {words} the benefit seen early is not clear later")
             elif e and lt:
                 robust = [r for r in late_benefit if not _depends(r)]
                 if robust:
-                    durable.append(f"versus {COMPARATOR_LABELS.get(comp, comp)} a benefit persists into the later windows")
+                    durable.append(f"for {words} a benefit persists into the later windows")
                 else:
                     ks = ", ".join(f"k = {int(r['k'])}" for r in late_benefit if _isfinite(r.get("k")))
-                    durable.append(f"versus {COMPARATOR_LABELS.get(comp, comp)} a later benefit is seen only under the default "
+                    durable.append(f"for {words} a later benefit is seen only under the default "
                                    f"method ({ks}) and not under its never-narrower variant, so it is not robust")
     if durable:
         sentences.append("By time: " + "; ".join(durable))
@@ -509,17 +525,21 @@ def check_durability(claim: Claim, pooled=None, *, mid: float | None = None, **_
     early_w = tuple(claim.params.get("early_windows") or EARLY_WINDOWS)
     late_w = tuple(claim.params.get("late_windows") or LATE_WINDOWS)
     rows = _rows(_select_pooled(pooled, claim, windows=early_w + late_w))
-    comps = claim.comparator_classes or tuple(sorted({str(r.get("comparator_class")) for r in rows}))
+    classes = claim.comparator_classes or tuple(sorted({str(r.get("comparator_class")) for r in rows}))
+    present = {_comparison(r) for r in rows}
+    # one part per comparison (a comparator class with add-on and head-to-head trials gives two)
+    comps = [c for cls in classes for c in sorted((p for p in present if p[0] == cls), key=str)
+             or [(cls, as_add_on(claim.params.get("add_on")))]]
     parts, lines = [], []
     for comp in comps:
-        comp_rows = [r for r in rows if str(r.get("comparator_class")) == comp]
+        comp_rows = [r for r in rows if _comparison(r) == comp]
         early = [r for r in comp_rows if r.get("window") in early_w and _classify_row(r, mid) != NO_DATA]
         late = [r for r in comp_rows if r.get("window") in late_w and _classify_row(r, mid) != NO_DATA]
-        label = COMPARATOR_LABELS.get(comp, comp)
+        label = comparison_label(*comp)
         if not early or not late:
             missing = " and ".join(x for x, rs in (("early", early), ("late", late)) if not rs)
-            parts.append((f"vs {label}", UNTESTED))
-            lines.append(f"vs {label}: no {missing} estimate")
+            parts.append((label, UNTESTED))
+            lines.append(f"{label}: no {missing} estimate")
             continue
         e_benefit = any(_classify_row(r, mid) in BENEFIT_CLASSES for r in early)
         l_rows = [r for r in late if _classify_row(r, mid) in BENEFIT_CLASSES]
@@ -533,8 +553,8 @@ def check_durability(claim: Claim, pooled=None, *, mid: float | None = None, **_
             outcome, words = DISAGREES, "the benefit persists into the late windows"
         else:
             outcome, words = DISAGREES, "no clear early benefit"
-        parts.append((f"vs {label}", outcome))
-        lines.append(f"vs {label}: {words} [{numbers}]")
+        parts.append((label, outcome))
+        lines.append(f"{label}: {words} [{numbers}]")
     verdict = combine([p[1] for p in parts])
     reason = f"early windows {', '.join(early_w)} vs late windows {', '.join(late_w)} (MID {mid:g}): " + (" | ".join(lines) if lines else "no pooled estimates")
     evidence = _stanced(zip([p[1] for p in parts], lines))
@@ -647,8 +667,8 @@ def check_trial_result(claim: Claim, trials=None, *, mid: float | None = None, *
             wa = _weeks_after(r)
             if wa is not None:
                 when += f", {wa:g} weeks after the last session"
-            comp = COMPARATOR_LABELS.get(str(r.get("comparator_class")), r.get("comparator_class"))
-            lines.append(f"{r.get('outcome')} vs {comp} ({key.replace('_', ' ')}, {when}): {text} -> {cls}; expected {want.replace('_', ' ')}")
+            comp = _comparison_words(_comparison(r))
+            lines.append(f"{r.get('outcome')}, {comp} ({key.replace('_', ' ')}, {when}): {text} -> {cls}; expected {want.replace('_', ' ')}")
         if found:
             parts.append((key, AGREES if all(found) else DISAGREES))
     verdict = combine([p[1] for p in parts])
@@ -689,6 +709,8 @@ def _certainty_lookup(sof, claim: Claim, row: Mapping) -> str | None:
     for col in ("outcome", "comparator_class", "window"):
         if col in m.columns:
             m = m[m[col].astype(str) == str(row.get(col))]
+    if "add_on" in m.columns and "add_on" in row:
+        m = m[m["add_on"].map(as_add_on) == as_add_on(row.get("add_on"))]
     if claim.conditions and "condition" in m.columns:
         m = _filter(m, "condition", claim.conditions)
     if len(m) == 0:
@@ -758,7 +780,7 @@ def check_pooled_effect(claim: Claim, pooled=None, sof=None, reviews=None, *, mi
                 cert = str(st.get("certainty"))
                 text += f" (certainty {cert} as stated in {st.get('quote')}" + (", a secondary report" if st.get("secondary") else "") + ")"
         candidates.append((text, _classify_row(r, mid), cert, "published", r))
-    for r in sorted(_rows(_select_pooled(pooled, claim)), key=lambda r: (str(r.get("comparator_class")), _window_rank(r.get("window")))):
+    for r in sorted(_rows(_select_pooled(pooled, claim)), key=lambda r: (str(_comparison(r)), _window_rank(r.get("window")))):
         if _classify_row(r, mid) == NO_DATA:
             continue
         cert = _certainty_lookup(sof, claim, r)
@@ -1069,7 +1091,7 @@ def check_certainty(claim: Claim, sof=None, reviews=None, **_) -> Verdict:
             if condition != "any":
                 m = m[m["condition"].astype(str) == str(condition)] if "condition" in m.columns else m.iloc[0:0]
             for r in _rows(m):
-                found.append((f"our SoF {r.get('outcome')} vs {r.get('comparator_class')}, {r.get('window')}", str(r.get("certainty"))))
+                found.append((f"our SoF {cell_label(r)}", str(r.get("certainty"))))
         if len(rev):
             m = rev[rev["certainty"].notna() & (rev["certainty"].astype(str) != "")]
             if condition != "any":

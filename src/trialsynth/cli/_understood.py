@@ -113,21 +113,47 @@ def _favours(row, measure: str, yi: float, sei: float) -> str:
     return side
 
 
-def _group_key(row) -> tuple[str, str, str]:
-    return (str(row.get("outcome")), str(row.get("comparator_class")), str(row.get("window")))
+def _group_key(row) -> tuple:
+    """The row's cell (:data:`trialsynth.data.cells.CELL_KEY`: outcome, comparator class, add-on, window)."""
+    from trialsynth.data.cells import as_add_on
+
+    return (str(row.get("outcome")), str(row.get("comparator_class")), as_add_on(row.get("add_on")), str(row.get("window")))
 
 
-def _group_text(key: Sequence[str]) -> str:
-    return " x ".join(key)
+def _group_text(key: Sequence) -> str:
+    """The cell in words ("Function: acupuncture + usual care vs usual care, immediately after treatment")."""
+    from trialsynth.data.cells import cell_label
+
+    return cell_label(tuple(key))
+
+
+def _in_cell(frame, key):
+    from trialsynth.data.cells import as_add_on
+
+    if frame is None or len(frame) == 0:
+        return frame
+    add = frame["add_on"].map(as_add_on) if "add_on" in frame.columns else False
+    return frame[(frame["outcome"].astype(str) == key[0]) & (frame["comparator_class"].astype(str) == key[1])
+                 & (add == key[2]) & (frame["window"].astype(str) == key[3])]
 
 
 def _pooled_k(analysis, key) -> int:
     if analysis is None or analysis.pooled is None or len(analysis.pooled) == 0:
         return 0
-    p = analysis.pooled
-    m = p[(p["outcome"].astype(str) == key[0]) & (p["comparator_class"].astype(str) == key[1])
-          & (p["window"].astype(str) == key[2])]
+    m = _in_cell(analysis.pooled, key)
     return int(m["k"].iloc[0]) if len(m) else 0
+
+
+def _newly_set_apart(analysis, before, key) -> str:
+    """The rows of the cell a pooling rule sets apart now but did not before (e.g. a change-score
+    trial once a final-value trial outnumbers it), in words."""
+    now = _in_cell(getattr(analysis, "set_apart", None), key)
+    if now is None or len(now) == 0:
+        return ""
+    was = getattr(before, "set_apart", None)
+    old = set(was.index) if was is not None and len(was) else set()
+    new = now[~now.index.isin(old)]
+    return "; ".join(f"{r['study_id']} now set apart ({r['set_apart']})" for _, r in new.iterrows())
 
 
 def _pool_text(analysis, before, label, row, conditions: Sequence[str] | None) -> str:
@@ -138,7 +164,11 @@ def _pool_text(analysis, before, label, row, conditions: Sequence[str] | None) -
         k_after = _pooled_k(analysis, key)
         if before is None:
             return f"in pooled group {_group_text(key)} (k {k_after})"
-        return f"enters pooled group {_group_text(key)}: k {_pooled_k(before, key)} -> {k_after}"
+        moved = _newly_set_apart(analysis, before, key)
+        return f"enters pooled group {_group_text(key)}: k {_pooled_k(before, key)} -> {k_after}" + (f"; {moved}" if moved else "")
+    apart = getattr(analysis, "set_apart", None)
+    if apart is not None and label in getattr(apart, "index", ()):
+        return f"set apart from pooled group {_group_text(key)}: {apart.loc[label, 'set_apart']}"
     if _blank(row.get("window")):
         return "enters no pool: its time point is in no window"
     if conditions is not None and str(row.get("condition")) not in conditions:
@@ -147,11 +177,9 @@ def _pool_text(analysis, before, label, row, conditions: Sequence[str] | None) -
     effects = analysis.effects
     if not bool(effects.loc[label].get("usable", True)) or _blank(effects.loc[label].get("yi")):
         return "enters no pool (no usable effect)"
-    same = selected
-    for col, value in zip(("study_id", "comparator_class", "outcome", "window"),
-                          (row.get("study_id"), key[1], key[0], key[2])):
-        if col in same.columns:
-            same = same[same[col].astype(str) == str(value)]
+    same = _in_cell(selected, key)
+    if same is not None and len(same) and "study_id" in same.columns:
+        same = same[same["study_id"].astype(str) == str(row.get("study_id"))]
     if len(same):
         return (f"not pooled: row {same.index[0]} of the same study is used for {_group_text(key)} "
                 "(one row per trial per window: closest to the window's target, then priority)")

@@ -7,6 +7,11 @@ pooling under the profile) and the report's figure builder
 population and the same picture whichever command wrote it. Options that change what is pooled
 (``--conditions``, ``--measure``, ``--binary-measure``, ``--profile``) also change the file names
 (e.g. ``forest_pain_sham_immediate_md``), so a file name never means two analyses.
+
+A comparison is the comparator class, with ``_addon`` when acupuncture was added to the
+comparator's care (``--comparator usual_care_addon``: acupuncture + usual care vs usual care):
+add-on and head-to-head trials answer different questions and are never pooled together
+(:mod:`trialsynth.data.cells`); their files are ``forest_pain_usual_care_addon_<window>``.
 """
 
 from __future__ import annotations
@@ -53,7 +58,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_common(p)
     p.add_argument("--outcome", default="pain", help="outcome: pain, function or responder (default: %(default)s)")
     p.add_argument("--comparator", default="sham",
-                   help="comparator class: sham, usual_care, no_treatment, active (default: %(default)s)")
+                   help="comparison: sham, usual_care, no_treatment, active, or one of them with _addon for acupuncture "
+                        "added to that care, e.g. usual_care_addon (default: %(default)s)")
     p.add_argument("--window", dest="windows", action="append", metavar="WINDOW",
                    help="immediate, short, intermediate or long; repeat for several (default: every window with "
                         "data, plus the figure of all windows together)")
@@ -132,15 +138,34 @@ def write(plan, args: argparse.Namespace, *, manifest: bool = False) -> int:
     return 0
 
 
+def comparison_of(text: str) -> tuple[str, bool]:
+    """``--comparator``: ``"usual_care_addon"`` -> ("usual_care", True) (acupuncture added to usual
+    care), ``"sham"`` -> ("sham", False)."""
+    text = str(text)
+    if text.endswith("_addon"):
+        return text[: -len("_addon")], True
+    return text, False
+
+
+def comparison_name(comparator, add_on) -> str:
+    """The ``--comparator`` value of a cell: ``usual_care_addon`` or ``sham``."""
+    from trialsynth.data.cells import as_add_on
+
+    return f"{comparator}_addon" if as_add_on(add_on) is True else str(comparator)
+
+
 def run(args: argparse.Namespace) -> int:
+    from trialsynth.data.cells import as_add_on
     from trialsynth.report.figures import plan_figures
 
     an = analysis_for(args)
-    keys = [k for k in an.results() if str(k[0]) == args.outcome and str(k[1]) == args.comparator]
+    comparator, add_on = comparison_of(args.comparator)
+    keys = [k for k in an.results()
+            if str(k[0]) == args.outcome and str(k[1]) == comparator and as_add_on(k[2]) is add_on]
     if not keys:
-        available = sorted({f"{k[0]}/{k[1]}" for k in an.results()})
+        available = sorted({f"{k[0]}/{comparison_name(k[1], k[2])}" for k in an.results()})
         raise ArgumentError(
-            f"--outcome/--comparator: no pooled trials for outcome {args.outcome!r} and comparator "
+            f"--outcome/--comparator: no pooled trials for outcome {args.outcome!r} and comparison "
             f"{args.comparator!r} in {args.data}; available: {', '.join(available) or 'none'}"
         )
     kinds = ("forest", "forest_by_window")
@@ -148,11 +173,11 @@ def run(args: argparse.Namespace) -> int:
         unknown = [w for w in args.windows if w not in WINDOWS]
         if unknown:
             raise ArgumentError(f"--window: unknown window(s) {unknown}; expected some of {list(WINDOWS)}")
-        missing = [w for w in args.windows if w not in {str(k[2]) for k in keys}]
+        missing = [w for w in args.windows if w not in {str(k[3]) for k in keys}]
         if missing:
-            have = ", ".join(str(k[2]) for k in keys)
+            have = ", ".join(str(k[3]) for k in keys)
             raise ArgumentError(f"--window: no pooled trials in window(s) {missing} (windows with data: {have})")
-        keys = [k for k in keys if str(k[2]) in args.windows]
+        keys = [k for k in keys if str(k[3]) in args.windows]
         kinds = ("forest",)  # the figure of all windows is drawn only with all of them
     plan = plan_figures(an, kinds, style=args.style, sort_by=args.sort, keys=keys, suffix=stem_suffix(args))
     return write(plan, args)

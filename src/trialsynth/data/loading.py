@@ -326,6 +326,24 @@ def _check_row(file: str, rownum: int, row: dict, cells: dict, add, windows, evi
         missing("shared_arm_id" if v("shared_arm_id") is None else "shared_arm",
                 "shared_arm (arm1/arm2) and shared_arm_id (the arm's name) go together")
 
+    # a sham type names the quote that says it, and only a sham comparator has one
+    if (v("sham_type") is None) != (v("sham_type_quote") is None) \
+            and not ({"sham_type", "sham_type_quote"} & bad):
+        missing("sham_type_quote" if v("sham_type_quote") is None else "sham_type",
+                "sham_type and sham_type_quote (the quote that describes the sham) go together")
+    if v("sham_type") is not None and v("comparator_class") not in (None, "sham") and "sham_type" not in bad:
+        add(Problem(file, rownum, "sham_type", cells.get("sham_type"),
+                    f"a sham type belongs to a sham comparator, but comparator_class is {v('comparator_class')}"))
+
+    # baseline means go together and belong to final values
+    if (v("baseline_mean1") is None) != (v("baseline_mean2") is None) \
+            and not ({"baseline_mean1", "baseline_mean2"} & bad):
+        missing("baseline_mean2" if v("baseline_mean2") is None else "baseline_mean1",
+                "give both baseline means, or neither")
+    if v("baseline_mean1") is not None and v("value_type") == "change" and "baseline_mean1" not in bad:
+        add(Problem(file, rownum, "baseline_mean1", cells.get("baseline_mean1"),
+                    "baseline means belong to final-value rows (a change score is already from baseline)"))
+
     # scale range
     lo, hi = v("scale_min"), v("scale_max")
     if (lo is None) != (hi is None) and not ({"scale_min", "scale_max"} & bad):

@@ -38,6 +38,7 @@ __all__ = [
     "PHRASE_CONVERSIONS",
     "ROW_CONVERSIONS",
     "SCALE_RANGES",
+    "SHAM_TYPE_WORDS",
     "TRIAL_NUMERIC_COLUMNS",
     "REVIEW_NUMERIC_COLUMNS",
     "number_tokens",
@@ -62,7 +63,7 @@ TRIAL_NUMERIC_COLUMNS: tuple[str, ...] = (
     "scale_min", "scale_max", "timepoint_weeks", "weeks_after_treatment",
     "n1", "mean1", "sd1", "se1", "ci_low1", "ci_high1",
     "n2", "mean2", "sd2", "se2", "ci_low2", "ci_high2",
-    "events1", "events2",
+    "events1", "events2", "baseline_mean1", "baseline_mean2",
     "effect", "effect_ci_low", "effect_ci_high", "effect_se",
     "p_value", "test_statistic",
 )
@@ -553,9 +554,44 @@ def _arm_labels_by_study(trials: pd.DataFrame) -> dict[str, dict[str, set[str]]]
     return out
 
 
+#: words a quote must contain to back each ``sham_type`` (case-insensitive): what the sham *was*
+SHAM_TYPE_WORDS: dict[str, tuple[str, ...]] = {
+    "penetrating": ("minimal acupuncture", "superficial needling", "unspecific needling", "minimal needling",
+                    "shallow needling"),
+    "non_penetrating": ("without a needle", "non-penetrating", "nonpenetrating", "not penetrat", "blunt",
+                        "toothpick", "retractable"),
+    "placebo_tens": ("tens", "transcutaneous electrical nerve stimulation"),
+}
+
+
+def _check_sham_type(row: Mapping[str, Any], row_number: int, file: str,
+                     records: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
+    """A row's ``sham_type`` must be backed by its ``sham_type_quote``: a quote of the row's record
+    that names that kind of sham (:data:`SHAM_TYPE_WORDS`)."""
+    kind = "" if _blank(row.get("sham_type")) else str(row.get("sham_type")).strip()
+    if not kind:
+        return []
+    qid = "" if _blank(row.get("sham_type_quote")) else str(row.get("sham_type_quote")).strip()
+    record = records.get(str(row.get("source_id", "")).strip())
+    if record is None:
+        return []
+    quote = (record.get("quotes") or {}).get(qid)
+    if quote is None:
+        return [Problem(file, row_number, "sham_type_quote", qid,
+                        f"no quote {qid!r} in evidence/{record.get('id')}.yaml to back sham_type {kind}")]
+    text = " ".join(str(quote.get("text", "") if isinstance(quote, Mapping) else quote).lower().split())
+    words = SHAM_TYPE_WORDS.get(kind, ())
+    if not any(w in text for w in words):
+        return [Problem(file, row_number, "sham_type", kind,
+                        f"quote {qid} of evidence/{record.get('id')}.yaml does not describe a {kind} sham "
+                        f"(expected one of: {', '.join(words)})")]
+    return []
+
+
 def check_trials(trials: pd.DataFrame, records: Mapping[str, Mapping[str, Any]], *,
                  file: str = "data/trials.csv") -> list[Problem]:
-    """Check every numeric cell of the trials table against its row's quotes."""
+    """Check every numeric cell of the trials table against its row's quotes, and every sham type
+    against the quote it names."""
     problems: list[Problem] = []
     arms_by_study = _arm_labels_by_study(trials)
     for position, (_, row) in enumerate(trials.iterrows()):
@@ -565,6 +601,7 @@ def check_trials(trials: pd.DataFrame, records: Mapping[str, Mapping[str, Any]],
         others = {label for comparison, labels in arms_by_study.get(str(row_map.get("study_id")), {}).items()
                   if comparison != str(row_map.get("comparison_id")) for label in labels} - own
         problems += _check_source_ref(row_map, row_number, file, records, allow_url=True)
+        problems += _check_sham_type(row_map, row_number, file, records)
         problems += _check_numbers(row_map, row_number, file, TRIAL_NUMERIC_COLUMNS, records,
                                    scale_column="scale")
         problems += _check_direction(row_map, row_number, file, records, sorted(others))

@@ -119,6 +119,15 @@ COLUMNS: tuple[Column, ...] = (
            enum=("sham", "no_treatment", "usual_care", "active"), group=_ID),
     Column("comparator_label", "string", "The comparator arm as the paper names it.", ALWAYS,
            group=_ID),
+    Column("sham_type", "string",
+           "For a sham comparator, what the sham was, where the row's record quotes it: penetrating "
+           "(minimal or superficial needling, or needles without stimulation), non_penetrating (a "
+           "needle or guide tube that does not pierce the skin), placebo_tens (a placebo or mock "
+           "TENS device). Empty when the quotes do not say.",
+           enum=("penetrating", "non_penetrating", "placebo_tens"), group=_ID),
+    Column("sham_type_quote", "string",
+           "The id of the quote in the row's evidence record that describes the sham (required "
+           "with sham_type).", pattern=r"[A-Za-z0-9_.-]+", group=_ID),
     Column("add_on", "boolean",
            "True when both arms also received the comparator's care (acupuncture + usual care vs usual care).",
            ALWAYS, group=_ID),
@@ -199,6 +208,12 @@ COLUMNS: tuple[Column, ...] = (
            unit="scale points", group=_NUM, shapes=_CONT),
     Column("events2", "integer", "Responders (events) in arm 2.", _BIN, minimum=0,
            unit="participants", group=_NUM, shapes=_BIN),
+    Column("baseline_mean1", "number",
+           "Baseline mean of arm 1 on the same scale, for a final-value row (lets the effects stage "
+           "compute the change-score difference and see a baseline imbalance).", group=_NUM,
+           unit="scale points", shapes=_CONT),
+    Column("baseline_mean2", "number", "Baseline mean of arm 2 on the same scale (with baseline_mean1).",
+           group=_NUM, unit="scale points", shapes=_CONT),
     Column("effect_measure", "string", "The reported between-group effect measure (arm 1 vs arm 2).",
            _CONTRAST, enum=("MD", "SMD", "RR", "OR", "RD"), group=_NUM, shapes=_CONTRAST),
     Column("effect", "number", "The reported between-group effect.", _CONTRAST, group=_NUM,

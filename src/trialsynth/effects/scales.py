@@ -139,6 +139,10 @@ def format_interval(low, high, *, measure: str | None = None, digits: int = 2) -
     return f"{format_number(low, digits, ratio=r)} to {format_number(high, digits, ratio=r)}"
 
 
+#: how a reader sees a measure's name where it differs from the name the code uses
+DISPLAY_NAMES = {"MD100": "MD (0-100)"}
+
+
 def format_effect(measure: str | None, estimate, ci_low, ci_high, *, digits: int = 2, label: bool = True,
                   level: float | None = None) -> str:
     """One effect as a reader sees it: ``SMD -0.31 (-0.55 to -0.06)``, ``RR 1.33 (1.04 to 1.70)``.
@@ -148,6 +152,7 @@ def format_effect(measure: str | None, estimate, ci_low, ci_high, *, digits: int
     ``(95% CI ...)``. A missing number gives ``"SMD no estimate"``.
     """
     name = base_measure(measure) or "effect"
+    name = DISPLAY_NAMES.get(name, name)
     est, lo, hi = display_values(measure, estimate, ci_low, ci_high)
     prefix = f"{name} " if label else ""
     if not _finite(est):
@@ -189,6 +194,6 @@ def display_frame_columns(measure: str | None, row: dict, columns: Iterable[str]
 
 
 __all__ = [
-    "RATIO_MEASURES", "analysis_values", "base_measure", "display_frame_columns", "display_values", "format_effect",
+    "DISPLAY_NAMES", "RATIO_MEASURES", "analysis_values", "base_measure", "display_frame_columns", "display_values", "format_effect",
     "format_interval", "format_number", "is_ratio", "log_name", "null_value", "wald_interval",
 ]

@@ -24,15 +24,23 @@ from trialsynth.claims.effects import (
     RATIO_MID_HIGH,
     RATIO_MID_LOW,
     RATIO_MID_SOURCE,
+    MD100,
     benefit_sign,
     classify_effect,
+    mid_for,
 )
 from trialsynth.effects.scales import display_values, format_effect, is_ratio
 from trialsynth.data.io import atomic_write_text, neutralise_cell
 from trialsynth.errors import ArgumentError
 from trialsynth.grade import rules as R
 
-KEY = ("outcome", "comparator_class", "window")
+from trialsynth.data.cells import CELL_KEY  # noqa: E402 - one definition of a cell
+
+#: the columns that define a SoF row: the pooled cell (outcome x comparator class x add-on x window)
+KEY = CELL_KEY
+#: the key columns a pooled frame must have (``add_on`` is read as head to head when absent, for
+#: frames made before add-on comparisons were their own cells)
+REQUIRED_KEY = ("outcome", "comparator_class", "window")
 
 
 @dataclass(frozen=True)
@@ -78,7 +86,7 @@ class GradeSettings:
 #: ``estimate`` ... ``pi_high`` are on the display scale (ratios as ratios); for ratio measures the
 #: analysis (log) values are kept in ``log_estimate`` ... ``log_pi_high``
 SOF_COLUMNS = [
-    *KEY, "k", "participants", "measure", "estimate", "ci_low", "ci_high", "pi_low", "pi_high",
+    *KEY, "k", "trials", "participants", "measure", "estimate", "ci_low", "ci_high", "pi_low", "pi_high",
     "log_estimate", "log_ci_low", "log_ci_high", "log_pi_low", "log_pi_high", "i2", "effect_text",
     "design", "start",
     *[c for d in R.DOMAINS for c in (d, f"{d}_reason", f"{d}_rule")],
@@ -114,16 +122,21 @@ def _study_ids(value) -> list[str]:
 
 
 def _group_studies(studies: pd.DataFrame | None, key: Mapping, ids: list[str]) -> pd.DataFrame:
+    """The rows of ``studies`` behind one SoF row: its cell, and its pooled labels (``label``,
+    ``study_id`` plus the comparison where a trial gives two comparisons whose shared arm was
+    split, else ``study_id``), one row per label, so that the split n of a shared arm is counted
+    once (Cochrane Handbook 23.3.4)."""
     if studies is None or len(studies) == 0:
         return pd.DataFrame()
     m = studies
     for col in KEY:
         if col in m.columns and key.get(col) is not None:
             m = m[m[col].astype(str) == str(key[col])]
-    if ids and "study_id" in m.columns:
-        m = m[m["study_id"].astype(str).isin(ids)]
-    if "study_id" in m.columns:
-        m = m.drop_duplicates("study_id")
+    name = "label" if "label" in m.columns else "study_id"
+    if ids and name in m.columns:
+        m = m[m[name].astype(str).isin(ids)]
+    if name in m.columns:
+        m = m.drop_duplicates(name)
     return m
 
 
@@ -149,14 +162,15 @@ def draft_sof(pooled: pd.DataFrame, studies: pd.DataFrame | None = None, *, sett
     settings = settings or GradeSettings()
     if not isinstance(pooled, pd.DataFrame):
         raise ArgumentError(f"pooled: expected a pandas DataFrame, got {type(pooled).__name__}")
-    missing = [c for c in (*KEY, "k", "estimate", "ci_low", "ci_high") if c not in pooled.columns]
+    missing = [c for c in (*REQUIRED_KEY, "k", "estimate", "ci_low", "ci_high") if c not in pooled.columns]
+    key_cols = KEY if "add_on" in pooled.columns else REQUIRED_KEY
     if missing and len(pooled):
         raise ArgumentError(f"pooled: missing column(s) {', '.join(missing)}")
     rules = settings.rules()
     ois_continuous = settings.optimal_information_size
     rows = []
     for rec in pooled.to_dict("records"):
-        key = tuple(rec.get(c) for c in KEY)
+        key = tuple(rec.get(c) for c in key_cols)
         ids = _study_ids(rec.get("study_ids"))
         grp = _group_studies(studies, rec, ids)
         measure = str(rec.get("measure") or "SMD")
@@ -165,7 +179,8 @@ def draft_sof(pooled: pd.DataFrame, studies: pd.DataFrame | None = None, *, sett
         k = int(rec["k"]) if _finite(rec.get("k")) else 0
         rob_values = list(grp["rob"]) if "rob" in grp.columns else ["" for _ in (ids or range(k))]
         w_map = (weights or {}).get(key)
-        w = [float(w_map.get(s, 0.0)) for s in grp["study_id"]] if (w_map and "study_id" in grp.columns) else None
+        name = "label" if "label" in grp.columns else "study_id"
+        w = [float(w_map.get(str(s), 0.0)) for s in grp[name]] if (w_map and name in grp.columns) else None
         participants = math.nan
         if {"n1", "n2"} <= set(grp.columns) and len(grp):
             n = pd.to_numeric(grp["n1"], errors="coerce") + pd.to_numeric(grp["n2"], errors="coerce")
@@ -179,6 +194,10 @@ def draft_sof(pooled: pd.DataFrame, studies: pd.DataFrame | None = None, *, sett
             scale = dict(mid=mid, harm_mid=harm_mid, display=lambda *v: display_values(measure, *v),
                          threshold_text=f"{name} {settings.ratio_low:g} / {settings.ratio_high:g}")
             ois = _binary_ois(grp, settings)
+        elif measure.upper() == MD100:
+            # a mean difference on 0-100: the outcome's MID in points (pain 15, function 10)
+            md_mid = mid_for(measure, settings.mid, rec.get("outcome")) or settings.mid
+            mid, scale, ois = md_mid, dict(mid=md_mid), ois_continuous
         else:
             mid, scale, ois = settings.mid, dict(mid=settings.mid), ois_continuous
         depends = bool(rec.get("conclusion_depends_on_method")) if _known(rec.get("conclusion_depends_on_method")) else False
@@ -192,12 +211,13 @@ def draft_sof(pooled: pd.DataFrame, studies: pd.DataFrame | None = None, *, sett
                                   **scale)
         pub = R.judge_publication_bias(k, (egger_p or {}).get(key), min_k=settings.min_k_publication, alpha=settings.egger_alpha)
         ind = R.Judgement(R.NOT_SERIOUS, 0, "not assessed from the data (reviewer's judgement)")
-        row = {c: rec.get(c) for c in KEY}
+        row = {c: rec.get(c, False) for c in KEY}
         for c in extra_keys:
             row[c] = rec.get(c)
         shown = display_values(measure, *(rec.get(c) for c in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")))
+        n_trials = int(grp["study_id"].nunique()) if "study_id" in grp.columns and len(grp) else k
         row.update({
-            "k": k, "participants": participants, "measure": measure,
+            "k": k, "trials": n_trials, "participants": participants, "measure": measure,
             **dict(zip(("estimate", "ci_low", "ci_high", "pi_low", "pi_high"), shown)),
             **{f"log_{c}": (rec.get(c) if ratio else math.nan) for c in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")},
             "i2": rec.get("i2"),
@@ -346,17 +366,24 @@ def apply_overrides(table: pd.DataFrame, overrides: Sequence[Mapping]) -> pd.Dat
 
 # ------------------------------------------------------------------------- exports
 
-DISPLAY_COLUMNS = ["outcome", "comparator_class", "window", "k", "participants", "effect_text", "risk_of_bias", "inconsistency",
+DISPLAY_COLUMNS = ["outcome", "comparator_class", "add_on", "window", "k", "participants", "effect_text", "risk_of_bias", "inconsistency",
                    "indirectness", "imprecision", "publication_bias", "certainty", "footnotes"]
 
 
 def _outcome_label(rec: Mapping) -> str:
-    from trialsynth.display import COMPARATOR_NAMES, WINDOW_NAMES
+    """"Pain: acupuncture + usual care vs usual care, intermediate term"."""
+    from trialsynth.data.cells import cell_label
 
-    outcome = str(rec.get("outcome") or "").capitalize()
-    comp = COMPARATOR_NAMES.get(str(rec.get("comparator_class")), str(rec.get("comparator_class")))
-    window = WINDOW_NAMES.get(str(rec.get("window")), str(rec.get("window")))
-    return f"{outcome}: vs {comp}, {window}"
+    return cell_label(rec)
+
+
+def _trials_text(rec: Mapping, k: str) -> str:
+    """"3 RCTs", or "1 RCT, 2 comparisons" when a trial gives two comparisons (shared arm split)."""
+    from trialsynth.display import format_count
+
+    trials = format_count(rec.get("trials")) or k
+    text = f"{trials} RCT{'' if trials == '1' else 's'}"
+    return text + (f", {k} comparisons" if trials != k and k else "")
 
 
 def sof_display(table: pd.DataFrame):
@@ -374,7 +401,7 @@ def sof_display(table: pd.DataFrame):
         k = format_count(rec.get("k"))
         row = {
             "Outcome": _outcome_label(rec),
-            "Participants (studies)": f"{n or 'unknown'} ({k} RCT{'' if k == '1' else 's'})",
+            "Participants (studies)": f"{n or 'unknown'} ({_trials_text(rec, k)})",
             "Effect (95% CI)": rec.get("effect_text"),
             "Certainty": rec.get("certainty_text") or rec.get("certainty"),
             "What happens": rec.get("statement") or "",

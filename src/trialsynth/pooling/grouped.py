@@ -1,4 +1,4 @@
-"""One meta-analysis per group of an effects table (outcome x comparator x time window).
+"""One meta-analysis per group of an effects table (outcome x comparator x add-on x time window).
 
 :func:`pool_groups` takes the DataFrame made by
 :func:`trialsynth.effects.records.effects_from_trials` (trial rows plus ``yi``, ``vi``,
@@ -20,7 +20,11 @@ from trialsynth.pooling.fit import pool
 from trialsynth.pooling.profiles import get_profile
 from trialsynth.pooling.results import MetaResult
 
-DEFAULT_BY = ("outcome", "comparator_class", "window")
+from trialsynth.data.cells import CELL_KEY  # noqa: E402 - one definition of a cell
+
+#: the default groups: the cells of :data:`trialsynth.data.cells.CELL_KEY` (add-on and
+#: head-to-head comparisons are different questions, so ``add_on`` is part of the key)
+DEFAULT_BY = CELL_KEY
 FRAME_COLUMNS = ("k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "q",
                  "q_p_value", "p_value", "measure", "profile", "study_ids")
 
@@ -90,7 +94,8 @@ def pool_groups(
         Must contain ``yi``, ``vi`` and the ``by`` columns; ``measure`` (one per group) and
         ``label_column`` (study labels) are used when present.
     by : str or sequence of str
-        Grouping columns (default outcome, comparator_class, window).
+        Grouping columns (default :data:`DEFAULT_BY`: outcome, comparator_class, add_on, window;
+        a frame without ``add_on`` needs an explicit ``by``).
     profile : str
         A name from :data:`trialsynth.pooling.profiles.PROFILES`.
     level : float
@@ -105,7 +110,9 @@ def pool_groups(
     prof = get_profile(profile)
     missing = [c for c in ("yi", "vi", *by) if c not in effects_df.columns]
     if missing:
-        raise ArgumentError(f"effects_df lacks the column(s) {missing}; it needs yi, vi and the by columns")
+        hint = (" (add_on: true when acupuncture was added to the comparator's care, false when it was compared "
+                "head to head; or pass by= without it)" if "add_on" in missing else "")
+        raise ArgumentError(f"effects_df lacks the column(s) {missing}; it needs yi, vi and the by columns{hint}")
     results, skipped, notes = {}, {}, {}
     grouped = effects_df.groupby(list(by), sort=True, dropna=False) if by else [((), effects_df)]
     for key, group in grouped:

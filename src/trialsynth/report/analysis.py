@@ -5,7 +5,7 @@ the previous one's result::
 
     loaded  = load_trials_stage(data_path)          # validated rows, each with its window
     sources = load_sources(reviews, evidence, claims)
-    effects = compute_effects(loaded, conditions=POOLED_CONDITIONS)
+    effects = compute_effects(loaded, conditions=POOLED_CONDITIONS, pool_across=())
     pooled  = pool_cells(effects, profile, sources.claims)
     graded  = grade_cells(pooled, effects)
     judged  = judge_claims(sources, pooled, effects, graded)
@@ -41,6 +41,7 @@ from trialsynth.report.stages import (  # noqa: F401 - re-exported: the report's
     load_trials_stage,
     pool_cells,
     population_label,
+    scope_label,
 )
 
 DEFAULT_PROFILE = "cochrane-2025"
@@ -72,11 +73,22 @@ class Analysis:
     conditions: tuple | None = POOLED_CONDITIONS  # the pooled populations (None: all)
     refits: dict = field(default_factory=dict)  # group key -> the cell refitted under each shipped profile
     stages: dict = field(default_factory=dict)  # stage name -> the value it returned
+    set_apart: pd.DataFrame = field(default_factory=pd.DataFrame)  # rows the pooling rules left out, with why
+    sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)  # every cell x sensitivity analysis
+    subgroups: dict = field(default_factory=dict)  # cell key -> single-session subgroup analysis
+    pool_across: tuple = ()  # key columns pooled across ("comparator_class", "add_on")
+    rules: list = field(default_factory=list)  # what the pooling rules did
 
     @property
     def population(self) -> str:
         """The pooled population in words ("chronic low back pain (...)")."""
         return population_label(self.conditions)
+
+    @property
+    def scope(self) -> str:
+        """What the pools mix beyond the default cells, for titles ("" by default; "pooled across
+        conditions", "pooled across comparators")."""
+        return scope_label(self.conditions, self.pool_across)
 
     @property
     def has_data(self) -> bool:
@@ -86,8 +98,23 @@ class Analysis:
         """Group key -> MetaResult (empty when nothing was pooled)."""
         return dict(getattr(self.grouped, "results", {}) or {})
 
-    def result(self, outcome: str, comparator_class: str, window: str):
-        return self.results().get((outcome, comparator_class, window))
+    def result(self, outcome: str, comparator_class: str, window: str, add_on=None):
+        """The pooled result of one cell; ``add_on`` True (acupuncture + the comparator's care vs
+        that care) or False (head to head). With ``add_on=None`` the one cell of that outcome,
+        comparator and window (None when there is none; an error naming both when both exist)."""
+        found = {k: r for k, r in self.results().items()
+                 if (k[0], str(k[1]), k[3]) == (outcome, str(comparator_class), window)
+                 and (add_on is None or str(k[2]) == str(add_on))}
+        if len(found) > 1:
+            raise ArgumentError(f"{outcome} / {comparator_class} / {window} has an add-on and a head-to-head cell: "
+                                "pass add_on=True or add_on=False")
+        return next(iter(found.values()), None)
+
+    def comparisons(self, outcome: str | None = None) -> list[tuple]:
+        """The ``(comparator_class, add_on)`` pairs pooled (for ``outcome``), in comparator order."""
+        order = {c: i for i, c in enumerate(("sham", "no_treatment", "usual_care", "active", "any"))}
+        pairs = {(str(k[1]), k[2]) for k in self.results() if outcome is None or k[0] == outcome}
+        return sorted(pairs, key=lambda p: (order.get(p[0], 9), str(p[1])))
 
     def methods_text(self) -> str:
         """A methods paragraph in general terms (it holds for every pooled cell, whatever its k):
@@ -103,7 +130,8 @@ class Analysis:
         ks = sorted({int(r.k) for r in self.results().values()})
         windows = self.windows_used()
         parts.append(
-            f"Population pooled: {self.population}. Each outcome x comparator class x time window is pooled on its own"
+            f"Population pooled: {self.population}" + (f" ({self.scope})" if self.scope else "")
+            + ". Each outcome x comparison x time window is pooled on its own"
             + (f" ({len(self.results())} cells, k = {ks[0]} to {ks[-1]} trials each)" if ks else "")
             + ", never across windows; a cell with one trial shows that trial's estimate (not pooled). "
             "Continuous outcomes are standardised mean differences (Hedges' g) oriented so that negative values favour "
@@ -111,15 +139,40 @@ class Analysis:
             "acupuncture). Each trial contributes at most one estimate per outcome, comparator and time window ("
             + "; ".join(w.describe() for w in windows) + "), the one closest to the window's target."
         )
-        parts.append("Clinical importance and GRADE imprecision use " + MID_SOURCE + " Thresholds for " + RATIO_MID_SOURCE)
+        parts.append(POOLING_RULES_TEXT)
+        parts.append("Clinical importance and GRADE imprecision use " + MID_SOURCE + " Thresholds for " + RATIO_MID_SOURCE
+                     + " A mean difference on a 0-100 scale is judged against 15 points for pain and 10 for function.")
         parts.append("Every cell is refitted under cochrane-2025, its never-narrower variant (cochrane-2025-adhoc) and "
                      "revman5-legacy; a cell whose class changes between them is flagged 'depends on the method'.")
+        parts.append(SENSITIVITY_TEXT)
         return " ".join(parts)
 
     def windows_used(self):
         from trialsynth.data.windows import DEFAULT_WINDOWS
 
         return self.windows or DEFAULT_WINDOWS
+
+
+#: the pooling rules, as the methods paragraph states them (each is a function of
+#: :func:`trialsynth.report.stages.compute_effects`)
+POOLING_RULES_TEXT = (
+    "Pooling rules (Cochrane Handbook v6.4): (1) acupuncture added to the comparator's care (acupuncture + usual care vs "
+    "usual care, or + exercise vs exercise) and acupuncture instead of it (acupuncture vs usual care) are different "
+    "comparisons and are pooled in different cells (chapter 3); (2) change-from-baseline and final values are never "
+    "mixed in one SMD pool (section 10.5.2): a cell holding both is pooled as mean differences on a common 0-100 scale "
+    "when every instrument's range is printed, otherwise the value type more trials report is kept and the other set "
+    "apart, and a final value whose direction a baseline imbalance reverses (computed from the printed baseline means) "
+    "is not pooled; (3) an arm shared by two comparisons of one trial in one cell has its n split between them "
+    "(section 23.3.4), so no patient is counted twice; (4) a single-session trial (one needling, measured minutes "
+    "later) is not pooled with courses of treatment: it is shown as a subgroup with the test for subgroup "
+    "differences. The rows each rule sets apart are listed in the notes and put back in the sensitivity analyses."
+)
+SENSITIVITY_TEXT = (
+    "Sensitivity analyses (section 10.14), on every cell: without effects approximated from p-values; without trials at "
+    "high or unclear risk of bias; chronic low back pain only; by sham type (penetrating, non-penetrating, placebo "
+    "TENS, where a quote states it); with the rows the pooling rules set apart. A cell whose class changes in any of "
+    "them is flagged 'sensitive'."
+)
 
 
 def _profile_sentence(profile: str) -> str:
@@ -173,14 +226,19 @@ def _timed(timings: dict, name: str):
 def run_analysis(data_path: str | Path = "data/trials.csv", profile: str = DEFAULT_PROFILE, windows=None, *,
                  reviews_path: str | Path | None = None, evidence_dir: str | Path | None = None,
                  claims_path: str | Path | None = None, measure: str = "SMD", raise_invalid: bool = False,
-                 conditions: Sequence[str] | None = POOLED_CONDITIONS, binary_measure: str = "RR") -> Analysis:
+                 conditions: Sequence[str] | None = POOLED_CONDITIONS, pool_across: Sequence[str] = (),
+                 binary_measure: str = "RR") -> Analysis:
     """Run every stage on ``data_path`` and return an :class:`Analysis`.
 
     ``conditions`` names the populations whose rows are pooled (default :data:`POOLED_CONDITIONS`:
     chronic and persistent low back pain); ``None`` pools every row. Rows of other conditions stay in
-    :attr:`Analysis.trials` and :attr:`Analysis.effects`, and a note names them. ``measure`` and
-    ``binary_measure`` are the effect measures of continuous and responder outcomes
-    (:func:`trialsynth.effects.records.effects_from_trials`).
+    :attr:`Analysis.trials` and :attr:`Analysis.effects`, and a note names them. ``pool_across``
+    names cell-key columns to pool across (``"comparator_class"``: every control in one cell;
+    ``"add_on"``: add-on and head-to-head comparisons together); the default keeps them apart.
+    Either way the report's titles and notes say what was pooled together (:attr:`Analysis.scope`).
+    ``measure`` is ``"SMD"`` (default), ``"MD"`` (raw mean differences) or ``"MD100"`` (mean
+    differences on a common 0-100 scale, rows without a printed scale range left out);
+    ``binary_measure`` is the measure of responder outcomes (``"RR"``, ``"OR"``, ``"RD"``).
 
     A missing or empty ``trials.csv`` gives an analysis with no rows and a note (not an error).
     Invalid data gives an analysis whose :attr:`Analysis.problems` lists every problem (or, with
@@ -194,14 +252,17 @@ def run_analysis(data_path: str | Path = "data/trials.csv", profile: str = DEFAU
     claims_path = Path(claims_path) if claims_path else (evidence_dir / "claims.yaml")
     if conditions is not None and (isinstance(conditions, str) or not all(isinstance(c, str) for c in conditions)):
         raise ArgumentError(f"conditions: expected a sequence of condition names or None, got {conditions!r}")
+    if isinstance(pool_across, str):
+        pool_across = (pool_across,)
+    pool_across = tuple(pool_across or ())
     # the stages take the measures as one value: "SMD", or ("SMD", "OR") when responders are not RR
     measures = measure if binary_measure == "RR" else (measure, binary_measure)
     key = _memo_key(data_path, profile, windows, reviews_path, evidence_dir, claims_path, measures, raise_invalid,
-                    None if conditions is None else tuple(conditions))
+                    (None if conditions is None else tuple(conditions), pool_across))
     if key in _MEMO:
         return copy.deepcopy(_MEMO[key])
     an = _run_analysis(data_path, profile, windows, reviews_path, evidence_dir, claims_path, measures, raise_invalid,
-                       conditions)
+                       conditions, pool_across)
     if len(_MEMO) >= _MEMO_LIMIT:
         _MEMO.pop(next(iter(_MEMO)))
     _MEMO[key] = copy.deepcopy(an)
@@ -238,7 +299,7 @@ def _memo_key(data_path, profile, windows, reviews_path, evidence_dir, claims_pa
 
 
 def _run_analysis(data_path, profile, windows, reviews_path, evidence_dir, claims_path, measure, raise_invalid,
-                  conditions=POOLED_CONDITIONS) -> Analysis:
+                  conditions=POOLED_CONDITIONS, pool_across=()) -> Analysis:
     windows = resolve_windows(windows)
     t: dict[str, float] = {}
     with _timed(t, "load_validate"):
@@ -247,7 +308,8 @@ def _run_analysis(data_path, profile, windows, reviews_path, evidence_dir, claim
         sources = load_sources(Path(reviews_path), Path(evidence_dir), Path(claims_path))
     with _timed(t, "effects"):
         measure, binary_measure = (measure, "RR") if isinstance(measure, str) else measure
-        effects = compute_effects(loaded, measure=measure, conditions=conditions, binary_measure=binary_measure)
+        effects = compute_effects(loaded, measure=measure, conditions=conditions, pool_across=pool_across,
+                                  binary_measure=binary_measure)
     with _timed(t, "pooling"):
         pooled = pool_cells(effects, profile, sources.claims)
     with _timed(t, "grade"):
@@ -260,6 +322,7 @@ def _run_analysis(data_path, profile, windows, reviews_path, evidence_dir, claim
         claims=sources.claims, verdicts=judged.verdicts, sof=graded.sof, quotes=sources.quotes,
         subset_pooled=pooled.subset_pooled, notes=[*loaded.notes, *sources.notes, *effects.notes, *pooled.notes, *graded.notes],
         timings=t, problems=loaded.problems, problem_items=loaded.problem_items,
-        conditions=effects.conditions, refits=pooled.refits,
+        conditions=effects.conditions, refits=pooled.refits, set_apart=effects.set_apart,
+        sensitivity=pooled.sensitivity, subgroups=pooled.subgroups, pool_across=effects.pool_across, rules=effects.rules,
         stages={"loaded": loaded, "sources": sources, "effects": effects, "pooled": pooled, "graded": graded, "judged": judged},
     )

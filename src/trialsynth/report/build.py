@@ -210,14 +210,26 @@ def _write_tables(an: Analysis, folder: Path) -> list[Path]:
     written.append(atomic_write_text(folder / "sof.md", sof_to_markdown(an.sof)))
     written.append(atomic_write_text(folder / "sof.html", sof_to_html(an.sof)))
     written.append(write_csv_safely(_csv_ready(evidence_pattern(an.pooled, outcome="pain")), folder / "evidence_pattern_pain.csv"))
-    sel_cols = ["study_id", "comparison_id", "outcome", "comparator_class", "window", "weeks_after", "timepoint_weeks", "yi", "vi",
-                "measure", "approximate", "rob", "n1", "n2"]
+    sel_cols = ["study_id", "comparison_id", "label", "outcome", "comparator_class", "add_on", "window", "weeks_after",
+                "timepoint_weeks", "value_type", "treatment_course", "sham_type", "shared_arm_id", "yi", "vi",
+                "measure", "approximate", "rob", "n1", "n2", "derivation"]
     selected = an.selected[[c for c in sel_cols if c in an.selected.columns]] if len(an.selected) else pd.DataFrame(columns=sel_cols)
     if "measure" in selected.columns:  # yi and vi are on the analysis scale: a ratio's row says logRR
         from trialsynth.effects.scales import log_name
 
         selected = selected.assign(measure=selected["measure"].map(lambda m: log_name(str(m)) if isinstance(m, str) else m))
     written.append(write_csv_safely(_csv_ready(selected), folder / "pooled_rows.csv"))
+    # the rows the pooling rules left out of their cell, and every cell x sensitivity analysis
+    from trialsynth.report.views import set_apart_table
+
+    written.append(write_csv_safely(_csv_ready(set_apart_table(an)), folder / "set_apart_rows.csv"))
+    sens = an.sensitivity if an.sensitivity is not None and len(an.sensitivity) else pd.DataFrame()
+    if len(sens):
+        from trialsynth.effects.scales import display_frame_columns
+
+        sens = pd.DataFrame([display_frame_columns(r.get("measure"), r, ("estimate", "ci_low", "ci_high"))
+                             for r in sens.to_dict("records")])
+    written.append(write_csv_safely(_csv_ready(sens), folder / "sensitivity_analyses.csv"))
     return [Path(p) for p in written]
 
 

@@ -56,6 +56,18 @@ def _key_text(value: Any) -> str:
     return "" if v is None else str(v)
 
 
+def cell_key_text(row: Mapping) -> str:
+    """A pooled cell's key in the state: "outcome | comparator | window" for a head-to-head cell (the
+    key of every earlier run), "outcome | comparator (add-on) | window" for an add-on cell, so that a
+    cell that was split by the add-on rule shows as moved (its head-to-head part) and added."""
+    from trialsynth.data.cells import ANY, as_add_on
+
+    flag = as_add_on(row.get("add_on"))
+    comp = str(row.get("comparator_class"))
+    comp += " (add-on)" if flag is True else (f" ({ANY} add-on)" if flag == ANY else "")
+    return " | ".join((str(row.get("outcome")), comp, str(row.get("window"))))
+
+
 def trial_key(row: Mapping) -> str:
     return " | ".join(_key_text(row.get(c)) for c in TRIAL_KEY)
 
@@ -78,7 +90,7 @@ def make_state(trials: pd.DataFrame | None, pooled: pd.DataFrame | None, verdict
             state["trials"][trial_key(rec)] = {"hash": _row_hash(rec, cols), "row": {c: _plain(rec.get(c)) for c in cols}}
     if pooled is not None and len(pooled):
         for rec in pooled.to_dict("records"):
-            key = " | ".join(str(rec.get(c)) for c in ("outcome", "comparator_class", "window"))
+            key = cell_key_text(rec)
             entry = {f: _plain(rec.get(f)) for f in POOLED_FIELDS}
             ids = rec.get("study_ids")
             entry["study_ids"] = ids if isinstance(ids, str) else (";".join(map(str, ids)) if isinstance(ids, (list, tuple)) else None)
@@ -87,7 +99,7 @@ def make_state(trials: pd.DataFrame | None, pooled: pd.DataFrame | None, verdict
             state["pooled"][key] = entry
     if sof is not None and len(sof):
         for rec in sof.to_dict("records"):
-            key = " | ".join(str(rec.get(c)) for c in ("outcome", "comparator_class", "window"))
+            key = cell_key_text(rec)
             if key in state["pooled"]:
                 state["pooled"][key]["grade"] = {f: _plain(rec.get(f)) for f in GRADE_FIELDS}
     if verdicts is not None and len(verdicts):
@@ -170,7 +182,8 @@ def diff_states(previous: Mapping | None, current: Mapping) -> Changes:
         if pt[key].get("hash") != ct[key].get("hash"):
             old, new = pt[key].get("row", {}), ct[key].get("row", {})
             cols = sorted(c for c in set(old) | set(new) if _key_text(old.get(c)) != _key_text(new.get(c)))
-            ch.trials_edited.append((key, cols))
+            if cols:  # a new, empty column (a schema addition) changes the hash but no value
+                ch.trials_edited.append((key, cols))
     pp, cp = previous.get("pooled", {}), current.get("pooled", {})
     ch.groups_added = sorted(set(cp) - set(pp))
     ch.groups_removed = sorted(set(pp) - set(cp))

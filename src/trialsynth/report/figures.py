@@ -154,8 +154,8 @@ class FigurePlan:
             what = what[:1].upper() + what[1:] + (" plots" if len(names) > 1 else " plot")
             key = entry["key"]
             where = ""
-            if len(key) == 3:
-                where = f" of {key[0]} vs {COMPARATORS.get(key[1], (key[1],))[0]}, {window_phrase(key[2])}"
+            if len(key) == 4:
+                where = f" of {key[0]}, {_comparison(key[1], key[2])}, {window_phrase(key[3])}"
             lines.append(f"{what}{where}: not computed because {entry['reason']}")
         return lines
 
@@ -172,9 +172,9 @@ class FigurePlan:
             what = what[:1].upper() + what[1:] + (" plots" if len(names) > 1 else " plot")
             cells: dict[str, list] = {}
             for key in keys:
-                if len(key) == 3:
-                    name = f"{key[0]} vs {COMPARATORS.get(key[1], (key[1],))[0]}"
-                    cells.setdefault(name, []).append(window_phrase(key[2]))
+                if len(key) == 4:
+                    name = f"{key[0]}, {_comparison(key[1], key[2])}"
+                    cells.setdefault(name, []).append(window_phrase(key[3]))
             where = "; ".join(f"{name} ({', '.join(whens)})" for name, whens in cells.items())
             lines.append(f"{what} not computed because {reason}" + (f": {where}" if where else ""))
         return lines
@@ -206,13 +206,46 @@ def _outcome_words(outcome) -> str:
     return str(outcome).replace("_", " ").capitalize()
 
 
-def _comparison(comparator) -> str:
-    return f"{INTERVENTION.lower()} vs {COMPARATORS.get(str(comparator), (str(comparator).replace('_', ' '),))[0]}"
+def _comparison(comparator, add_on=False) -> str:
+    """"acupuncture vs sham", "acupuncture + usual care vs usual care"
+    (:func:`trialsynth.data.cells.comparison_label`, the words every stage uses)."""
+    from trialsynth.data.cells import comparison_label
+
+    return comparison_label(comparator, add_on)
 
 
-def arm_labels(comparator) -> tuple[str, str]:
-    """("Acupuncture", "Sham"): the arm headings and the words of the favours labels."""
+def arm_labels(comparator, add_on=False) -> tuple[str, str]:
+    """("Acupuncture", "Sham") or, for an add-on comparison, ("Acupuncture + usual care",
+    "Usual care"): the arm headings and the words of the favours labels."""
+    from trialsynth.data.cells import ADD_ON_WORDS, as_add_on
+
+    flag = as_add_on(add_on)
+    if flag is True and str(comparator) in ADD_ON_WORDS:
+        arm1, arm2 = ADD_ON_WORDS[str(comparator)]
+        return (arm1[:1].upper() + arm1[1:], arm2[:1].upper() + arm2[1:])
     return (INTERVENTION, COMPARATORS.get(str(comparator), (None, str(comparator).replace("_", " ").capitalize()))[1])
+
+
+def _series_label(comparator, add_on=False) -> str:
+    """A comparison as a legend entry: "sham", "usual care + acupuncture vs usual care" shortened
+    to "+ usual care vs usual care" (the intervention goes without saying)."""
+    from trialsynth.data.cells import COMPARATOR_WORDS, as_add_on, comparison_label
+
+    if as_add_on(add_on):
+        return comparison_label(comparator, add_on, short=True)
+    return COMPARATOR_WORDS.get(str(comparator), str(comparator).replace("_", " "))
+
+
+def _stem_parts(outcome, comparator, add_on) -> list[str]:
+    """File-stem parts of a comparison: head-to-head cells keep ``<outcome>_<comparator>``,
+    add-on cells add ``addon`` ("forest_pain_usual_care_addon_intermediate")."""
+    from trialsynth.data.cells import as_add_on
+
+    flag = as_add_on(add_on)
+    parts = [str(outcome), str(comparator)]
+    if flag:
+        parts.append("addon" if flag is True else str(flag))
+    return parts
 
 
 def window_phrase(window) -> str:
@@ -229,15 +262,23 @@ def window_heading(window, windows=None) -> str:
 
 
 def group_rows(an, key):
-    """The pooled rows of one (outcome, comparator_class, window) group, in pooling order."""
+    """The pooled rows of one cell (:data:`trialsynth.data.cells.CELL_KEY`: outcome,
+    comparator_class, add_on, window), in pooling order."""
     import numpy as np
+
+    from trialsynth.data.cells import ANY, CELL_KEY, as_add_on
 
     frame = an.selected
     if len(frame) == 0:
         return frame
     mask = np.ones(len(frame), dtype=bool)
-    for column, value in zip(("outcome", "comparator_class", "window"), key):
-        mask &= (frame[column].astype(str) == str(value)).to_numpy()
+    for column, value in zip(CELL_KEY, key):
+        if str(value) == ANY or column not in frame.columns:
+            continue  # pooled across this column
+        if column == "add_on":
+            mask &= np.array([as_add_on(v) == as_add_on(value) for v in frame[column]], dtype=bool)
+        else:
+            mask &= (frame[column].astype(str) == str(value)).to_numpy()
     rows = frame[mask]
     yi = rows["yi"].astype(float).to_numpy()
     vi = rows["vi"].astype(float).to_numpy()
@@ -283,7 +324,7 @@ def plan_figures(an, kinds=REPORT_KINDS, *, style: str = "cochrane", sort_by: st
     sort_by : str, optional
         Order of the studies in forest plots (``year``, ``effect``, ``weight``).
     keys : sequence of tuple, optional
-        Only these (outcome, comparator, window) groups (default: every pooled group).
+        Only these cells (outcome, comparator_class, add_on, window; default: every pooled cell).
     suffix : str
         Appended to every stem (the CLI names non-default populations, measures and profiles).
     """
@@ -297,7 +338,8 @@ def plan_figures(an, kinds=REPORT_KINDS, *, style: str = "cochrane", sort_by: st
     results = an.results()
     order = {w: i for i, w in enumerate(WINDOW_PHRASES)}
     keys = sorted(results if keys is None else [tuple(k) for k in keys if tuple(k) in results],
-                  key=lambda k: (str(k[0]), str(k[1]), order.get(str(k[2]), 99), str(k[2])))
+                  key=lambda k: (str(k[0]), str(k[1]), str(k[2]), order.get(str(k[3]), 99), str(k[3])))
+    scope = getattr(an, "scope", "")
     windows = an.windows_used()
     jobs: list[FigureJob] = []
     skipped: list[dict] = []
@@ -309,11 +351,15 @@ def plan_figures(an, kinds=REPORT_KINDS, *, style: str = "cochrane", sort_by: st
     rows_of = {key: group_rows(an, key) for key in keys}
     data_of = {key: study_data(rows_of[key], results[key]) for key in keys}
 
-    def title(outcome, comparator, when, conditions, what=""):
-        """"Pain: acupuncture vs sham, <when> — <population>", or "<What>: pain, acupuncture vs ..."."""
-        text = f"{_outcome_words(outcome)}: {_comparison(comparator)}, {when}"
+    def title(outcome, comparison, when, conditions, what=""):
+        """"Pain: acupuncture vs sham, <when> — <population>", or "<What>: pain, acupuncture vs ..."
+        (``comparison`` = (comparator, add_on)); what the analysis pools across, when anything."""
+        words = _comparison(*comparison)
+        text = f"{_outcome_words(outcome)}: {words}, {when}"
         if what:
-            text = f"{what}: {str(outcome).replace('_', ' ')}, {_comparison(comparator)}, {when}"
+            text = f"{what}: {str(outcome).replace('_', ' ')}, {words}, {when}"
+        if scope:
+            text += f" ({scope})"
         return text + f" \u2014 {population_text(conditions)}"
 
     def conditions_of(*group_keys):
@@ -324,54 +370,60 @@ def plan_figures(an, kinds=REPORT_KINDS, *, style: str = "cochrane", sort_by: st
                 found += list(rows["condition"])
         return found
 
-    def forest_options(comparator, **extra):
-        options = dict(base, arm_labels=arm_labels(comparator), **extra)
+    def forest_options(comparison, **extra):
+        options = dict(base, arm_labels=arm_labels(*comparison), **extra)
         if sort_by is not None:
             options["sort_by"] = sort_by
         return options
 
     for key in keys:
-        outcome, comparator, window = (str(v) for v in key)
+        outcome, comparator, window = str(key[0]), str(key[1]), str(key[3])
+        comparison = (comparator, key[2])
+        words = _comparison(*comparison)
+        parts = _stem_parts(outcome, comparator, key[2])
         res, data = results[key], data_of[key]
         when = window_phrase(window)
         if "forest" in kinds:
-            jobs.append(FigureJob("forest", key, stem("forest", outcome, comparator, window),
-                                  title(outcome, comparator, when, conditions_of(key)), res,
-                                  forest_options(comparator, study_data=data, rob=[ROB_COLUMN] if _has_rob(data) else None),
-                                  f"forest plot, {outcome} vs {comparator}, {window}"))
+            jobs.append(FigureJob("forest", key, stem("forest", *parts, window),
+                                  title(outcome, comparison, when, conditions_of(key)), res,
+                                  forest_options(comparison, study_data=data, rob=[ROB_COLUMN] if _has_rob(data) else None),
+                                  f"forest plot, {outcome}, {words}, {window}"))
         diagnostics = [k for k in ("funnel", "leave_one_out", "cumulative", "gosh") if k in kinds]
         if not diagnostics:
             continue
         if res.k < MIN_K_DIAGNOSTICS:
-            skipped.append({"key": [outcome, comparator, window], "figures": diagnostics,
+            skipped.append({"key": [outcome, comparator, key[2], window], "figures": diagnostics,
                             "reason": f"k = {res.k} < {MIN_K_DIAGNOSTICS}"})
             continue
         jobs += _diagnostic_jobs(key, res, rows_of[key], diagnostics, skipped, base,
-                                 functools.partial(title, outcome, comparator, when, conditions_of(key)),
-                                 stem, (outcome, comparator, window))
+                                 functools.partial(title, outcome, comparison, when, conditions_of(key)),
+                                 stem, (*parts, window))
 
-    pairs = list(dict.fromkeys((k[0], k[1]) for k in keys))
-    for outcome, comparator in pairs:
-        pair = [k for k in keys if k[:2] == (outcome, comparator)]
-        if "forest_by_window" in kinds and len(pair) >= 2:
-            sections = [(window_heading(k[2], windows), results[k]) for k in pair]
-            data = {window_heading(k[2], windows): data_of[k] for k in pair if data_of[k] is not None}
-            has_rob = len(data) == len(pair) and any(_has_rob(d) for d in data.values())
-            jobs.append(FigureJob("forest_by_window", (outcome, comparator), stem("forest", outcome, comparator, "by_window"),
-                                  title(outcome, comparator, "by time after treatment", conditions_of(*pair)), sections,
-                                  forest_options(comparator, study_data=data or None, rob=[ROB_COLUMN] if has_rob else None),
-                                  f"forest plot with windows as subgroups, {outcome} vs {comparator}"))
-        by_window = {str(k[2]): k for k in pair}
+    comparisons = list(dict.fromkeys(tuple(k[:3]) for k in keys))
+    for outcome, comparator, add_on in comparisons:
+        comparison = (comparator, add_on)
+        words = _comparison(*comparison)
+        parts = _stem_parts(outcome, comparator, add_on)
+        group = [k for k in keys if tuple(k[:3]) == (outcome, comparator, add_on)]
+        if "forest_by_window" in kinds and len(group) >= 2:
+            sections = [(window_heading(k[3], windows), results[k]) for k in group]
+            data = {window_heading(k[3], windows): data_of[k] for k in group if data_of[k] is not None}
+            has_rob = len(data) == len(group) and any(_has_rob(d) for d in data.values())
+            jobs.append(FigureJob("forest_by_window", (outcome, comparator, add_on), stem("forest", *parts, "by_window"),
+                                  title(outcome, comparison, "by time after treatment", conditions_of(*group)), sections,
+                                  forest_options(comparison, study_data=data or None, rob=[ROB_COLUMN] if has_rob else None),
+                                  f"forest plot with windows as subgroups, {outcome}, {words}"))
+        by_window = {str(k[3]): k for k in group}
         later = next((w for w in ("long", "intermediate") if w in by_window), None)
         if "short_long_panel" in kinds and "short" in by_window and later is not None:
             short_key, later_key = by_window["short"], by_window[later]
             jobs.append(FigureJob(
-                "short_long_panel", (outcome, comparator), stem("panel", outcome, comparator, "short", later),
-                title(outcome, comparator, f"short term and {later} term", conditions_of(short_key, later_key)),
+                "short_long_panel", (outcome, comparator, add_on), stem("panel", *parts, "short", later),
+                title(outcome, comparison, f"short term and {later} term", conditions_of(short_key, later_key)),
                 results[short_key],
-                dict(base, long=results[later_key], arm_labels=arm_labels(comparator),
+                dict(base, long=results[later_key], arm_labels=arm_labels(*comparison),
                      headings=(window_heading("short", windows), window_heading(later, windows))),
-                f"short-term beside {later}-term panels, {outcome} vs {comparator}"))
+                f"short-term beside {later}-term panels, {outcome}, {words}"))
 
     if "effect_by_time" in kinds:
         jobs += _effect_by_time_jobs(an, keys, windows, base, stem, conditions_of)
@@ -396,9 +448,10 @@ def _diagnostic_jobs(key, res, rows, kinds, skipped, base, title, make_stem, gro
 
     from trialsynth.diagnostics import sensitivity, small_study
 
-    outcome, comparator, window = (str(v) for v in key)
+    outcome, comparator, add_on, window = str(key[0]), str(key[1]), key[2], str(key[3])
+    words = _comparison(comparator, add_on)
     jobs = []
-    labels = dict(base, arm_labels=arm_labels(comparator))
+    labels = dict(base, arm_labels=arm_labels(comparator, add_on))
 
     def stem(kind):
         return make_stem(kind, *group)
@@ -413,12 +466,12 @@ def _diagnostic_jobs(key, res, rows, kinds, skipped, base, title, make_stem, gro
         filled = small_study.trim_and_fill(res)
         return FigureJob("funnel", key, stem("funnel"), title("Funnel plot with trim-and-fill"),
                          small_study.funnel_coordinates(res), dict(base, trimfill=filled, measure=res.measure),
-                         f"contour-enhanced funnel plot with trim-and-fill, {outcome} vs {comparator}, {window}")
+                         f"contour-enhanced funnel plot with trim-and-fill, {outcome}, {words}, {window}")
 
     def loo():
         return FigureJob("leave_one_out", key, stem("leave_one_out"), title("Leave-one-out"),
                          sensitivity.leave_one_out(res), dict(labels, result=res),
-                         f"leave-one-out, {outcome} vs {comparator}, {window}")
+                         f"leave-one-out, {outcome}, {words}, {window}")
 
     def cumulative():
         years = rows["year"].to_numpy(dtype=float) if "year" in rows.columns else None
@@ -426,11 +479,11 @@ def _diagnostic_jobs(key, res, rows, kinds, skipped, base, title, make_stem, gro
         return FigureJob("cumulative", key, stem("cumulative"),
                          title("Cumulative meta-analysis by year" if order is not None else "Cumulative meta-analysis"),
                          sensitivity.cumulative(res, order=order), dict(labels, result=res),
-                         f"cumulative meta-analysis, {outcome} vs {comparator}, {window}")
+                         f"cumulative meta-analysis, {outcome}, {words}, {window}")
 
     def gosh():
         return FigureJob("gosh", key, stem("gosh"), title("GOSH plot"), sensitivity.gosh(res), dict(base, result=res),
-                         f"GOSH plot (estimate and I\u00b2 of every subset), {outcome} vs {comparator}, {window}")
+                         f"GOSH plot (estimate and I\u00b2 of every subset), {outcome}, {words}, {window}")
 
     makers = {"funnel": funnel, "leave_one_out": loo, "cumulative": cumulative, "gosh": gosh}
     for kind in kinds:
@@ -451,8 +504,10 @@ def _effect_by_time_jobs(an, keys, windows, base, stem, conditions_of) -> list[F
     rows = []
     for key in keys:
         res = results[key]
-        rows.append({"outcome": str(key[0]), "comparator_class": str(key[1]), "window": str(key[2]),
-                     "weeks_after_treatment": targets.get(str(key[2])), "k": res.k, "estimate": res.estimate,
+        series = "_".join(_stem_parts("", key[1], key[2])[1:])  # "usual_care" or "usual_care_addon"
+        rows.append({"outcome": str(key[0]), "comparator_class": series, "window": str(key[3]),
+                     "comparison": _series_label(key[1], key[2]),
+                     "weeks_after_treatment": targets.get(str(key[3])), "k": res.k, "estimate": res.estimate,
                      "ci_low": res.ci_low, "ci_high": res.ci_high, "pi_low": res.pi_low, "pi_high": res.pi_high,
                      "measure": res.measure, "level": res.level, "favourable_direction": res.favourable_direction})
     if not rows:
@@ -464,7 +519,7 @@ def _effect_by_time_jobs(an, keys, windows, base, stem, conditions_of) -> list[F
         for measure in dict.fromkeys(part["measure"].astype(str)):
             subset = part[part["measure"].astype(str) == measure].reset_index(drop=True)
             group_keys = [k for k in keys if str(k[0]) == outcome and str(results[k].measure) == measure]
-            labels = {c: COMPARATORS.get(c, (c.replace("_", " "),))[0] for c in subset["comparator_class"]}
+            labels = dict(zip(subset["comparator_class"], subset["comparison"]))
             jobs.append(FigureJob(
                 "effect_by_time", (outcome, measure), stem("effect_by_time", outcome, measure),
                 f"{_outcome_words(outcome)}: pooled effect by time after treatment (window targets) "
@@ -497,14 +552,14 @@ def comparator_jobs(an, **kwargs) -> list[FigureJob]:
     plot when only one was pooled (notebook 02 shows these)."""
     jobs = figure_jobs(an, ("forest", "forest_by_window"), **kwargs)
     several = {job.key for job in jobs if job.kind == "forest_by_window"}
-    chosen = [job for job in jobs if job.kind == "forest_by_window" or (job.key[:2] not in several)]
+    chosen = [job for job in jobs if job.kind == "forest_by_window" or (tuple(job.key[:3]) not in several)]
     outcomes = ("pain", "function", "responder")
     comparators = list(COMPARATORS)
 
     def order(job):
-        outcome, comparator = str(job.key[0]), str(job.key[1])
+        outcome, comparator, add_on = str(job.key[0]), str(job.key[1]), str(job.key[2])
         return (outcomes.index(outcome) if outcome in outcomes else len(outcomes), outcome,
-                comparators.index(comparator) if comparator in comparators else len(comparators), comparator)
+                comparators.index(comparator) if comparator in comparators else len(comparators), comparator, add_on)
 
     return sorted(chosen, key=order)
 

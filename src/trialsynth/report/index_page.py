@@ -5,8 +5,10 @@ In reading order:
 1. **Findings**: each of the article's claims in its own words, the verdict as a badge, one
    sentence of reason (at most about 40 words) and, folded away, the evidence for and against as
    a list, with a link to the claim's section of notebook 03;
-2. **the "mixed results" picture**: the comparator x time-window grid of the pooled pain effect
-   (class, effect with its CI, k; a dagger where the class depends on the method profile);
+2. **the "mixed results" picture**: the comparison x time-window grid of the pooled pain effect
+   (class, effect with its CI, k; a dagger where the class depends on the method profile, a double
+   dagger where it changes in a sensitivity analysis), then one line: how many cells change class
+   in at least one sensitivity analysis, and which;
 3. **what changed** since the previous run, in one line, with a link to the change report;
 4. then the pooled estimates (formatted), the notes, the methods, the notebooks, tables and
    figures, and, last, folded away, where the time went.
@@ -111,12 +113,18 @@ def render_index(an, out: Path, *, tables, figures, runs, changes, timings, nb_d
     from trialsynth.report.views import html as table_html
     from trialsynth.report.views import pooled_view
 
+    from trialsynth.report.views import sensitivity_summary_line
+
     n_studies = an.trials["study_id"].nunique() if len(an.trials) else 0
-    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>trialsynth report: acupuncture for back pain</title>",
+    scope = getattr(an, "scope", "")
+    suffix = f" ({scope})" if scope else ""
+    parts = ["<!doctype html><html><head><meta charset='utf-8'>"
+             f"<title>trialsynth report: acupuncture for back pain{e(suffix)}</title>",
              f"<style>{STYLE}</style></head><body>",
-             "<h1>Acupuncture for back pain: the article's claims against the trials</h1>",
-             f"<p class='lede'>{n_studies} studies, {len(an.trials)} trial rows; pooled population: <b>{e(an.population)}</b>; "
-             f"method profile <b>{e(an.profile)}</b>. Data: <code>{e(an.data_path)}</code>.</p>"]
+             f"<h1>Acupuncture for back pain: the article's claims against the trials{e(suffix)}</h1>",
+             f"<p class='lede'>{n_studies} studies, {len(an.trials)} trial rows; pooled population: <b>{e(an.population)}</b>"
+             + (f" (<b class='fail'>{e(scope)}</b>)" if scope else "")
+             + f"; method profile <b>{e(an.profile)}</b>. Data: <code>{e(an.data_path)}</code>.</p>"]
     if not an.has_data:
         parts.append("<p class='fail'><b>No trial data to analyse.</b> The report below says what is missing.</p>")
     if an.problems:
@@ -126,18 +134,24 @@ def render_index(an, out: Path, *, tables, figures, runs, changes, timings, nb_d
     parts.append(findings_html(an.verdicts, notebook_link=_rel(Path(nb03.html_path), out) if nb03 else None))
     if grid_files:
         svg = next((f for f in grid_files if str(f).endswith(".svg")), grid_files[0])
-        parts.append("<h2>Where the \u201cmixed results\u201d come from: pain, by comparator and time after treatment</h2>")
-        parts.append(f"<div class='grid'><img src='{_rel(Path(svg), out)}' alt='Pooled pain effect by comparator and time window'></div>")
+        parts.append("<h2>Where the \u201cmixed results\u201d come from: pain, by comparison and time after treatment</h2>")
+        parts.append(f"<div class='grid'><img src='{_rel(Path(svg), out)}' alt='Pooled pain effect by comparison and time window'></div>")
         parts.append(f"<p style='font-size:13px'>Model: {e(_model_line(an))}. Files: "
                      + " \u00b7 ".join(f"<a href='{_rel(Path(f), out)}'>{e(Path(f).suffix[1:].upper())}</a>" for f in grid_files)
                      + "</p>")
+    if len(an.pooled):
+        nb04 = next((r for r in runs if r.name.startswith("04") and r.html_path), None)
+        link = (f" <a href='{_rel(Path(nb04.html_path), out)}#Sensitivity-analyses-of-every-cell'>The table, in notebook 04</a>"
+                if nb04 else "")
+        parts.append(f"<p class='change' id='sensitivity'><b>Sensitivity analyses.</b> {e(sensitivity_summary_line(an))}{link}</p>")
     parts.append("<h2>What changed since the previous run</h2>")
     parts.append(f"<p class='change'>{e(changes.summary())} <a href='changes.html'>Details</a> \u00b7 "
                  "<a href='changes.md'>changes.md</a></p>")
     if len(an.pooled):
         parts.append("<h2>Pooled estimates</h2>")
         parts.append("<p style='font-size:13px'>Negative SMDs and risk ratios above 1 favour acupuncture. One row per outcome "
-                     "x comparator x time window; a cell with one trial shows that trial.</p>")
+                     "x comparison (acupuncture + usual care vs usual care is a different comparison from acupuncture vs usual "
+                     "care) x time window; a cell with one trial shows that trial.</p>")
         parts.append(pooled_view(an).to_html())
     if an.notes:
         parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in an.notes) + "</ul>")
@@ -186,8 +200,10 @@ def _model_line(an) -> str:
     from trialsynth.pooling.profiles import get_profile
 
     prof = get_profile(an.profile)
+    scope = getattr(an, "scope", "")
     return (f"separate random-effects pools per cell ({prof.method}, {'HKSJ' if prof.test == 'knha' else prof.test} CI; profile "
-            f"{prof.name}); SMD, negative favours acupuncture; classes against the MID 0.5 SD; population {an.population}")
+            f"{prof.name}); SMD, negative favours acupuncture; classes against the MID 0.5 SD; population {an.population}"
+            + (f"; {scope}" if scope else ""))
 
 
 __all__ = ["anchor", "badge", "findings_html", "render_index"]

@@ -6,8 +6,10 @@
     load_sources(reviews, evidence, claims)     -> Sources     (published estimates, quotes, claims)
     compute_effects(loaded, conditions=...)     -> Effects     (yi/vi per row; the rows to pool)
     pool_cells(effects, profile, claims)        -> Pooled      (one pooled cell per outcome x
-                                                                comparator x window, with its class
-                                                                under every shipped profile)
+                                                                comparator x add-on x window, with
+                                                                its class under every shipped
+                                                                profile and every sensitivity
+                                                                analysis)
     grade_cells(pooled, effects)                -> Graded      (the GRADE summary of findings)
     judge_claims(sources, pooled, effects, graded) -> Judged   (a verdict per claim)
 
@@ -24,15 +26,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from trialsynth.errors import TrialDataError
+from trialsynth.data.cells import CELL_KEY
+from trialsynth.errors import ArgumentError, TrialDataError
 
-GROUP_BY = ("outcome", "comparator_class", "window")
+#: the cell key (:data:`trialsynth.data.cells.CELL_KEY`): outcome x comparator class x add-on x window
+GROUP_BY = CELL_KEY
 #: the populations pooled by default: chronic low back pain, with the trials of persistent pain of
 #: mixed or unstated duration (``mixed_lbp``). Acute and subacute back pain is a different question
 #: (Cochrane splits the two reviews: CD013814 chronic, protocol CD009265 acute), and sciatica is a
@@ -41,9 +45,10 @@ GROUP_BY = ("outcome", "comparator_class", "window")
 #: (``conditions=...``, e.g. :data:`ACUTE_CONDITIONS`).
 POOLED_CONDITIONS = ("chronic_lbp", "mixed_lbp")
 ACUTE_CONDITIONS = ("acute_lbp", "subacute_lbp", "acute_subacute_lbp")
-POOLED_COLUMNS = ["outcome", "comparator_class", "window", "k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high",
+POOLED_COLUMNS = [*CELL_KEY, "k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high",
                   "tau2", "i2", "q", "q_p_value", "p_value", "measure", "profile", "study_ids",
-                  "effect_class", "conclusion_depends_on_method", "method_classes"]
+                  "effect_class", "conclusion_depends_on_method", "method_classes", "conclusion_depends_on_sensitivity",
+                  "sensitivity_changes"]
 
 from trialsynth.claims.verdicts import CONDITION_LABELS as CONDITION_NAMES  # noqa: E402 - one list of population names
 
@@ -148,35 +153,113 @@ def load_sources(reviews_path: Path, evidence_dir: Path, claims_path: Path) -> S
 @dataclass
 class Effects:
     """Every row's effect size (``effects``; NaN yi/vi when unusable) and the rows that enter the
-    pools (``selected``: usable, in the pooled populations, one per trial x window)."""
+    pools (``selected``: usable, in the pooled populations, one per comparison x cell, after the
+    pooling rules of :func:`compute_effects`). ``set_apart`` holds the rows the rules left out,
+    with the reason in its ``set_apart`` column; ``by`` is the cell key and ``pool_across`` the
+    key columns pooled across (set to ``"any"``)."""
 
     effects: pd.DataFrame = field(default_factory=pd.DataFrame)
     selected: pd.DataFrame = field(default_factory=pd.DataFrame)
     measure: str = "SMD"
     conditions: tuple | None = POOLED_CONDITIONS
     notes: list = field(default_factory=list)
+    set_apart: pd.DataFrame = field(default_factory=pd.DataFrame)
+    by: tuple = GROUP_BY
+    pool_across: tuple = ()
+    rules: list = field(default_factory=list)  # what the pooling rules did, one sentence each
 
     @property
     def population(self) -> str:
         return population_label(self.conditions)
 
 
-def compute_effects(loaded: Loaded, *, measure: str = "SMD", conditions: Sequence[str] | None = POOLED_CONDITIONS,
-                    binary_measure: str = "RR") -> Effects:
-    """Effect sizes of every row (:func:`trialsynth.effects.records.effects_from_trials`), then the
-    rows to pool: usable, placed in a window, in ``conditions`` (``None``: every condition), one
-    per trial x comparator x outcome x window (:func:`trialsynth.data.windows.select_per_window`)."""
-    from trialsynth.data.windows import DEFAULT_WINDOWS, select_per_window
-    from trialsynth.effects.records import effects_from_trials
+#: the key columns a user may pool across (``run_analysis(pool_across=...)``)
+POOLABLE_ACROSS = ("comparator_class", "add_on")
 
-    out = Effects(measure=measure, conditions=None if conditions is None else tuple(conditions))
+
+def scope_label(conditions: Sequence[str] | None, pool_across: Sequence[str] = ()) -> str:
+    """What a pooled analysis mixes, for titles ("" for the default cells): "pooled across
+    conditions", "pooled across comparators", "pooled across add-on and head-to-head"."""
+    parts = []
+    if conditions is None or (tuple(conditions) and set(conditions) != set(POOLED_CONDITIONS) and len(tuple(conditions)) > 1):
+        parts.append("pooled across conditions")
+    names = {"comparator_class": "comparators", "add_on": "add-on and head-to-head comparisons"}
+    parts += [f"pooled across {names.get(c, c)}" for c in pool_across]
+    return "; ".join(parts)
+
+
+def _single_sessions_apart(selected: pd.DataFrame, by: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Rule 4: in a cell that holds courses of treatment, single-session trials (one needling,
+    measured minutes later) are set apart: "immediately after treatment" of one session is not
+    the end of a 4-12-week course. A cell of single sessions only is pooled on its own."""
+    from trialsynth.data.cells import describe_key
+    from trialsynth.diagnostics.cell_sensitivity import SINGLE_SESSION_REASON
+
+    if "treatment_course" not in selected.columns or len(selected) == 0:
+        return selected, selected.iloc[0:0], []
+    course = selected["treatment_course"].astype(object).where(selected["treatment_course"].notna(), "course").astype(str)
+    single = course == "single_session"
+    drop = pd.Series(False, index=selected.index)
+    notes = []
+    for key, cell in selected.groupby(list(by), sort=False, dropna=False):
+        s = single.loc[cell.index]
+        if s.any() and (~s).any():
+            drop.loc[cell.index[s.to_numpy()]] = True
+            notes.append(f"{', '.join(sorted(map(str, cell.loc[s, 'study_id'])))} ({describe_key(key, by)}): a single "
+                         "session, measured minutes after one needling, is not pooled with courses of treatment "
+                         "(shown as a subgroup in the sensitivity analyses)")
+    return selected[~drop], selected[drop].assign(set_apart=SINGLE_SESSION_REASON), notes
+
+
+def compute_effects(loaded: Loaded, *, measure: str = "SMD", conditions: Sequence[str] | None = POOLED_CONDITIONS,
+                    pool_across: Sequence[str] = (), binary_measure: str = "RR") -> Effects:
+    """Effect sizes of every row (:func:`trialsynth.effects.records.effects_from_trials`; ``MD100``:
+    :func:`trialsynth.effects.common_scale.effects_on_100`), then the rows to pool:
+
+    1. usable, placed in a window, in ``conditions`` (``None``: every condition);
+    2. one row per comparison x cell (:func:`trialsynth.data.windows.select_per_window`; the cell
+       key :data:`GROUP_BY` holds ``add_on``, so acupuncture + usual care vs usual care is never
+       pooled with acupuncture vs usual care), ``pool_across`` key columns set to ``"any"``;
+    3. single-session trials set apart from cells of courses (:func:`_single_sessions_apart`);
+    4. change and final values never mixed in one SMD pool
+       (:func:`trialsynth.effects.value_types.reconcile_value_types`);
+    5. an arm shared by two comparisons of one cell split between them
+       (:func:`trialsynth.effects.multiarm.split_shared_arms`).
+
+    What each rule did is said in ``notes`` and ``rules``; the rows set apart are kept in
+    ``set_apart`` for the sensitivity analyses. ``binary_measure`` is the measure of responder
+    outcomes (``RR``, ``OR``, ``RD``)."""
+    from trialsynth.data.cells import ANY, as_add_on
+    from trialsynth.data.windows import DEFAULT_WINDOWS, select_per_window
+    from trialsynth.effects.common_scale import MD100, effects_on_100
+    from trialsynth.effects.multiarm import split_shared_arms
+    from trialsynth.effects.records import effects_from_trials
+    from trialsynth.effects.value_types import reconcile_value_types
+
+    pool_across = tuple(pool_across or ())
+    bad = [c for c in pool_across if c not in POOLABLE_ACROSS]
+    if bad:
+        raise ArgumentError(f"pool_across: can pool across {', '.join(POOLABLE_ACROSS)} only, got {bad}")
+    out = Effects(measure=measure, conditions=None if conditions is None else tuple(conditions), pool_across=pool_across)
     trials = loaded.trials
     if len(trials) == 0:
         return out
-    eff = effects_from_trials(trials, measure=measure, binary_measure=binary_measure)
-    for col in ("weeks_after", "window"):
-        if col in trials.columns and col not in eff.columns:
-            eff[col] = trials[col]
+
+    def effects_of(rows: pd.DataFrame, row_measure: str) -> pd.DataFrame:
+        if row_measure == MD100:
+            return effects_on_100(rows, binary_measure=binary_measure)
+        return effects_from_trials(rows, measure=measure if measure in ("SMD", "MD") else "SMD",
+                                   binary_measure=binary_measure)
+
+    eff = (effects_on_100(trials, binary_measure=binary_measure) if measure == MD100
+           else effects_from_trials(trials, measure=measure, binary_measure=binary_measure))
+    on100 = effects_on_100(trials, binary_measure=binary_measure) if measure == "SMD" else None
+    for frame in (eff, on100):
+        if frame is None:
+            continue
+        for col in ("weeks_after", "window"):
+            if col in trials.columns and col not in frame.columns:
+                frame[col] = trials[col]
     out.effects = eff
     usable = eff[eff["yi"].notna() & eff["vi"].notna()] if "yi" in eff.columns else eff.iloc[0:0]
     if "usable" in usable.columns:
@@ -200,7 +283,35 @@ def compute_effects(loaded: Loaded, *, measure: str = "SMD", conditions: Sequenc
     if len(usable) == 0:
         out.selected = usable
         return out
-    out.selected = select_per_window(usable, windows=loaded.windows or DEFAULT_WINDOWS)
+    usable = usable.copy()
+    if "add_on" in usable.columns:
+        usable["add_on"] = usable["add_on"].map(as_add_on).astype(bool)
+    for col in pool_across:
+        usable[col] = ANY
+        out.notes.append(f"Pooled across {'comparator classes' if col == 'comparator_class' else 'add-on and head-to-head comparisons'} "
+                         f"(pool_across={list(pool_across)}): each cell mixes what the default analysis keeps apart; "
+                         "every title says so.")
+    by = GROUP_BY
+    keys = tuple(dict.fromkeys(("study_id", "comparison_id", *by)))
+    selected = select_per_window(usable, windows=loaded.windows or DEFAULT_WINDOWS, keys=keys)
+    apart = []
+    selected, single, notes = _single_sessions_apart(selected, by)
+    apart.append(single)
+    out.rules += notes
+    selected, mixed, notes = reconcile_value_types(selected, by, on_100=on100, continuous_measure=measure)
+    apart.append(mixed)
+    out.rules += notes
+    selected, unnamed, notes = split_shared_arms(selected, by, effects_of)
+    apart.append(unnamed)
+    out.rules += notes
+    out.selected = selected
+    apart = [a for a in apart if len(a)]
+    out.set_apart = pd.concat(apart) if apart else selected.iloc[0:0].assign(set_apart=pd.Series(dtype=object))
+    if "label" not in out.set_apart.columns and len(out.set_apart):
+        out.set_apart["label"] = out.set_apart["study_id"].astype(str)
+    elif len(out.set_apart):
+        out.set_apart["label"] = out.set_apart["label"].where(out.set_apart["label"].notna(), out.set_apart["study_id"].astype(str))
+    out.notes += [f"Pooling rule: {n}." for n in out.rules]
     return out
 
 
@@ -209,14 +320,18 @@ def compute_effects(loaded: Loaded, *, measure: str = "SMD", conditions: Sequenc
 
 @dataclass
 class Pooled:
-    """One pooled cell per outcome x comparator x window.
+    """One pooled cell per outcome x comparison (comparator class and add-on) x window.
 
     ``grouped`` holds the results (:class:`~trialsynth.pooling.grouped.GroupedResults`); ``frame``
     one row per cell on the analysis scale (logs for ratios) with, beside the estimates, the
-    cell's ``effect_class`` under the active profile and ``conclusion_depends_on_method`` (True
-    when its class differs under another shipped profile; ``method_classes`` says how);
-    ``refits`` the refits behind that flag; ``subset_pooled`` the re-poolings restricted as a
-    claim says (claim id -> frame).
+    cell's ``effect_class`` under the active profile, ``conclusion_depends_on_method`` (True
+    when its class differs under another shipped profile; ``method_classes`` says how) and
+    ``conclusion_depends_on_sensitivity`` (True when a sensitivity analysis changes the class;
+    ``sensitivity_changes`` says which); ``refits`` the refits behind the method flag;
+    ``sensitivity`` every cell x sensitivity analysis
+    (:func:`trialsynth.diagnostics.cell_sensitivity.cell_sensitivity`); ``subgroups`` the
+    single-session subgroup analyses (cell key -> result); ``subset_pooled`` the re-poolings
+    restricted as a claim says (claim id -> frame).
     """
 
     profile: str
@@ -225,6 +340,8 @@ class Pooled:
     refits: dict = field(default_factory=dict)
     subset_pooled: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+    sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)
+    subgroups: dict = field(default_factory=dict)
 
     def results(self) -> dict:
         return dict(getattr(self.grouped, "results", {}) or {})
@@ -233,8 +350,27 @@ class Pooled:
 def _pool_frame(selected: pd.DataFrame, profile: str):
     from trialsynth.pooling.grouped import pool_groups
 
-    grouped = pool_groups(selected, by=GROUP_BY, profile=profile)
+    label = "label" if "label" in selected.columns else "study_id"
+    grouped = pool_groups(selected, by=GROUP_BY, profile=profile, label_column=label)
     return grouped, grouped.to_frame()
+
+
+def cell_mid(key, measure: str | None, mid: float | None = None) -> float | None:
+    """The MID of one cell on its measure's analysis scale: 0.5 SD for an SMD, RR 0.75 / 1.25 for a
+    ratio, 15 (pain) or 10 (function) points for an MD on 0-100
+    (:func:`trialsynth.claims.effects.mid_for`)."""
+    from trialsynth.claims.effects import DEFAULT_MID_SMD, mid_for
+
+    outcome = dict(zip(GROUP_BY, key)).get("outcome") if not isinstance(key, dict) else key.get("outcome")
+    return mid_for(measure, DEFAULT_MID_SMD if mid is None else mid, outcome)
+
+
+def classify_key(key, measure, estimate, ci_low, ci_high) -> str:
+    """The conclusion class of one estimate of cell ``key`` (:func:`trialsynth.claims.effects.classify_effect`
+    against :func:`cell_mid`)."""
+    from trialsynth.claims.effects import classify_effect
+
+    return classify_effect(estimate, ci_low, ci_high, mid=cell_mid(key, measure), measure=str(measure or "SMD")).label
 
 
 def classify_cells(frame: pd.DataFrame, results: dict, profile: str) -> tuple[pd.DataFrame, dict]:
@@ -242,7 +378,7 @@ def classify_cells(frame: pd.DataFrame, results: dict, profile: str) -> tuple[pd
     frame: each cell is refitted under the shipped profiles
     (:func:`trialsynth.diagnostics.method_profiles.refit_profiles`: ``cochrane-2025``, its
     never-narrower variant, ``revman5-legacy``, and the active profile) and classified against the
-    MID (:func:`trialsynth.claims.effects.method_dependence`)."""
+    cell's MID (:func:`trialsynth.claims.effects.method_dependence`, :func:`cell_mid`)."""
     from trialsynth.claims.effects import method_dependence
     from trialsynth.diagnostics.method_profiles import refit_profiles
     from trialsynth.pooling.profiles import SENSITIVITY_PROFILES, get_profile
@@ -252,14 +388,14 @@ def classify_cells(frame: pd.DataFrame, results: dict, profile: str) -> tuple[pd
     out = frame.copy()
     classes, depends, texts, refits = [], [], [], {}
     for rec in out.to_dict("records"):
-        key = tuple(str(rec[c]) for c in GROUP_BY)
+        key = tuple(rec[c] for c in GROUP_BY)
         res = results.get(key)
         if res is None:
             classes.append(None), depends.append(False), texts.append("")
             continue
         refit = refit_profiles(res, names)
         refits[key] = refit
-        md = method_dependence(refit, active=active)
+        md = method_dependence(refit, active=active, outcome=str(rec.get("outcome")))
         classes.append(md.classes[active])
         depends.append(md.depends)
         texts.append(md.text)
@@ -269,10 +405,34 @@ def classify_cells(frame: pd.DataFrame, results: dict, profile: str) -> tuple[pd
     return out, refits
 
 
+def sensitivity_cells(effects: Effects, profile: str) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Every sensitivity analysis of every cell (:func:`trialsynth.diagnostics.cell_sensitivity.cell_sensitivity`,
+    classes by :func:`classify_key`), its one-row-per-cell summary, and the subgroup analyses by
+    treatment course of the cells that hold single-session trials (set apart by rule 4)."""
+    from trialsynth.diagnostics.cell_sensitivity import SINGLE_SESSION_REASON, cell_sensitivity, sensitivity_summary, subgroup_by
+
+    table = cell_sensitivity(effects.selected, effects.set_apart, by=GROUP_BY, profile=profile, classify=classify_key)
+    summary = sensitivity_summary(table, GROUP_BY)
+    subgroups = {}
+    apart = effects.set_apart
+    if len(apart) and "set_apart" in apart.columns:
+        single = apart[apart["set_apart"].astype(str) == SINGLE_SESSION_REASON]
+        for key, rows in single.groupby(list(GROUP_BY), sort=True, dropna=False):
+            m = pd.Series(True, index=effects.selected.index)
+            for c, v in zip(GROUP_BY, key):
+                m &= effects.selected[c].astype(object).map(str) == str(v)
+            both = pd.concat([effects.selected[m], rows])
+            res = subgroup_by(both, "treatment_course", profile=profile)
+            if res is not None:
+                subgroups[tuple(key)] = res
+    return table, summary, subgroups
+
+
 def pool_cells(effects: Effects, profile: str, claims: Sequence = ()) -> Pooled:
-    """Pool the selected rows per outcome x comparator x window under ``profile``
-    (:func:`trialsynth.pooling.grouped.pool_groups`), classify every cell under the shipped
-    profiles (:func:`classify_cells`), and re-pool as claims restrict (e.g. trials with 1-3
+    """Pool the selected rows per cell (:data:`GROUP_BY`: outcome x comparator class x add-on x
+    window) under ``profile`` (:func:`trialsynth.pooling.grouped.pool_groups`), classify every
+    cell under the shipped profiles (:func:`classify_cells`), run the sensitivity analyses of every
+    cell (:func:`sensitivity_cells`), and re-pool as claims restrict (e.g. trials with 1-3
     sessions a week)."""
     out = Pooled(profile=profile)
     selected = effects.selected
@@ -280,8 +440,23 @@ def pool_cells(effects: Effects, profile: str, claims: Sequence = ()) -> Pooled:
         if len(effects.effects):
             out.notes.append("No usable effect sizes, so nothing was pooled.")
         return out
+    if "add_on" not in selected.columns:  # a hand-made frame: its rows are read as head-to-head comparisons
+        selected = selected.assign(add_on=False)
+        effects = replace(effects, selected=selected)
     out.grouped, frame = _pool_frame(selected, profile)
-    out.frame, out.refits = classify_cells(frame, out.results(), profile)
+    frame, out.refits = classify_cells(frame, out.results(), profile)
+    out.sensitivity, summary, out.subgroups = sensitivity_cells(effects, profile)
+    if len(summary):
+        keyed = {tuple(r[c] for c in GROUP_BY): r for r in summary.to_dict("records")}
+        frame["conclusion_depends_on_sensitivity"] = [
+            bool(keyed.get(tuple(r[c] for c in GROUP_BY), {}).get("conclusion_depends_on_sensitivity", False))
+            for r in frame.to_dict("records")]
+        frame["sensitivity_changes"] = [str(keyed.get(tuple(r[c] for c in GROUP_BY), {}).get("sensitivity_changes", ""))
+                                        for r in frame.to_dict("records")]
+    else:
+        frame["conclusion_depends_on_sensitivity"] = False
+        frame["sensitivity_changes"] = ""
+    out.frame = frame
     for claim in claims:
         spw = claim.params.get("sessions_per_week")
         if isinstance(spw, (list, tuple)) and len(spw) == 2 and "sessions_per_week" in selected.columns:
@@ -331,7 +506,7 @@ def grade_cells(pooled: Pooled, effects: Effects) -> Graded:
     weights, egger = {}, {}
     for key, res in pooled.results().items():
         sf = res.study_frame()
-        ids = [str(x) for x in _study_ids_of(pooled.frame, key)]
+        ids = [str(x) for x in (getattr(res, "labels", None) or _study_ids_of(pooled.frame, key))]
         if len(ids) == len(sf):
             weights[key] = dict(zip(ids, sf["weight"].astype(float)))
         if getattr(res, "k", 0) >= 10:
@@ -366,7 +541,8 @@ def judge_claims(sources: Sources, pooled: Pooled, effects: Effects, graded: Gra
 
 
 __all__ = [
-    "ACUTE_CONDITIONS", "Effects", "GROUP_BY", "Graded", "Judged", "Loaded", "POOLED_COLUMNS", "POOLED_CONDITIONS", "Pooled",
+    "ACUTE_CONDITIONS", "Effects", "GROUP_BY", "POOLABLE_ACROSS", "cell_mid", "classify_key", "scope_label",
+    "sensitivity_cells", "Graded", "Judged", "Loaded", "POOLED_COLUMNS", "POOLED_CONDITIONS", "Pooled",
     "Sources", "classify_cells", "compute_effects", "grade_cells", "judge_claims", "load_sources", "load_trials_stage",
     "pool_cells", "population_label",
 ]

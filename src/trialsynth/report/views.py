@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from trialsynth.data.cells import cell_label, comparison_label
 from trialsynth.report.analysis import GROUP_BY, Analysis
 
 COMPARATORS = ("sham", "no_treatment", "usual_care", "active")
@@ -96,10 +97,15 @@ def shape_table(an: Analysis) -> pd.DataFrame:
 
 
 def window_table(an: Analysis) -> pd.DataFrame:
-    """Rows per comparator class and time window."""
+    """Rows per comparison (comparator class, and acupuncture added to its care or instead of it)
+    and time window."""
     if len(an.trials) == 0 or "window" not in an.trials:
         return pd.DataFrame()
-    return pd.crosstab(an.trials["comparator_class"].astype(str), an.trials["window"], dropna=False).reset_index()
+    df = an.trials
+    add = df["add_on"] if "add_on" in df.columns else pd.Series(False, index=df.index)
+    comparison = pd.Series([comparison_label(c, a) for c, a in zip(df["comparator_class"].astype(str), add)],
+                           index=df.index, name="comparison")
+    return pd.crosstab(comparison, df["window"], dropna=False).reset_index()
 
 
 def sources_table(an: Analysis) -> pd.DataFrame:
@@ -144,17 +150,46 @@ def pooled_table(an: Analysis, outcome: str | None = None) -> pd.DataFrame:
     if outcome:
         df = df[df["outcome"].astype(str) == outcome]
     order = {w: i for i, w in enumerate(WINDOWS)}
-    df = df.assign(_w=df["window"].astype(str).map(order)).sort_values(["outcome", "comparator_class", "_w"]).drop(columns="_w")
+    corder = {c: i for i, c in enumerate(COMPARATORS)}
+    df = df.assign(_w=df["window"].astype(str).map(order), _c=df["comparator_class"].astype(str).map(corder).fillna(9),
+                   _a=df["add_on"].astype(str) if "add_on" in df.columns else "")
+    df = df.sort_values(["outcome", "_c", "comparator_class", "_a", "_w"]).drop(columns=["_w", "_c", "_a"])
     return df.reset_index(drop=True)
+
+
+def _window_rank(window) -> int:
+    return WINDOWS.index(window) if window in WINDOWS else len(WINDOWS)
+
+
+def _key_order(key) -> tuple:
+    """Sort order of a cell key: outcome, comparator (in :data:`COMPARATORS` order), head to head
+    before add-on, window."""
+    k = dict(zip(GROUP_BY, key))
+    comp = str(k.get("comparator_class"))
+    return (str(k.get("outcome")), COMPARATORS.index(comp) if comp in COMPARATORS else 9, comp, str(k.get("add_on")),
+            _window_rank(k.get("window")))
+
+
+def with_comparison(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with a ``comparison`` column in words ("acupuncture + usual care vs usual care")
+    from its ``comparator_class`` and ``add_on``, in place of those two columns' position."""
+    if df is None or len(df) == 0 or "comparator_class" not in df.columns:
+        return df
+    words = [comparison_label(c, a) for c, a in zip(df["comparator_class"], df["add_on"] if "add_on" in df.columns
+                                                     else [False] * len(df))]
+    out = df.copy()
+    pos = list(out.columns).index("comparator_class")
+    out.insert(pos, "comparison", words)
+    return out
 
 
 def heterogeneity_table(an: Analysis, outcome: str | None = None) -> pd.DataFrame:
     """tau2, I2, Q and the prediction interval per group, with the Q-profile CI of tau2 and I2 when k >= 2."""
     rows = []
-    for key, res in sorted(an.results().items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]), WINDOWS.index(kv[0][2]) if kv[0][2] in WINDOWS else 9)):
+    for key, res in sorted(an.results().items(), key=lambda kv: _key_order(kv[0])):
         if outcome and key[0] != outcome:
             continue
-        row = dict(zip(GROUP_BY, key))
+        row = {"comparison": comparison_label(key[1], key[2]), **dict(zip(GROUP_BY, key))}
         row.update(k=res.k, tau2=res.tau2, i2=res.i2, q=res.q, q_p_value=res.q_p_value, pi_low=res.pi_low, pi_high=res.pi_high)
         if res.k >= 2:
             try:
@@ -164,23 +199,25 @@ def heterogeneity_table(an: Analysis, outcome: str | None = None) -> pd.DataFram
             except Exception:  # noqa: BLE001 - the CI is extra information
                 pass
         rows.append(row)
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    return out.drop(columns=[c for c in ("comparator_class", "add_on") if c in out.columns])
 
 
 #: the columns a reader sees of a pooled frame (``effect`` and ``pi`` are formatted cells)
-POOLED_VIEW = ["outcome", "comparator_class", "window", "k", "effect", "pi", "i2", "tau2", "conclusion_depends_on_method",
-               "study_ids", "method_classes"]
+POOLED_VIEW = ["outcome", "comparison", "window", "k", "effect", "pi", "i2", "tau2", "conclusion_depends_on_method",
+               "conclusion_depends_on_sensitivity", "study_ids", "method_classes", "sensitivity_changes"]
 
 
 def pooled_view(an: Analysis, outcome: str | None = None):
     """:func:`pooled_table` as a reader sees it (one formatted effect per row, ratios as ratios,
     the method dependence as a footnote)."""
-    df = pooled_table(an, outcome)
+    df = with_comparison(pooled_table(an, outcome))
     if len(df):  # one study: heterogeneity is not estimable (RevMan: "Not applicable"), not 0
         one = pd.to_numeric(df["k"], errors="coerce") < 2
         df = df.assign(i2=df["i2"].where(~one), tau2=df["tau2"].where(~one))
-    return table(df, columns=POOLED_VIEW, notes=("method_classes",),
-                 rename={"conclusion_depends_on_method": "Depends on method", "method_classes": "How"})
+    return table(df, columns=POOLED_VIEW, notes=("method_classes", "sensitivity_changes"),
+                 rename={"conclusion_depends_on_method": "Depends on method", "method_classes": "How",
+                         "conclusion_depends_on_sensitivity": "Sensitive", "sensitivity_changes": "Which analysis"})
 
 
 def pooled_export(pooled: pd.DataFrame) -> pd.DataFrame:
@@ -215,19 +252,21 @@ def reviews_beside_ours(an: Analysis, outcome: str | None = None) -> pd.DataFram
     rows = []
     for r in rev.to_dict("records"):
         ours = an.pooled
-        for col in GROUP_BY:
+        for col in ("outcome", "comparator_class", "window"):  # a review's comparison names no add-on
             ours = ours[ours[col].astype(str) == str(r.get(col))] if len(ours) else ours
-        o = ours.iloc[0] if len(ours) else None
         measure = r.get("measure") if isinstance(r.get("measure"), str) else "SMD"
-        rows.append({
+        base = {
             "review": r.get("review_id"), "outcome": r.get("outcome"), "comparator_class": r.get("comparator_class"),
             "window": r.get("window"), "condition": r.get("condition"),
             "published": format_effect(measure, r.get("estimate"), r.get("ci_low"), r.get("ci_high")),
             "published_k": r.get("k"), "certainty": r.get("certainty"),
-            "ours": (format_effect(o["measure"], o["estimate"], o["ci_low"], o["ci_high"]) if o is not None else "not pooled"),
-            "ours_k": (int(o["k"]) if o is not None else 0),
-            "ours_studies": (o["study_ids"] if o is not None else ""),
-        })
+        }
+        if len(ours) == 0:
+            rows.append({**base, "our_comparison": "", "ours": "not pooled", "ours_k": 0, "ours_studies": ""})
+        for o in ours.to_dict("records"):  # our add-on and head-to-head cells each beside it
+            rows.append({**base, "our_comparison": comparison_label(o["comparator_class"], o.get("add_on")),
+                         "ours": format_effect(o["measure"], o["estimate"], o["ci_low"], o["ci_high"]),
+                         "ours_k": int(o["k"]), "ours_studies": o["study_ids"]})
     return pd.DataFrame(rows)
 
 
@@ -245,10 +284,10 @@ def evidence_grid_figure(an: Analysis, outcome: str = "pain"):
     from trialsynth.plots import evidence_grid_plot
     from trialsynth.report.index_page import _model_line
 
-    comps = [c for c in COMPARATORS if (an.pooled["comparator_class"].astype(str) == c).any()]
+    comps = [c for c in (*COMPARATORS, "any") if (an.pooled["comparator_class"].astype(str) == c).any()]
     grid = evidence_grid(an.pooled, outcome=outcome, comparators=comps)
-    return evidence_grid_plot(grid, title=f"{outcome.capitalize()}: acupuncture vs each comparator \u2014 {an.population}",
-                              caption="Model: " + _model_line(an))
+    title = f"{outcome.capitalize()}: acupuncture vs each comparison \u2014 {an.population}" + (f" ({an.scope})" if an.scope else "")
+    return evidence_grid_plot(grid, title=title, caption="Model: " + _model_line(an))
 
 
 # --------------------------------------------------------------------------- 04 robustness
@@ -271,8 +310,8 @@ def estimator_comparison(an: Analysis, outcome: str | None = None) -> pd.DataFra
         if (outcome and key[0] != outcome) or res.k < 2:  # one trial: every profile gives that trial's estimate
             continue
         refit = refit_profiles(res, names)
-        md = method_dependence(refit, active=get_profile_name(an.profile))
-        row = {**dict(zip(GROUP_BY, key)), "k": res.k}
+        md = method_dependence(refit, active=get_profile_name(an.profile), outcome=key[0])
+        row = {"comparison": comparison_label(key[1], key[2]), **dict(zip(GROUP_BY, key)), "k": res.k}
         for rec in refit.to_dict("records"):
             row[rec["profile"]] = format_effect(rec["measure"], rec["estimate"], rec["ci_low"], rec["ci_high"])
         row["conclusion_depends_on_method"] = md.depends
@@ -288,9 +327,9 @@ def estimator_comparison(an: Analysis, outcome: str | None = None) -> pd.DataFra
         return pd.DataFrame()
     out = pd.DataFrame(rows)
     order = {w: i for i, w in enumerate(WINDOWS)}
-    out = out.assign(_w=out["window"].map(order)).sort_values(["k", "outcome", "comparator_class", "_w"],
+    out = out.assign(_w=out["window"].map(order)).sort_values(["k", "outcome", "comparison", "_w"],
                                                               ascending=[False, True, True, True]).drop(columns="_w")
-    return out.reset_index(drop=True)
+    return out.drop(columns=["comparator_class", "add_on"]).reset_index(drop=True)
 
 
 def get_profile_name(profile: str) -> str:
@@ -303,7 +342,7 @@ def robustness_groups(an: Analysis, min_k: int = 2) -> list[tuple]:
     """Group keys with at least ``min_k`` studies (leave-one-out needs 2, GOSH needs 3), the
     largest k first (the cells where a diagnostic can say something come first)."""
     return sorted((k for k, r in an.results().items() if r.k >= min_k),
-                  key=lambda k: (-an.results()[k].k, k[0], k[1], WINDOWS.index(k[2]) if k[2] in WINDOWS else 9))
+                  key=lambda k: (-an.results()[k].k, *_key_order(k)))
 
 
 #: the fewest studies each diagnostic needs to be computed at all (below: "not computed")
@@ -352,7 +391,7 @@ def robustness_table(an: Analysis, min_k: int = 2) -> pd.DataFrame:
     for key in robustness_groups(an, min_k):
         res = an.results()[key]
         d = diagnostics_for(an, key)
-        row = {**dict(zip(GROUP_BY, key)), "k": res.k,
+        row = {"cell": cell_label(key), "k": res.k,
                "pooled effect (95% CI)": format_effect(res.measure, res.estimate, res.ci_low, res.ci_high)}
         loo = d["leave_one_out"]
         if isinstance(loo, pd.DataFrame) and len(loo):
@@ -390,17 +429,128 @@ def robustness_highlights(an: Analysis, alpha: float = 0.10) -> list[str]:
         if hasattr(eg, "p_value") and float(eg.p_value) < alpha:
             bits.append(f"Egger's test p = {float(eg.p_value):.3f}")
         if hasattr(tf, "k0") and int(tf.k0) > 0:
-            mid = mid_for(res.measure)
+            mid = mid_for(res.measure, outcome=key[0])
             before = classify_effect(res.estimate, res.ci_low, res.ci_high, mid=mid, measure=res.measure).label
             after = classify_effect(tf.estimate, tf.ci_low, tf.ci_high, mid=mid, measure=res.measure).label
             bits.append(f"trim-and-fill adds {int(tf.k0)} studies and moves the estimate to "
                         f"{format_effect(res.measure, tf.estimate, tf.ci_low, tf.ci_high)}"
                         + (f" ({before} \u2192 {after})" if before != after else ""))
         if bits:
-            cell = " \u00b7 ".join(map(str, key))
-            lines.append(f"**{cell}** (k = {res.k}): " + "; ".join(bits)
+            lines.append(f"**{cell_label(key)}** (k = {res.k}): " + "; ".join(bits)
                          + (f". Caveat: {d['small_study_caveat']}." if d["small_study_caveat"] else "."))
     return lines
+
+
+# --------------------------------------------------------------------------- 04 sensitivity analyses
+
+
+#: what a sensitivity cell shows for each status of :func:`trialsynth.diagnostics.cell_sensitivity.cell_sensitivity`
+_STATUS_TEXT = {"same trials": "=", "not applicable": "", "no trial left": "no trial left", "not assessed": "not assessed"}
+
+
+def sensitivity_table(an: Analysis) -> pd.DataFrame:
+    """The sensitivity analyses of every pooled cell in one table: one row per cell (its main
+    class and k), one column per analysis. A cell reads "=" when the analysis leaves every trial in,
+    the class (and k) when it refits, "\u25b2 class" when the class changes, "no trial left" when it
+    drops every trial, empty when it does not apply (a sham type absent from the cell). Which
+    trials each analysis left out or added is a footnote."""
+    from trialsynth.diagnostics.cell_sensitivity import ANALYSES
+
+    sens = an.sensitivity
+    if sens is None or len(sens) == 0:
+        return pd.DataFrame()
+    used = [a for a in ANALYSES if (sens.loc[sens["analysis"] == a.name, "status"] != "not applicable").any()]
+    rows = []
+    for key, grp in sorted(sens.groupby(list(GROUP_BY), sort=False, dropna=False), key=lambda kv: _key_order(kv[0])):
+        by = {r["analysis"]: r for r in grp.to_dict("records")}
+        first = grp.iloc[0]
+        row = {"cell": cell_label(key), "k": int(first["k_main"]), "main analysis": str(first["class_main"])}
+        notes = []
+        for a in used:
+            r = by.get(a.name)
+            if r is None:
+                row[a.label] = ""
+                continue
+            status = str(r["status"])
+            if status in _STATUS_TEXT:
+                row[a.label] = _STATUS_TEXT[status]
+            else:
+                mark = "\u25b2 " if bool(r["class_changes"]) else ""
+                row[a.label] = f"{mark}{r['effect_class']} (k = {int(r['k'])})"
+            moved = "; ".join(x for x in (f"without {r['left_out']}" if r.get("left_out") else "",
+                                          f"with {r['added']}" if r.get("added") else "") if x)
+            if moved and status not in ("same trials", "not applicable"):
+                notes.append(f"{a.label}: {moved}")
+            if r.get("note") and status != "not assessed":  # the cell says "not assessed" itself
+                notes.append(f"{a.label}: {r['note']}")
+        row["changes class"] = bool(grp["class_changes"].astype(bool).any())
+        row["notes"] = " | ".join(notes)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def sensitivity_view(an: Analysis):
+    """:func:`sensitivity_table` as a reader sees it (class changes marked \u25b2, the trials each
+    analysis moved as footnotes)."""
+    df = sensitivity_table(an)
+    if len(df) == 0:
+        return table(df)
+    return table(df, notes=("notes",))
+
+
+def sensitivity_summary_line(an: Analysis) -> str:
+    """One line for the front page: "N of M cells change class in at least one sensitivity
+    analysis: cell (analysis: old -> new); ..." (M: the pooled cells)."""
+    if an.sensitivity is None or len(an.sensitivity) == 0 or len(an.pooled) == 0:
+        return "No pooled cell, so no sensitivity analysis."
+    changed = []
+    for rec in an.pooled.to_dict("records"):
+        if bool(rec.get("conclusion_depends_on_sensitivity")):
+            changed.append(f"{cell_label(rec)} ({rec.get('sensitivity_changes')})")
+    total = len(an.pooled)
+    head = f"{len(changed)} of {total} cells change class in at least one sensitivity analysis"
+    return head + (": " + "; ".join(changed) + "." if changed else ".")
+
+
+def single_session_subgroups(an: Analysis) -> list[tuple[str, pd.DataFrame, str]]:
+    """For each cell whose single-session trials were set apart (pooling rule 4): ``(cell, the
+    subgroup estimates (course vs single session), the test for subgroup differences in words)``."""
+    from trialsynth.pooling.profiles import get_profile
+
+    hksj = get_profile(an.profile).test in ("knha", "adhoc")
+    out = []
+    for key, res in sorted((an.subgroups or {}).items(), key=lambda kv: _key_order(kv[0])):
+        frame = res["frame"]
+        rows = pd.DataFrame({
+            "subgroup": frame["subgroup"].astype(str).str.replace("_", " "),
+            "k": frame["k"],
+            "measure": frame["measure"], "estimate": frame["estimate"], "ci_low": frame["ci_low"], "ci_high": frame["ci_high"],
+            "trials": [", ".join(res["result"].fits[lvl].labels) for lvl in res["result"].levels],
+        })
+        t = res["test"]
+        test = (f"Test for subgroup differences (separate tau2, RevMan's): Chi\u00b2 = {float(t['statistic']):.2f}, "
+                f"df = {int(t['df'])}, p = {float(t['p_value']):.3f}. The subgroup estimates are the {res['result'].method} "
+                "fits with Wald (z) intervals that this test compares"
+                + (", narrower than the cell's Hartung-Knapp interval." if hksj else "."))
+        out.append((cell_label(key), rows, test))
+    return out
+
+
+def set_apart_table(an: Analysis) -> pd.DataFrame:
+    """The rows the pooling rules left out of their cell, with the rule and the row's own effect."""
+    df = an.set_apart
+    if df is None or len(df) == 0:
+        return pd.DataFrame(columns=["study_id", "cell", "rule", "measure", "estimate", "ci_low", "ci_high"])
+    from trialsynth.effects.scales import wald_interval
+
+    ci = [wald_interval(y, v) for y, v in zip(df["yi"], df["vi"])]
+    return pd.DataFrame({
+        "study_id": df["study_id"].astype(str).to_numpy(),
+        "cell": [cell_label(r) for r in df.to_dict("records")],
+        "rule": df["set_apart"].astype(str).to_numpy(),
+        "measure": df["measure"].to_numpy(), "estimate": df["yi"].to_numpy(float),
+        "ci_low": [c[0] for c in ci], "ci_high": [c[1] for c in ci],
+    })
 
 
 def as_frame(obj) -> pd.DataFrame | str:
@@ -423,7 +573,8 @@ def as_frame(obj) -> pd.DataFrame | str:
 def status_markdown(an: Analysis) -> str:
     """What the analysis ran on and what it could not do (Markdown)."""
     lines = [f"**Data**: `{an.data_path}`: {len(an.trials)} trial rows, {an.trials['study_id'].nunique() if len(an.trials) else 0} studies, "
-             f"{len(an.selected)} rows pooled in {len(an.pooled)} groups. **Profile**: `{an.profile}`."]
+             f"{len(an.selected)} rows pooled in {len(an.pooled)} cells. **Profile**: `{an.profile}`. "
+             f"**Population**: {an.population}" + (f" \u2014 **{an.scope}**" if an.scope else "") + "."]
     if an.problems:
         lines.append(f"**The data did not validate** ({len(an.problems)} problem(s)); nothing was pooled:")
         lines += [f"* {p}" for p in an.problems]
@@ -504,8 +655,9 @@ def claim_evidence(an: Analysis, claim) -> pd.DataFrame:
     pooled = an.subset_pooled.get(claim.id) if claim.check == "review_result" and claim.id in an.subset_pooled else an.pooled
     if len(pooled):
         m = _claim_rows(pooled, claim, windows=True)
-        cols = ["outcome", "comparator_class", "window", "k", "measure", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "i2",
-                "study_ids", "conclusion_depends_on_method"]
+        cols = ["outcome", "comparison", "window", "k", "measure", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "i2",
+                "study_ids", "conclusion_depends_on_method", "conclusion_depends_on_sensitivity"]
+        m = with_comparison(m)
         frames.append(m[[c for c in cols if c in m.columns]]
                       .assign(source="our re-pooling" + (" (restricted as the claim says)" if pooled is not an.pooled else "")))
     rev = normalise_reviews(an.reviews)
