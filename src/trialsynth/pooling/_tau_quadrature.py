@@ -90,7 +90,7 @@ def _interpolation_matrices() -> tuple[np.ndarray, np.ndarray]:
         unit = np.zeros(N_MAIN)
         unit[j] = 1.0
         integ[:, j] = np.polynomial.legendre.legint(unit, lbnd=-1)
-    return a, integ @ a
+    return a, np.einsum("ij,jk->ik", integ, a)
 
 
 @dataclass
@@ -138,7 +138,7 @@ class TauRule:
         _, w = gauss_legendre(N_MAIN)
         _, d = _interpolation_matrices()
         dens = self.weights() / w  # density per unit u at the nodes
-        return dens @ d.T
+        return np.einsum("mpj,ij->mpi", dens, d)
 
 
 def _panel_nodes(kind, a, b, n):

@@ -74,6 +74,17 @@ def _check_prob(p, name="p") -> np.ndarray:
     return arr
 
 
+def _dot(a, b) -> float:
+    """``sum(a * b)`` without BLAS: BLAS may thread a dot product (and on a busy machine wait for
+    its threads), and its split of the sum is not guaranteed to be the same every run."""
+    return float(np.einsum("i,i->", a, b))
+
+
+def _rows(matrix, w) -> np.ndarray:
+    """``matrix @ w`` without BLAS (see :func:`_dot`)."""
+    return np.einsum("ij,j->i", matrix, w)
+
+
 def _scalar_or_array(values: np.ndarray, like):
     return float(values) if np.ndim(like) == 0 else values
 
@@ -242,9 +253,9 @@ class MixtureMarginal(Marginal):
         self._w = w[keep] / w[keep].sum()
         self._m = np.asarray(means, float)[keep]
         self._s = np.asarray(sds, float)[keep]
-        self._mean_value = float(np.dot(self._w, self._m)) if mean is None else mean
+        self._mean_value = _dot(self._w, self._m) if mean is None else mean
         if var is None:
-            var = float(np.dot(self._w, self._s ** 2 + self._m ** 2) - self._mean_value ** 2)
+            var = _dot(self._w, self._s ** 2 + self._m ** 2) - self._mean_value ** 2
         self._var_value = var
 
     @property
@@ -260,20 +271,20 @@ class MixtureMarginal(Marginal):
         return (x[:, None] - self._m[None, :]) / self._s[None, :]
 
     def _cdf(self, x):
-        return special.ndtr(self._z(x)) @ self._w
+        return _rows(special.ndtr(self._z(x)), self._w)
 
     def _sf(self, x):
-        return special.ndtr(-self._z(x)) @ self._w
+        return _rows(special.ndtr(-self._z(x)), self._w)
 
     def _pdf(self, x):
         z = self._z(x)
-        return (np.exp(-0.5 * z * z) / self._s[None, :]) @ self._w / _SQRT2PI
+        return _rows(np.exp(-0.5 * z * z) / self._s[None, :], self._w) / _SQRT2PI
 
     def _dlogpdf(self, x):
         z = self._z(x)
         phi = np.exp(-0.5 * z * z) / self._s[None, :]
-        f = phi @ self._w
-        fprime = (-(z / self._s[None, :]) * phi) @ self._w
+        f = _rows(phi, self._w)
+        fprime = _rows(-(z / self._s[None, :]) * phi, self._w)
         return fprime / f
 
     def _quantile(self, p: float) -> float:
@@ -287,16 +298,16 @@ class MixtureMarginal(Marginal):
         lo, hi = float(cand.min()), float(cand.max())
         if lo == hi:
             return lo
-        x = float(np.dot(self._w, cand))
+        x = _dot(self._w, cand)
         x = min(max(x, lo), hi)
         for _ in range(100):
             z = (x - self._m) / self._s
-            f_cdf = float(special.ndtr(z) @ self._w) - p
+            f_cdf = _dot(special.ndtr(z), self._w) - p
             if f_cdf > 0:
                 hi = x
             else:
                 lo = x
-            dens = float((np.exp(-0.5 * z * z) / self._s) @ self._w) / _SQRT2PI
+            dens = _dot(np.exp(-0.5 * z * z) / self._s, self._w) / _SQRT2PI
             step = f_cdf / dens if dens > 0 else math.inf
             new = x - step
             if not (lo < new < hi):
@@ -353,8 +364,8 @@ class TauMarginal(Marginal):
         self._lower_edge = np.where(rule.kind == 1, np.exp(np.minimum(rule.a, tq.X_CAP)), rule.a)
         w = rule.weights()[0].ravel()
         t = rule.tau.ravel()
-        self._mean_value = float(np.dot(w, t)) if result._finite[1] else math.inf
-        self._second = float(np.dot(w, t * t)) if result._finite[2] else math.inf
+        self._mean_value = _dot(w, t) if result._finite[1] else math.inf
+        self._second = _dot(w, t * t) if result._finite[2] else math.inf
 
     @property
     def mean(self) -> float:
@@ -402,7 +413,7 @@ class TauMarginal(Marginal):
     @cached_property
     def _power(self) -> np.ndarray:
         """Per panel, the antiderivative as an ordinary polynomial in u (highest power first)."""
-        return (self._anti @ tq.legendre_to_power(self._anti.shape[1]).T)[:, ::-1]
+        return np.einsum("pj,ij->pi", self._anti, tq.legendre_to_power(self._anti.shape[1]))[:, ::-1]
 
     def _quantile(self, p: float) -> float:
         if p <= 0.0:
@@ -576,8 +587,8 @@ class BayesResult:
         tiny = tau * tau < 1e-14 * float(self.vi.min())
         if tiny.sum() > 1:
             wt = w[tiny].sum()
-            merged = (np.array([0.0]), np.array([wt]), np.array([np.dot(w[tiny], m[tiny]) / wt]),
-                      np.array([np.dot(w[tiny], var[tiny]) / wt]))
+            merged = (np.array([0.0]), np.array([wt]), np.array([_dot(w[tiny], m[tiny]) / wt]),
+                      np.array([_dot(w[tiny], var[tiny]) / wt]))
             rest = ~tiny
             tau, w, m, var = (np.concatenate([x, y[rest]]) for x, y in zip(merged, (tau, w, m, var)))
         keep = w > 1e-18 * w.max()
@@ -596,16 +607,16 @@ class BayesResult:
     def mu(self) -> MixtureMarginal:
         tau, w, m, var = self._nodes()
         v_moment = self._finite[3]
-        mean = float(np.dot(w, m))
-        total = float(np.dot(w, var + m * m)) - mean ** 2 if v_moment else math.inf
+        mean = _dot(w, m)
+        total = _dot(w, var + m * m) - mean ** 2 if v_moment else math.inf
         return MixtureMarginal("mu", w, m, np.sqrt(var), self.level, self.interval_kind, mean=mean, var=total)
 
     @cached_property
     def theta_new(self) -> MixtureMarginal:
         tau, w, m, var = self._nodes()
         pred = var + tau * tau
-        mean = float(np.dot(w, m))
-        total = float(np.dot(w, pred + m * m)) - mean ** 2 if self._finite[2] else math.inf
+        mean = _dot(w, m)
+        total = _dot(w, pred + m * m) - mean ** 2 if self._finite[2] else math.inf
         return MixtureMarginal("theta_new", w, m, np.sqrt(pred), self.level, self.interval_kind, mean=mean, var=total)
 
     def theta(self, i) -> MixtureMarginal:
@@ -623,8 +634,8 @@ class BayesResult:
         b = t2 / (self.vi[i] + t2)  # weight of the trial's own estimate
         means = b * self.yi[i] + (1.0 - b) * m
         variances = b * self.vi[i] + (1.0 - b) ** 2 * var
-        mean = float(np.dot(w, means))
-        total = float(np.dot(w, variances + means ** 2)) - mean ** 2 if self._finite[3] else math.inf
+        mean = _dot(w, means)
+        total = _dot(w, variances + means ** 2) - mean ** 2 if self._finite[3] else math.inf
         return MixtureMarginal(f"theta[{self.labels[i]}]", w, means, np.sqrt(variances), self.level, self.interval_kind,
                                mean=mean, var=total)
 
@@ -646,7 +657,7 @@ class BayesResult:
             rows.append({"label": self.labels[i], "yi": self.yi[i], "se": se[i], "obs_ci_low": self.yi[i] - z * se[i],
                          "obs_ci_high": self.yi[i] + z * se[i], "mean": post.mean, "median": post.median, "sd": post.sd,
                          "ci_low": low, "ci_high": high,
-                         "shrinkage": float(np.dot(w, self.vi[i] / (self.vi[i] + tau * tau)))})
+                         "shrinkage": _dot(w, self.vi[i] / (self.vi[i] + tau * tau))})
         frame = pd.DataFrame(rows)
         frame.attrs.update({"level": self.level, "interval": self.interval_kind, "measure": self.measure,
                             "tau_prior": self.tau_prior.describe(), "mu_prior": describe_mu_prior(self.mu_prior)})

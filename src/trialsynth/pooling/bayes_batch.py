@@ -213,7 +213,7 @@ class TauRows(RowMarginals):
         self._prior, self._mu_prior = tau_prior, mu_prior
         self._anti = rule.antiderivatives()  # (m, P, 13)
         self._cum = np.concatenate([np.zeros((y.shape[0], 1)), np.cumsum(self._anti.sum(-1), axis=1)], axis=1)
-        self._power = (self._anti @ tq.legendre_to_power(self._anti.shape[-1]).T)[..., ::-1]
+        self._power = np.einsum("mpj,ij->mpi", self._anti, tq.legendre_to_power(self._anti.shape[-1]))[..., ::-1]
         self._upper = np.where(rule.kind == 1, np.exp(np.minimum(rule.b, tq.X_CAP)), rule.b)
         self.mean = mean
         with np.errstate(invalid="ignore"):
