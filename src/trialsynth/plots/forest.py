@@ -1169,9 +1169,10 @@ def _attach_shrinkage(rows, shrinkage, to_display, footnote):
         raise ArgumentError("shrinkage: no label matches a trial of the plot")
     attrs = getattr(frame, "attrs", {}) or getattr(shrinkage, "attrs", {})
     level = attrs.get("level", 95)
-    text = (f"Open circles: each trial's shrunken effect (posterior median and {level:g}% "
-            f"{attrs.get('interval', 'shortest')} credible interval of theta_i) from a Bayesian random-effects "
-            "analysis" + (f"; tau prior {attrs['tau_prior']}, mu prior {attrs.get('mu_prior', '')}" if "tau_prior" in attrs else "")
+    text = (f"Open circles and dashed lines: each trial's shrunken effect (posterior median and {level:g}% "
+            f"{attrs.get('interval', 'shortest')} credible interval of the trial's true effect, pulled towards the mean) "
+            "from a Bayesian random-effects analysis"
+            + (f"; tau prior {attrs['tau_prior']}, mu prior {attrs.get('mu_prior', '')}" if "tau_prior" in attrs else "")
             + ".")
     return (footnote + "\n" if footnote else "") + text
 
@@ -1186,7 +1187,7 @@ def _draw_shrunk(ax, row, y, style, x_lo, x_hi):
                 linestyle=(0, (2.0, 1.2)), gid=f"shrunken-ci:{row.label}", solid_capstyle="butt")
     if x_lo <= est <= x_hi:
         ax.plot([est], [yy], marker="o", markersize=3.6, markerfacecolor="white", markeredgecolor=style.ci_color,
-                markeredgewidth=0.8, linestyle="none", zorder=4, gid=f"shrunken:{row.label}")
+                markeredgewidth=0.8, linestyle="none", zorder=5, gid=f"shrunken:{row.label}")
 
 
 def _draw_study(ax, row, y, size, style, x_lo, x_hi):
