@@ -466,3 +466,20 @@ def test_batch_matches_single_fits_and_handles_missing_trials():
     assert len(frame) == 40 and {"tau_median", "mu_ci_low", "theta_new_ci_high"} <= set(frame.columns)
     with pytest.raises(ArgumentError, match="row 0, column 0"):
         pool_bayes_batch([[0.1, 0.2]], [[np.nan, 0.1]], tau_prior=HN05)
+
+
+def test_simulation_coverage_uses_the_batch_and_is_executor_independent():
+    from trialsynth.simulation import coverage_study
+
+    kwargs = dict(k=(3,), tau2=(0.05,), n_sim=60, intervals=("bayes", "bayes_pi", "z"), progress=False, chunk_size=20)
+    one = coverage_study(workers=1, **kwargs)
+    two = coverage_study(workers=2, **kwargs)
+    assert one.equals(two)
+    bayes = one[one["interval"].isin(["bayes", "bayes_pi"])]
+    assert list(bayes["method"]) == ["Bayes HN(0.5)", "Bayes HN(0.5)"]
+    assert bayes["coverage"].between(0.5, 1.0).all() and (bayes["n_valid"] == 60).all()
+    # the predictive interval of a new trial is wider than the credible interval of the mean
+    widths = bayes.set_index("interval")["mean_width"]
+    assert widths["bayes_pi"] > widths["bayes"]
+    other = coverage_study(workers=1, tau_prior=HalfCauchy(0.5), **kwargs)
+    assert "Bayes HC(0.5)" in set(other["method"])
