@@ -24,8 +24,14 @@ report: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+# Extra options for JupyterLab: make lab LAB_ARGS="--allow-root --no-browser --port=8890".
+# notebooks/.jupyter holds the server settings that keep the stored notebooks unchanged when they
+# are opened and saved (no machine-specific language_info); it is put first on JUPYTER_CONFIG_PATH.
+LAB_ARGS ?=
+LAB_CONFIG := $(CURDIR)/notebooks/.jupyter
+
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	JUPYTER_CONFIG_PATH="$(LAB_CONFIG)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" $(VENV)/bin/jupyter lab notebooks/ $(LAB_ARGS)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py

@@ -13,6 +13,7 @@ from __future__ import annotations
 from trialsynth._lazy import lazy_exports
 
 from trialsynth._version import __version__
+from trialsynth.diagnostics import _API as _DIAGNOSTICS_API
 
 # public name -> module that defines it
 _API: dict[str, str] = {
@@ -26,6 +27,7 @@ _API: dict[str, str] = {
     # effects
     "effect_sizes": "trialsynth.effects.measures",
     "effects_from_trials": "trialsynth.effects.records",
+    "aggregate_effects": "trialsynth.effects.aggregation",
     # pooling
     "pool": "trialsynth.pooling.fit",
     "MetaResult": "trialsynth.pooling.results",
@@ -41,15 +43,8 @@ _API: dict[str, str] = {
     "pool_bayes": "trialsynth.pooling.bayes",
     "BayesResult": "trialsynth.pooling.bayes",
     "pool_bayes_batch": "trialsynth.pooling.bayes_batch",
-    # diagnostics
-    "leave_one_out": "trialsynth.diagnostics.sensitivity",
-    "influence": "trialsynth.diagnostics.sensitivity",
-    "cumulative": "trialsynth.diagnostics.sensitivity",
-    "gosh": "trialsynth.diagnostics.sensitivity",
-    "egger_test": "trialsynth.diagnostics.small_study",
-    "rank_test": "trialsynth.diagnostics.small_study",
-    "trim_and_fill": "trialsynth.diagnostics.small_study",
-    "funnel_coordinates": "trialsynth.diagnostics.small_study",
+    # diagnostics (trialsynth.diagnostics lists them)
+    **_DIAGNOSTICS_API,
     # plots
     "forest_plot": "trialsynth.plots.forest",
     "short_long_panel": "trialsynth.plots.panels",

@@ -200,10 +200,12 @@ def effect_text(row: Mapping, *, prefix: str = "", digits: int = 2) -> str:
 
 def interval_text(row: Mapping, low: str = "pi_low", high: str = "pi_high", *, digits: int = 2) -> str:
     """``-0.76 to 0.15`` (a ratio's interval back-transformed); empty when missing."""
-    lo, hi = display_values(str(row.get("measure") or "SMD"), row.get(low), row.get(high))
+    measure = str(row.get("measure") or "SMD")
+    lo, hi = display_values(measure, row.get(low), row.get(high))
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return ""
-    return f"{format_number(lo, digits)} to {format_number(hi, digits)}"
+    r = is_ratio(measure)
+    return f"{format_number(lo, digits, ratio=r)} to {format_number(hi, digits, ratio=r)}"
 
 
 @dataclass
@@ -367,7 +369,7 @@ def ratio_display_check(text: str) -> list[str]:
     import re
 
     problems = []
-    number = r"(-?\d+(?:\.\d+)?)"
+    number = r"(-?\d+(?:\.\d+)?(?:e-?\d+)?)"
     for m in re.finditer(rf"\b(RR|OR|HR|IRR|ROM)\s+{number}\s+\(\s*(?:95% CI\s+)?{number}\s+to\s+{number}\s*\)", text):
         est, lo, hi = (float(m.group(i)) for i in (2, 3, 4))
         if lo <= 0 or hi <= 0 or est <= 0 or not (lo <= est <= hi):

@@ -28,6 +28,9 @@ def test_ratios_are_back_transformed_and_differences_are_not():
     assert format_effect("SMD", float("nan"), 0, 1) == "SMD no estimate"
     assert format_effect("MD", -0.001, -1, 1) == "MD 0.00 (-1.00 to 1.00)"  # no "-0.00"
     assert format_interval(math.log(0.5), math.log(2), measure="OR") == "0.50 to 2.00"
+    # a ratio limit never rounds to zero (HKSJ with one df can give RR 1.66 (0.00034 to 3698))
+    assert format_effect("RR", math.log(1.66), math.log(0.00034), math.log(3697.97)) == "RR 1.66 (0.00034 to 3698)"
+    assert not ratio_display_check(format_effect("RR", math.log(1.66), math.log(0.00034), math.log(3697.97)))
     assert is_ratio("RR") and is_ratio("logOR") and is_ratio("MH-RR") and not is_ratio("SMD") and not is_ratio(None)
     assert base_measure("logRR") == "RR" and log_name("RR") == "logRR" and log_name("SMD") == "SMD"
     lo, hi = display_values("RR", *analysis_values("RR", 0.5, 2.0))

@@ -1,11 +1,13 @@
-"""JupyterLab really opens the notebooks: 02_short_vs_long_term runs in a browser and shows a forest plot.
+"""JupyterLab really opens the notebooks: 02_short_vs_long_term runs in a browser and shows a
+forest plot, and opening and saving any notebook leaves its stored pair byte for byte unchanged.
 
 Starts ``jupyter lab`` (from the running interpreter's bin folder) on a free local port with a
-token, serving a temporary copy of notebooks/, data/ and evidence/ (so autosave can never write
-outputs into the committed notebooks), opens the notebook in Debian's headless Chromium through
-Playwright (no browser download), runs Run > Run All Cells and waits for a rendered forest plot
-image in the output area. Outside CI the test skips when Chromium is missing; with ``CI=true`` a
-missing Chromium is a failure (``.ci/run`` installs it).
+token, configured as ``make lab`` configures it (notebooks/.jupyter first on
+JUPYTER_CONFIG_PATH, notebooks/jupytext.toml beside the notebooks), serving a temporary copy of
+notebooks/, data/ and evidence/ (so autosave can never write into the committed notebooks), opens
+the notebooks in Debian's headless Chromium through Playwright (no browser download). Outside CI
+the tests skip when Chromium is missing; with ``CI=true`` a missing Chromium is a failure
+(``.ci/run`` installs it).
 """
 
 import os
@@ -60,9 +62,9 @@ def _wait_for_server(url: str, proc: subprocess.Popen, timeout: float = 60.0) ->
 @pytest.fixture
 def lab_server(tmp_path):
     root = tmp_path / "lab"
-    (root / "notebooks").mkdir(parents=True)
-    for nb in (ROOT / "notebooks").glob("*.ipynb"):
-        shutil.copy2(nb, root / "notebooks" / nb.name)
+    root.mkdir()
+    # the whole folder: the .ipynb/.py pairs, jupytext.toml and the .jupyter server settings
+    shutil.copytree(ROOT / "notebooks", root / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     for folder in ("data", "evidence"):
         shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("backups", "*.lock"))
     # start the notebook's preferred kernel without asking (the ask comes when kernel specs load slowly)
@@ -77,6 +79,7 @@ def lab_server(tmp_path):
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])])
     env["JUPYTER_RUNTIME_DIR"] = str(tmp_path / "runtime")
     env["JUPYTER_CONFIG_DIR"] = str(tmp_path / "config")
+    env["JUPYTER_CONFIG_PATH"] = str(root / "notebooks" / ".jupyter")  # as `make lab` sets it
     log = (tmp_path / "lab.log").open("w")
     proc = subprocess.Popen(
         [str(jupyter), "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1", f"--ServerApp.root_dir={root}",
@@ -85,7 +88,7 @@ def lab_server(tmp_path):
         stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
     try:
         _wait_for_server(f"http://127.0.0.1:{port}/api/status?token={token}", proc)
-        yield f"http://127.0.0.1:{port}", token, proc
+        yield f"http://127.0.0.1:{port}", token, proc, root
     finally:
         proc.terminate()
         try:
@@ -167,7 +170,7 @@ def test_jupyterlab_runs_02_and_renders_a_forest_plot(lab_server, tmp_path):
     _require_chromium()
     from playwright.sync_api import sync_playwright
 
-    base, token, proc = lab_server
+    base, token, proc, _ = lab_server
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -192,3 +195,72 @@ def test_jupyterlab_runs_02_and_renders_a_forest_plot(lab_server, tmp_path):
         finally:
             browser.close()
     assert proc.poll() is None, "the lab server died during the test"
+
+
+def _notebook_files(folder: Path) -> dict[str, tuple[bytes, int]]:
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.iterdir())
+            if p.is_file() and p.suffix in (".ipynb", ".py")}
+
+
+def test_opening_and_saving_in_jupyterlab_leaves_the_notebooks_unchanged(lab_server, tmp_path):
+    """Open each notebook, let its kernel start, save it (Ctrl+S: JupyterLab and jupytext rewrite
+    the .ipynb and its .py), close it: every stored file is byte for byte what the repository holds.
+    Before this was fixed, jupytext added format_version/jupytext_version to the .py and
+    JupyterLab added the kernel's language_info (with the Python version) to the .ipynb."""
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    base, token, proc, root = lab_server
+    folder = root / "notebooks"
+    names = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert len(names) >= 5
+    before = _notebook_files(folder)
+    time.sleep(0.05)  # a save after this point has a later mtime
+    saved = set()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            for i, name in enumerate(names):
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.goto(f"{base}/lab/workspaces/save{i}/tree/notebooks/{name}.ipynb?reset&token={token}",
+                          timeout=90_000)
+                page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=90_000)
+                _wait_for_idle_kernel(page)
+                page.wait_for_timeout(1_000)
+                page.locator(".jp-NotebookPanel .jp-Cell").first.click()
+                page.keyboard.press("Control+s")
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline and (folder / f"{name}.ipynb").stat().st_mtime_ns == before[f"{name}.ipynb"][1]:
+                    page.wait_for_timeout(250)
+                page.wait_for_selector(".lm-TabBar-tab.jp-mod-dirty", state="detached", timeout=30_000)
+                page.keyboard.press("Alt+w")  # close the tab
+                page.wait_for_timeout(500)
+                page.close()
+                for ext in (".ipynb", ".py"):
+                    path = folder / f"{name}{ext}"
+                    if path.stat().st_mtime_ns != before[path.name][1]:
+                        saved.add(path.name)
+        finally:
+            browser.close()
+    assert proc.poll() is None, "the lab server died during the test"
+    after = _notebook_files(folder)
+    assert set(after) == set(before), "saving created or removed notebook files"
+    # the save really happened (both files of each pair were rewritten) ...
+    assert saved == {f"{n}{ext}" for n in names for ext in (".ipynb", ".py")}, sorted(saved)
+    # ... and wrote exactly the stored bytes
+    changed = [n for n in before if after[n][0] != before[n][0]]
+    assert not changed, f"JupyterLab rewrote {changed}: store them as JupyterLab + jupytext write them"
+    for name in before:
+        assert after[name][0] == (ROOT / "notebooks" / name).read_bytes()
+
+
+def test_make_lab_passes_extra_options():
+    """`make lab LAB_ARGS=...` hands the options to jupyter lab, with the notebook settings on the
+    config path (checked with make -n: nothing is started)."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    out = subprocess.run(["make", "-n", "-C", str(ROOT), "lab", "LAB_ARGS=--allow-root --no-browser --port=8999"],
+                         capture_output=True, text=True, check=True).stdout
+    line = next(x for x in out.splitlines() if "jupyter lab" in x)
+    assert line.rstrip().endswith("jupyter lab notebooks/ --allow-root --no-browser --port=8999"), line
+    assert f'JUPYTER_CONFIG_PATH="{ROOT}/notebooks/.jupyter' in line

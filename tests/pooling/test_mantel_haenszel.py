@@ -121,7 +121,8 @@ def test_double_zero_study_left_out_of_q_only():
         (dict(measure="OR", events1=[np.nan], n1=[2], events2=[1], n2=[2]), "missing"),
         (dict(measure="OR", events1=[1.5], n1=[2], events2=[1], n2=[2]), "whole numbers"),
         (dict(measure="IRR", events1=[1], events2=[1]), "time1"),
-        (dict(measure="OR", events1=[0, 0], n1=[5, 5], events2=[0, 0], n2=[5, 5]), "infinite"),
+        (dict(measure="OR", events1=[0, 0], n1=[5, 5], events2=[0, 0], n2=[5, 5]), r"undefined \(0/0\)"),
+        (dict(measure="OR", events1=[2, 1], n1=[5, 5], events2=[0, 0], n2=[5, 5]), "infinite"),
     ],
 )
 def test_bad_input_named(kwargs, match):

@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import argparse
 import csv
+import difflib
 import io
 import os
 import re
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,6 +67,7 @@ class AddResult:
     evidence_written: Path | None = None
     notes: list[str] = field(default_factory=list)
     dry_run: bool = False
+    understood: list[str] = field(default_factory=list)
 
 
 def _canonical_number(text: str, decimal: str) -> str:
@@ -89,8 +93,15 @@ def add_trials(new_path: str | os.PathLike, data_path: str | os.PathLike = "data
                evidence: str | os.PathLike | None = None,
                evidence_dir: str | os.PathLike | None = "evidence",
                check_evidence: bool = True, dry_run: bool = False,
-               lock_timeout: float = 60.0) -> AddResult:
+               lock_timeout: float = 60.0, explain: bool = True,
+               show: Callable[[AddResult], None] | None = None) -> AddResult:
     """Validate ``new_path`` together with ``data_path`` and append its rows atomically.
+
+    With ``explain`` (default), every new row is also run through the report's analysis
+    (:func:`trialsynth.report.analysis.run_analysis`, with and without the new rows) and
+    described as it understands it: window, the effect it computes, which arm it favours and
+    the pooled group it enters with k before -> after (:attr:`AddResult.understood`).  ``show``
+    is called with the result (notes and those lines) before anything is written.
 
     Raises
     ------
@@ -106,16 +117,27 @@ def add_trials(new_path: str | os.PathLike, data_path: str | os.PathLike = "data
     data = Path(os.fspath(data_path))
     ev_dir = Path(os.fspath(evidence_dir)) if evidence_dir is not None else None
 
+    if explain:
+        from trialsynth.cli._understood import warm_up
+
+        warm_up()  # the imports of the analysis, outside the lock that other add-trials wait for
     with file_lock(data, timeout=lock_timeout):
         new = read_table(new_name, numeric_columns=_NUMERIC)
         problems: list[Problem] = list(new.problems)
         new_rows = [(r, cells) for r, cells in new.rows if len(cells) == len(new.header)]
         if not new.rows:
             raise TrialDataError([Problem(new_name, None, None, None, "has no data rows to add")])
+        misspelt: set[str] = set()  # schema columns a misspelt header probably means
         for col in new.header:
             if col and col not in S.BY_NAME:
+                close = difflib.get_close_matches(col, S.COLUMN_NAMES, n=1, cutoff=0.75)
+                hint = ""
+                if close and close[0] not in new.header:
+                    hint = f"; did you mean {close[0]!r}?"
+                    misspelt.add(close[0])
                 problems.append(Problem(new_name, 1, col, col,
-                                        "unknown column (not in the trial-record schema; see data/README.md)"))
+                                        "unknown column (not in the trial-record schema; see data/README.md)"
+                                        + hint))
 
         if data.exists():
             old_bytes = data.read_bytes()
@@ -132,8 +154,13 @@ def add_trials(new_path: str | os.PathLike, data_path: str | os.PathLike = "data
         last_row = max([r for r, _ in old.rows], default=1)
         numeric = set(_NUMERIC)
         new_records: list[tuple[int, int, list[str]]] = []  # (combined row, new-file row, cells)
+        notes: list[str] = []
         for i, (rownum, cells) in enumerate(new_rows):
             by_name = dict(zip(new.header, cells))
+            ref = _normalised_ref(by_name, evidence, ev_dir)
+            if ref is not None:
+                notes.append(f"row {rownum}, column 'source_ref': {by_name['source_ref']!r} is written as {ref!r}")
+                by_name["source_ref"] = ref
             out = []
             for col in header:
                 text = by_name.get(col, "")
@@ -186,6 +213,8 @@ def add_trials(new_path: str | os.PathLike, data_path: str | os.PathLike = "data
         schema_problems, parsed = validate_raw(combined, evidence_dir=None)
         new_by_combined = {c: r for c, r, _ in new_records}
         for p in schema_problems:
+            if p.row in new_by_combined and p.column in misspelt:
+                continue  # the misspelt header is reported (with "did you mean") instead
             if p.row in new_by_combined:
                 message = re.sub(r"\brow (\d+)\b",
                                  lambda m: _describe_row(int(m.group(1)), new_by_combined, new_name, data),
@@ -216,18 +245,26 @@ def add_trials(new_path: str | os.PathLike, data_path: str | os.PathLike = "data
                                                   if (ev_dir / f"{sid}{ext}").is_file()))
                 except TrialDataError as exc:
                     problems.extend(exc.items)
-            problems.extend(_provenance_problems(new_records, header, new_name, records, evidence))
+            from trialsynth.data.provenance import combine_problems
+
+            found = [p for p in _provenance_problems(new_records, header, new_name, records, evidence)
+                     if not (p.file == new_name and p.column in misspelt)]
+            problems = combine_problems(problems, found)
 
         if problems:
             raise TrialDataError(problems)
 
         result = AddResult(data, len(new_records), len(old.rows) + len(new_records),
-                           notes=[f"{new_name}: {n}" for n in new.notes], dry_run=dry_run)
+                           notes=[f"{new_name}: {n}" for n in new.notes + notes], dry_run=dry_run)
+        payload = _serialise(old, old_bytes, header, added_columns, [cells for _, _, cells in new_records])
+        if explain:
+            result.understood = _understood(data, payload, [r for _, r, _ in new_records], new_name)
+        if show is not None:
+            show(result)
         if dry_run:
             return result
 
         # ---- write: backup, record, table (atomic); undo the record if the table fails ----
-        payload = _serialise(old, old_bytes, header, added_columns, [cells for _, _, cells in new_records])
         created_record = False
         try:
             result.backup = backup_file(data) if data.exists() else None
@@ -248,6 +285,61 @@ def add_trials(new_path: str | os.PathLike, data_path: str | os.PathLike = "data
                                               "the previous file is unchanged")]) from exc
             raise
         return result
+
+
+def _normalised_ref(by_name: dict[str, str], evidence, ev_dir: Path | None) -> str | None:
+    """``doi:...`` for a source_ref written as a DOI URL / bare DOI / PMID form of its record's id."""
+    ref = by_name.get("source_ref", "")
+    sid = by_name.get("source_id", "")
+    if not ref or not sid or re.fullmatch(r"(?:doi:10\.\S+|pmid:\d+|pmcid:PMC\d+|url:\S+)", ref):
+        return None
+    from trialsynth.data.io import load_yaml
+    from trialsynth.data.provenance import normalise_source_ref
+
+    candidates = []
+    if evidence is not None and Path(os.fspath(evidence)).stem == sid:
+        candidates.append(Path(os.fspath(evidence)))
+    if ev_dir is not None:
+        candidates += [ev_dir / f"{sid}{ext}" for ext in (".yaml", ".yml")]
+    for path in candidates:
+        if path.is_file():
+            try:
+                record = load_yaml(path)
+            except TrialDataError:
+                return None  # reported by the record checks
+            return normalise_source_ref(ref, record) if isinstance(record, dict) else None
+    return None
+
+
+def _understood(data: Path, payload: bytes, new_rownums: list[int], new_name: str) -> list[str]:
+    """The new rows as the report's analysis sees them, with the pooled groups' k before -> after.
+
+    Runs :func:`trialsynth.report.analysis.run_analysis` (loading, windows, effects, the population
+    filter, one row per trial per window, pooling) on the table without and with the new rows.
+    The side inputs that only the claims read (published estimates, evidence quotes, claims) are
+    left out: they change no effect size and no pooled group, and skipping them keeps the time
+    spent holding the data file's lock short."""
+    from trialsynth.cli._understood import understood_rows
+    from trialsynth.report.analysis import POOLED_CONDITIONS, run_analysis
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="trialsynth-add-") as tmp:
+            nothing = Path(tmp) / "none"
+            kwargs = dict(reviews_path=nothing / "reviews.csv", evidence_dir=nothing,
+                          claims_path=nothing / "claims.yaml")
+            before = run_analysis(data, **kwargs) if data.exists() else None
+            (Path(tmp) / "table").mkdir()
+            combined = Path(tmp) / "table" / data.name
+            combined.write_bytes(payload)
+            after = run_analysis(combined, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - the rows are valid; the description is extra
+        return [f"(the new rows could not be run through the analysis: {type(exc).__name__}: {exc}; "
+                "this is a bug, please report it)"]
+    if after.problem_items or len(after.effects) < len(new_rownums):
+        return ["(the analysis did not accept the combined table: " + "; ".join(after.problems[:3]) + ")"]
+    labels = list(after.effects.index[-len(new_rownums):])
+    names = {label: f"row {r} of {new_name}" for label, r in zip(labels, new_rownums)}
+    return understood_rows(after, labels, before=before, names=names, conditions=POOLED_CONDITIONS)
 
 
 def _describe_row(rownum: int, new_by_combined: dict[int, int], new_name: str, data: Path) -> str:
@@ -336,16 +428,24 @@ def _serialise(old, old_bytes: bytes, header: list[str], added_columns: list[str
     return bom + encode(old.preamble + dump(existing, localise=False) + dump(new_rows))
 
 
+def _show(result: AddResult) -> None:
+    """Print the notes and the rows as understood, before add_trials writes anything."""
+    for note in result.notes:
+        print(f"note: {note}")
+    if result.understood:
+        print("as the analysis understands the new rows:")
+        for line in result.understood:
+            print(f"  {line}")
+
+
 def run(args: argparse.Namespace) -> int:
     result = add_trials(args.file, args.data, evidence=args.evidence, evidence_dir=args.evidence_dir,
                         check_evidence=not args.no_evidence_check, dry_run=args.dry_run,
-                        lock_timeout=args.lock_timeout)
+                        lock_timeout=args.lock_timeout, show=_show)
     if result.dry_run:
         print(f"OK (dry run): {result.added_rows} row(s) would be added to {result.data_path} "
-              f"({result.total_rows} rows in all)")
+              f"({result.total_rows} rows in all); nothing was written")
         return 0
-    for note in result.notes:
-        print(f"note: {note}")
     print(f"OK: added {result.added_rows} row(s) to {result.data_path} ({result.total_rows} rows in all)")
     if result.backup is not None:
         print(f"backup: {result.backup}")

@@ -6,7 +6,13 @@ import argparse
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("report", help="build reports/: executed notebooks, figures, tables, change report")
+    p = sub.add_parser(
+        "report", help="build reports/: executed notebooks, figures, tables, change report",
+        description="Validate the trial table, pool it under a method profile, and write the report "
+        "into the output folder (default reports/): index.html, the executed notebooks, figures in "
+        "reports/figures, tables in reports/tables, exports, timings.json and changes.md (what moved "
+        "since the last run).",
+    )
     p.add_argument("--data", default="data/trials.csv", help="trial records (default: %(default)s)")
     p.add_argument("--out", default="reports", help="output folder (default: %(default)s)")
     p.add_argument("--profile", default="cochrane-2025", help="method profile (default: %(default)s)")

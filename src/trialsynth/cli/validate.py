@@ -17,10 +17,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("path", nargs="?", default="data/trials.csv",
                    help="the CSV file (default: %(default)s)")
     p.add_argument("--evidence-dir", default=None, metavar="DIR",
-                   help="also check that every source_id has its record DIR/<source_id>.yaml")
+                   help="also check that every source_id has its record DIR/<source_id>.yaml "
+                   "(with --provenance the default is evidence/)")
     p.add_argument("--provenance", action="store_true",
-                   help="with --evidence-dir: also check every number against the quotes its row "
-                   "names (trialsynth.data.provenance)")
+                   help="also check every number against the quotes its row names, and the sign of "
+                   "every effect against the direction the quotes state (trialsynth.data.provenance), "
+                   "using the records in --evidence-dir (default: evidence/)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="when the file is valid, also print every row as the analysis understands it: "
+                   "window, the effect it computes, which arm that favours, and the pooled group it "
+                   "enters (the same pipeline as trialsynth report)")
     p.add_argument("--problems-csv", default=None, metavar="FILE",
                    help="also write the problems as a CSV table (file, row, column, value, message) "
                    "to open beside the data in a spreadsheet; cells are formula-neutralised")
@@ -51,4 +57,18 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         note = f" ({'; '.join(report.notes)})" if report.notes else ""
         print(f"OK {report.summary()}{note}")
+    if args.verbose:
+        for line in _understood(args.path, args.evidence_dir):
+            print(line)
     return 0
+
+
+def _understood(path: str, evidence_dir: str | None) -> list[str]:
+    """Every row of ``path`` as :func:`trialsynth.report.analysis.run_analysis` sees it."""
+    from trialsynth.cli._understood import understood_rows
+    from trialsynth.report.analysis import POOLED_CONDITIONS, run_analysis
+
+    analysis = run_analysis(path, evidence_dir=evidence_dir)
+    if analysis.problem_items:
+        return [f"error: {p}" for p in analysis.problems]
+    return understood_rows(analysis, list(analysis.effects.index), conditions=POOLED_CONDITIONS)

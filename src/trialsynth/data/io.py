@@ -234,7 +234,8 @@ def parse_number(text: str, decimal: str = ".") -> float:
             return _finite(float(s.replace(",", "")), text)
         if _NUM_COMMA.fullmatch(s) or _GROUPED_POINT.fullmatch(s):
             raise ValueError("expected a number with a decimal point (this file uses '.' as the "
-                             "decimal mark; ',' only between thousands as in 1,234)")
+                             "decimal mark; ',' only between thousands as in 1,234; or save the file "
+                             "as semicolon-separated, where decimal commas are read)")
     else:
         if _GROUPED_POINT.fullmatch(s) and "," in s:
             return _finite(float(s.replace(".", "").replace(",", ".")), text)
@@ -255,6 +256,25 @@ def _finite(value: float, text: str) -> float:
     if value != value or value in (float("inf"), float("-inf")):
         raise ValueError("expected a finite number")
     return value
+
+
+def _decimal_comma_hint(cells: list[str], extra: int, delimiter: str) -> str:
+    """For a comma-separated row with ``extra`` cells too many: a hint when as many pairs of
+    neighbouring cells are digits that read as one number with a decimal comma (9,4 -> '9' '4')."""
+    if delimiter != "," or extra <= 0:
+        return ""
+    pairs, i = [], 0
+    while i + 1 < len(cells):
+        if re.fullmatch(r"[+-]?\d+", cells[i]) and re.fullmatch(r"\d+", cells[i + 1]):
+            pairs.append(f"{cells[i]},{cells[i + 1]}")
+            i += 2
+        else:
+            i += 1
+    if len(pairs) < extra:
+        return ""
+    shown = ", ".join(pairs[:3]) + (", ..." if len(pairs) > 3 else "")
+    return (f"; decimal commas? cells such as {shown} look like numbers split at a decimal comma: write "
+            "them with a decimal point, or save the file as semicolon-separated, where decimal commas are read")
 
 
 def read_table(path: str | os.PathLike, *, numeric_columns: Iterable[str] = (),
@@ -370,7 +390,8 @@ def read_table(path: str | os.PathLike, *, numeric_columns: Iterable[str] = (),
         if len(cells) != width:
             problems.append(Problem(name, r, None, None,
                                     f"row has {len(cells)} cells but the header has {width} "
-                                    "(a stray delimiter, or a cell with a delimiter not in quotes?)"))
+                                    "(a stray delimiter, or a cell with a delimiter not in quotes?)"
+                                    + _decimal_comma_hint(cells, len(cells) - width, delimiter)))
         fixed_rows.append((r, cells))
 
     decimal = "."

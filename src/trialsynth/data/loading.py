@@ -482,7 +482,9 @@ def check_trials(path: str | os.PathLike, *, windows: Sequence[TimeWindow] | Non
         return ValidationReport(name, exc.items, None, [])
     problems, parsed = validate_raw(raw, windows=windows, evidence_dir=evidence_dir)
     if provenance and evidence_dir is not None and parsed:
-        problems += source_problems(raw, evidence_dir)
+        from trialsynth.data.provenance import combine_problems
+
+        problems = combine_problems(problems, source_problems(raw, evidence_dir))
     frame = typed_frame(parsed)
     frame.attrs.update(source=name, encoding=raw.encoding, delimiter=raw.delimiter,
                        decimal=raw.decimal, notes=list(raw.notes))

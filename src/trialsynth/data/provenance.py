@@ -8,6 +8,10 @@ source, verbatim quotes ``Qid -> {text, location, url}``. ``data/trials.csv`` an
 * every numeric cell appears as a number token in one of the row's quotes (by absolute value;
   the sign of change scores and contrasts is a data-entry convention), or is recomputed from
   quoted numbers / other cells by the conversion named in the row's ``derived`` column;
+* the direction of every row agrees with what its quotes state in words ("improved more in the
+  acupuncture group") and in signed numbers ("difference −3.8 (95% CI −12.4 to 4.9)"), so that
+  a sign slip, which the absolute-value match cannot see, is caught
+  (:func:`trialsynth.data.direction.direction_problems`);
 * every ``source_id`` has a record and every quote id exists in it;
 * every record is well formed and used by some row or claim (no orphans).
 
@@ -26,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 
+from trialsynth.data.direction import direction_problems
 from trialsynth.errors import Problem, TrialDataError
 
 __all__ = [
@@ -36,6 +41,7 @@ __all__ = [
     "TRIAL_NUMERIC_COLUMNS",
     "REVIEW_NUMERIC_COLUMNS",
     "number_tokens",
+    "normalise_source_ref",
     "parse_derived",
     "check_records",
     "check_identifiers",
@@ -44,6 +50,7 @@ __all__ = [
     "check_claims",
     "orphaned_records",
     "check_all",
+    "combine_problems",
     "load_records",
     "load_claims",
     "check_repository",
@@ -151,6 +158,28 @@ def _percent_of_arm(value: Decimal, tokens: set[Decimal], n: Decimal | None) -> 
     return any(abs(value) == (t * n / 100).quantize(Decimal(1), rounding="ROUND_HALF_UP")
                for t in tokens if t <= 100)
 CONVERSIONS["negate"].__doc__ = "the printed number had the opposite orientation"
+
+#: what each unary conversion computes from a printed token (for the "nearest" hint)
+_CONVERTED: dict[str, Callable[[Decimal], Decimal]] = {
+    "negate": lambda t: t,
+    "percent_to_proportion": lambda t: t / 100,
+    "months_to_weeks": lambda t: t * 52 / 12,
+    "days_to_weeks": lambda t: t / 7,
+    "years_to_weeks": lambda t: t * 52,
+    "minutes_to_weeks": lambda t: t / 10080,
+}
+
+
+def _converted_hint(conv: str, value: Decimal, tokens: set[Decimal]) -> str:
+    """``"; nearest: 3 printed -> 13.0 weeks"``: the printed number whose conversion is closest."""
+    convert = _CONVERTED.get(conv)
+    if convert is None or not tokens:
+        return ""
+    nearest = sorted(tokens, key=lambda t: (abs(convert(t) - value), t))[:2]
+    shown = ", ".join(f"{_plain(t)} -> {_plain(convert(t).quantize(Decimal('0.01')).normalize())}"
+                      for t in nearest)
+    return f"; {conv} of the nearest printed numbers: {shown}"
+
 
 # phrase conversions: a time point the source states in words, not digits. The value is fixed
 # and one of the row's quotes must contain the phrase. "immediately after" (the treatment or
@@ -360,8 +389,9 @@ def _check_numbers(
                     problems.append(Problem(file, row_number, "derived", conv, f"{conv} takes no arguments"))
                 elif not CONVERSIONS[conv](value, tokens):
                     problems.append(Problem(file, row_number, column, str(raw),
-                                            f"{conv} of no number printed in quotes {ids} of "
-                                            f"evidence/{source_id}.yaml gives this value"))
+                                            f"not {conv} of any number printed in quotes {ids} of "
+                                            f"evidence/{source_id}.yaml"
+                                            + _converted_hint(conv, abs(value), tokens)))
             elif conv in ROW_CONVERSIONS:
                 if len(args) != 2:
                     problems.append(Problem(file, row_number, "derived", conv,
@@ -400,8 +430,58 @@ def _check_numbers(
             continue
         problems.append(Problem(file, row_number, column, str(raw),
                                 f"number not printed in quotes {ids} of evidence/{source_id}.yaml "
-                                "(and not named in derived)"))
+                                "(and not named in derived)" + _nearest(abs(value), tokens)))
     return problems
+
+
+def _plain(value: Decimal) -> str:
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _nearest(value: Decimal, candidates: Iterable[Decimal], *, what: str = "nearest printed value") -> str:
+    """``"; nearest printed value 9.4"`` (empty when nothing was printed)."""
+    candidates = list(candidates)
+    if not candidates:
+        return ""
+    best = min(candidates, key=lambda t: (abs(t - value), t))
+    return f"; {what} {_plain(best)}"
+
+
+_DOI_FORMS = re.compile(r"^(?:doi\s*:\s*)?(?:https?://)?(?:dx\.)?(?:doi\.org/)?(10\.\d{4,9}/\S+)$", re.IGNORECASE)
+_PMID_FORMS = re.compile(r"^(?:pmid\s*:?\s*|(?:https?://)?pubmed\.ncbi\.nlm\.nih\.gov/)?(\d{1,9})/?$",
+                         re.IGNORECASE)
+
+
+def normalise_source_ref(ref: str, record: Mapping[str, Any] | None) -> str | None:
+    """The canonical ``doi:...`` / ``pmid:...`` for a reference written another way, when it is
+    the record's: ``https://doi.org/10.1093/aje/kwj224``, ``doi.org/...``, ``DOI: 10....``, a bare
+    ``10.1093/...``, ``PMID: 16...``, a PubMed URL.  ``None`` when ``ref`` is already canonical,
+    blank, or not the record's identifier."""
+    if record is None or _blank(ref):
+        return None
+    ref = str(ref).strip()
+    doi = str(record.get("doi") or "").strip()
+    pmid = str(record.get("pmid") or "").strip()
+    m = _DOI_FORMS.match(ref)
+    if m and doi and m.group(1).rstrip(".").lower() == doi.lower():
+        canonical = f"doi:{doi}"
+        return None if ref == canonical else canonical
+    m = _PMID_FORMS.match(ref)
+    if m and pmid and m.group(1) == pmid:
+        canonical = f"pmid:{pmid}"
+        return None if ref == canonical else canonical
+    return None
+
+
+def _record_identifiers(record: Mapping[str, Any]) -> str:
+    """``"doi:10.1093/aje/kwj224"``, ``"doi:... or pmid:..."``: what a row citing it must write."""
+    parts = []
+    if record.get("doi"):
+        parts.append(f"doi:{record.get('doi')}")
+    if record.get("pmid"):
+        parts.append(f"pmid:{record.get('pmid')}")
+    return " or ".join(parts)
 
 
 def _check_source_ref(row: Mapping[str, Any], row_number: int, file: str,
@@ -410,31 +490,84 @@ def _check_source_ref(row: Mapping[str, Any], row_number: int, file: str,
     ref = "" if _blank(row.get("source_ref")) else str(row.get("source_ref")).strip()
     if record is None:
         return []
+    where = f"evidence/{record.get('id')}.yaml"
     kind, _, ident = ref.partition(":")
     if allow_url and kind == "url" and not (record.get("doi") or record.get("pmid")):
         urls = {u.get("url") for u in record.get("urls") or [] if isinstance(u, Mapping)}
         if ident in urls:
             return []
         return [Problem(file, row_number, "source_ref", ref,
-                        f"url: must be one of the urls of evidence/{record.get('id')}.yaml")]
-    known = {"doi": str(record.get("doi") or "").lower(), "pmid": str(record.get("pmid") or "")}
-    if kind not in known or not ident or ident.lower() != known[kind].lower() or not known[kind]:
+                        f"url: must be one of the urls of {where}")]
+    if not (record.get("doi") or record.get("pmid")):
+        said = " (it says identifiers: not found)" if record.get("identifiers") == "not found" else ""
+        urls = [u.get("url") for u in record.get("urls") or [] if isinstance(u, Mapping) and u.get("url")]
+        cite = (f"cite one of its urls (e.g. url:{urls[0]}), or " if allow_url and urls else "")
         return [Problem(file, row_number, "source_ref", ref,
-                        f"expected doi:<doi> or pmid:<pmid> of evidence/{record.get('id')}.yaml "
-                        f"(doi {record.get('doi')!r}, pmid {record.get('pmid')!r})")]
-    return []
+                        f"{where} has no doi or pmid{said}: {cite}add the publication's doi: (or pmid:) "
+                        "to the record, with a url or quote that prints it")]
+    known = {"doi": str(record.get("doi") or "").lower(), "pmid": str(record.get("pmid") or "")}
+    if kind in known and ident and known[kind] and ident.lower() == known[kind].lower():
+        return []
+    expected = _record_identifiers(record)
+    if not ref:
+        message = f"write {expected} (the identifier of {where})"
+    elif normalise_source_ref(ref, record):
+        message = f"write it as {normalise_source_ref(ref, record)}"
+    else:
+        message = f"not the identifier of {where}: expected {expected}"
+    return [Problem(file, row_number, "source_ref", ref, message)]
+
+
+def _check_direction(row: Mapping[str, Any], row_number: int, file: str,
+                     records: Mapping[str, Mapping[str, Any]], other_labels: Iterable[str] = ()) -> list[Problem]:
+    """The row's direction against what its quotes state (:mod:`trialsynth.data.direction`)."""
+    source_id = "" if _blank(row.get("source_id")) else str(row.get("source_id")).strip()
+    record = records.get(source_id)
+    if not isinstance(record, Mapping):
+        return []
+    quotes = record.get("quotes") or {}
+    if not isinstance(quotes, Mapping):
+        return []
+    texts = {qid: str(quotes[qid].get("text", "")) for qid in _split_ids(row.get("quote_ids"))
+             if isinstance(quotes.get(qid), Mapping)}
+    try:
+        derived = {column: conv for column, (conv, _) in
+                   parse_derived("" if _blank(row.get("derived")) else str(row.get("derived"))).items()}
+    except ValueError:
+        derived = {}  # reported by the number check
+    return direction_problems(row, texts, file=file, row_number=row_number,
+                              source=f"evidence/{source_id}.yaml", derived=derived,
+                              other_labels=tuple(other_labels))
+
+
+def _arm_labels_by_study(trials: pd.DataFrame) -> dict[str, dict[str, set[str]]]:
+    """study_id -> comparison_id -> its arm labels (to tell a three-arm trial's arms apart)."""
+    out: dict[str, dict[str, set[str]]] = {}
+    for column in ("study_id", "comparison_id", "intervention_label", "comparator_label"):
+        if column not in trials.columns:
+            return out
+    for study, comparison, a, b in zip(trials["study_id"], trials["comparison_id"],
+                                       trials["intervention_label"], trials["comparator_label"]):
+        labels = out.setdefault(str(study), {}).setdefault(str(comparison), set())
+        labels |= {str(x) for x in (a, b) if not _blank(x)}
+    return out
 
 
 def check_trials(trials: pd.DataFrame, records: Mapping[str, Mapping[str, Any]], *,
                  file: str = "data/trials.csv") -> list[Problem]:
     """Check every numeric cell of the trials table against its row's quotes."""
     problems: list[Problem] = []
+    arms_by_study = _arm_labels_by_study(trials)
     for position, (_, row) in enumerate(trials.iterrows()):
         row_number = position + 2  # header is row 1
         row_map = row.to_dict()
+        own = {str(row_map.get("intervention_label")), str(row_map.get("comparator_label"))}
+        others = {label for comparison, labels in arms_by_study.get(str(row_map.get("study_id")), {}).items()
+                  if comparison != str(row_map.get("comparison_id")) for label in labels} - own
         problems += _check_source_ref(row_map, row_number, file, records, allow_url=True)
         problems += _check_numbers(row_map, row_number, file, TRIAL_NUMERIC_COLUMNS, records,
                                    scale_column="scale")
+        problems += _check_direction(row_map, row_number, file, records, sorted(others))
         record = records.get(str(row_map.get("source_id", "")).strip())
         year = row_map.get("year")
         if record is not None and not _blank(year):
@@ -529,6 +662,24 @@ def orphaned_records(records: Mapping[str, Any], trials: pd.DataFrame, reviews: 
     return [Problem(f"{directory}/{rid}.yaml", None, None, rid,
                     "orphaned record: no row of data/trials.csv or data/reviews.csv and no claim uses it")
             for rid in sorted(set(records) - used)]
+
+
+def combine_problems(first: Iterable[Problem], second: Iterable[Problem]) -> list[Problem]:
+    """``first`` (e.g. the schema check) followed by ``second`` (this module's), each cell once.
+
+    A problem of ``second`` on a cell that ``first`` already reports is merged into that problem
+    (its message appended: "missing value ...; write doi:10.1093/..."), or dropped when it only
+    repeats that the cell is not a number."""
+    out = list(first)
+    at = {(p.file, p.row, p.column): i for i, p in enumerate(out) if p.column is not None}
+    for p in second:
+        i = at.get((p.file, p.row, p.column))
+        if i is None:
+            out.append(p)
+        elif p.message != "not a number" and p.message not in out[i].message:
+            q = out[i]
+            out[i] = Problem(q.file, q.row, q.column, q.value, f"{q.message}; {p.message}")
+    return out
 
 
 def check_all(trials: pd.DataFrame, reviews: pd.DataFrame, records: Mapping[str, Mapping[str, Any]],

@@ -98,3 +98,18 @@ def pooled(yi, vi, *, method="REML", test="z", level=95.0, labels=None, measure=
     from trialsynth.pooling.fit import pool
 
     return pool(yi, vi, method=method, test=test, level=level, labels=labels, measure=measure, warn=False)
+
+
+def cumulative_order(order, k: int) -> np.ndarray:
+    """The positions in the order a cumulative analysis adds studies.
+
+    ``order`` is None (input order), a permutation of 0..k-1, or sort keys of length
+    k (such as publication years), sorted stably.
+    """
+    if order is None:
+        return np.arange(k)
+    keys = np.asarray(order)
+    if keys.shape != (k,):
+        raise ArgumentError(f"order: expected {k} values (one per study), got shape {keys.shape}")
+    is_permutation = np.issubdtype(keys.dtype, np.integer) and np.array_equal(np.sort(keys), np.arange(k))
+    return keys.astype(int) if is_permutation else np.argsort(keys, kind="stable")

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from trialsynth.diagnostics._inputs import fit_options, model_fit, pooled, study_arrays
+from trialsynth.diagnostics._inputs import cumulative_order, fit_options, model_fit, pooled, study_arrays
+from trialsynth.diagnostics.mh_sensitivity import cumulative_mh, is_count_model, leave_one_out_mh
 from trialsynth.errors import ArgumentError
 
 __all__ = ["leave_one_out", "cumulative", "influence", "gosh"]
@@ -38,7 +39,9 @@ def leave_one_out(yi, vi=None, *, sei=None, method=None, test=None, level=None, 
     Parameters
     ----------
     yi, vi : array-like
-        Effects and variances, or a fitted ``MetaResult`` (its method and test are reused).
+        Effects and variances, or a fitted ``MetaResult`` (its method and test are reused),
+        or a Mantel-Haenszel / Peto result (its model is refitted from the counts, see
+        :mod:`trialsynth.diagnostics.mh_sensitivity`).
     sei : array-like, optional
         Standard errors instead of ``vi``.
     method, test, level :
@@ -52,6 +55,8 @@ def leave_one_out(yi, vi=None, *, sei=None, method=None, test=None, level=None, 
         ``k``, ``estimate, se, statistic, p_value, ci_low, ci_high, q,
         q_p_value, tau2, i2, h2``.
     """
+    if is_count_model(yi):
+        return leave_one_out_mh(yi, vi=vi, sei=sei, method=method, test=test, level=level, labels=labels)
     y, v, lab, fit = study_arrays(yi, vi, sei=sei, labels=labels, min_k=2)
     method, test, level = fit_options(fit, method, test, level)
     rows = []
@@ -70,7 +75,8 @@ def cumulative(
     Parameters
     ----------
     yi, vi : array-like
-        Effects and variances, or a fitted ``MetaResult``.
+        Effects and variances, or a fitted ``MetaResult``, or a Mantel-Haenszel / Peto
+        result (refitted from its counts, :mod:`trialsynth.diagnostics.mh_sensitivity`).
     order : array-like, optional
         The order in which studies are added: a permutation of 0..k-1, or
         sort keys (such as publication years) of length k, sorted stably. By
@@ -84,17 +90,13 @@ def cumulative(
         One row per step: ``added`` (label of the study added), ``k``, and
         the fit of the studies added so far.
     """
+    if is_count_model(yi):
+        index = cumulative_order(order, yi.k)
+        return cumulative_mh(yi, index, vi=vi, sei=sei, method=method, test=test, level=level, labels=labels)
     y, v, lab, fit = study_arrays(yi, vi, sei=sei, labels=labels, min_k=1)
     method, test, level = fit_options(fit, method, test, level)
     k = y.size
-    if order is None:
-        index = np.arange(k)
-    else:
-        keys = np.asarray(order)
-        if keys.shape != (k,):
-            raise ArgumentError(f"order: expected {k} values (one per study), got shape {keys.shape}")
-        is_permutation = np.issubdtype(keys.dtype, np.integer) and np.array_equal(np.sort(keys), np.arange(k))
-        index = keys.astype(int) if is_permutation else np.argsort(keys, kind="stable")
+    index = cumulative_order(order, k)
     rows = []
     for step in range(1, k + 1):
         chosen = index[:step]

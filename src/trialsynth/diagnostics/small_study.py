@@ -23,6 +23,7 @@ from trialsynth.errors import ArgumentError
 __all__ = [
     "RankTestResult",
     "rank_test",
+    "EGGER_PREDICTORS",
     "EggerTestResult",
     "egger_test",
     "TrimFillResult",
@@ -178,18 +179,19 @@ class EggerTestResult:
     Attributes
     ----------
     model : {"rma", "lm"}
-        ``rma``: mixed-effects meta-regression on the standard error (metafor's
-        default ``regtest``); ``lm``: the classical weighted regression of
-        Egger et al. (1997).
+        ``rma``: mixed-effects meta-regression on the predictor (metafor's
+        default ``regtest``); ``lm``: the weighted regression with a
+        multiplicative dispersion of Egger et al. (1997).
     predictor : str
-        ``sei`` or ``vi``.
+        ``sei``, ``vi``, ``ni``, ``ninv``, ``sqrtni`` or ``sqrtninv``.
     statistic, p_value : float
         Test of the slope (z, or t with ``dfs`` df).
     dfs : int or None
         Degrees of freedom of the t test (``lm``: k - 2; ``rma`` with knha: k - 2).
     limit_estimate, limit_ci_low, limit_ci_high : float
         The intercept: the effect expected in a study of infinite precision
-        (predictor = 0), with its CI (Stanley & Doucouliagos 2014).
+        (predictor = 0), with its CI (Stanley & Doucouliagos 2014). NaN for the
+        predictors ``ni`` and ``sqrtni``, whose zero is not infinite precision.
     coefficients : DataFrame
         ``term`` (intercept, slope), ``estimate``, ``se``.
     tau2 : float or None
@@ -197,6 +199,8 @@ class EggerTestResult:
     sigma : float or None
         Residual standard error of the ``lm`` model.
     k : int
+    test : str
+        The name of the test (``"egger"``, ``"egger_rma"``, ``"peters"``, ``"harbord"``).
     warnings : list of str
     """
 
@@ -214,12 +218,17 @@ class EggerTestResult:
     k: int
     method: str | None = None
     warnings: list[str] = field(default_factory=list)
+    test: str | None = None
+
+    def __post_init__(self):
+        if self.test is None:
+            self.test = "egger" if self.model == "lm" else "egger_rma"
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
             [
                 {
-                    "test": "egger" if self.model == "lm" else "egger_rma",
+                    "test": self.test,
                     "model": self.model,
                     "predictor": self.predictor,
                     "statistic": self.statistic,
@@ -234,6 +243,71 @@ class EggerTestResult:
         )
 
 
+#: Predictors of :func:`egger_test` (metafor's ``regtest`` names) and whether their zero
+#: is a study of infinite precision (so that the intercept is a limit estimate).
+EGGER_PREDICTORS: dict[str, bool] = {
+    "sei": True, "vi": True, "ni": False, "ninv": True, "sqrtni": False, "sqrtninv": True,
+}
+
+
+def _predictor_values(predictor: str, v: np.ndarray, ni) -> np.ndarray:
+    if predictor == "sei":
+        return np.sqrt(v)
+    if predictor == "vi":
+        return v
+    if ni is None:
+        raise ArgumentError(
+            f"ni: predictor {predictor!r} needs the studies' sample sizes (ni), for example n1 + n2"
+        )
+    try:
+        n = np.asarray(ni, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise ArgumentError(f"ni: expected numbers, got {ni!r}") from None
+    if n.size != v.size:
+        raise ArgumentError(f"ni: expected {v.size} sample sizes (one per study), got {n.size}")
+    bad = np.flatnonzero(~np.isfinite(n) | (n <= 0))
+    if bad.size:
+        raise ArgumentError(f"ni: expected sample sizes > 0, got {n[bad].tolist()} at positions {bad.tolist()}")
+    return {"ni": n, "ninv": 1 / n, "sqrtni": np.sqrt(n), "sqrtninv": 1 / np.sqrt(n)}[predictor]
+
+
+def weighted_lm_test(y, v, x, *, level: float, predictor: str, limit: bool = True,
+                     test: str = "egger", notes=None) -> EggerTestResult:
+    """Weighted least squares ``y = b0 + b1 x`` with weights 1/v and a multiplicative
+    residual variance; t test of b1 on k - 2 df (Egger et al. 1997; Sterne & Egger 2005)."""
+    k = y.size
+    notes = list(notes or [])
+    X = np.column_stack([np.ones(k), x])
+    w = 1 / v
+    xtwx_inv = np.linalg.inv((X.T * w) @ X)
+    b = xtwx_inv @ ((X.T * w) @ y)
+    dfs = k - 2
+    if dfs < 1:
+        notes.append(
+            f"k = {k}: the regression line passes through both studies, leaving no residual "
+            "degrees of freedom; the slope cannot be tested (standard errors, test and CI are NaN)"
+        )
+        sigma = float("nan")
+        se = np.full(2, np.nan)
+        statistic = p_value = ci_low = ci_high = float("nan")
+    else:
+        resid = y - X @ b
+        sigma = float(np.sqrt(np.sum(w * resid**2) / dfs))
+        se = sigma * np.sqrt(np.diag(xtwx_inv))
+        statistic = float(b[1] / se[1])
+        p_value = float(2 * stats.t.sf(abs(statistic), dfs))
+        crit = stats.t.ppf(1 - (1 - level / 100) / 2, dfs)
+        ci_low, ci_high = float(b[0] - crit * se[0]), float(b[0] + crit * se[0])
+    nan = float("nan")
+    return EggerTestResult(
+        model="lm", predictor=predictor, statistic=statistic, p_value=p_value, dfs=dfs,
+        limit_estimate=float(b[0]) if limit else nan, limit_ci_low=ci_low if limit else nan,
+        limit_ci_high=ci_high if limit else nan,
+        coefficients=pd.DataFrame({"term": ["intercept", predictor], "estimate": b, "se": se}),
+        tau2=None, sigma=sigma, k=k, warnings=notes, test=test,
+    )
+
+
 def egger_test(
     yi,
     vi=None,
@@ -241,24 +315,37 @@ def egger_test(
     sei=None,
     model: str = "rma",
     predictor: str = "sei",
+    ni=None,
     method: str | None = None,
     test: str | None = None,
     level: float | None = None,
 ) -> EggerTestResult:
-    """Egger's regression test for funnel plot asymmetry.
+    """Egger's regression test for funnel plot asymmetry, with metafor's predictors.
 
     ``model="lm"`` is the classical test of Egger et al. (1997, BMJ 315:629-634):
-    the weighted least-squares regression y_i = b0 + b1 se_i + e_i with
-    weights 1/v_i and a multiplicative residual variance (equivalent to
-    regressing y_i/se_i on 1/se_i), testing b1 = 0 with t on k - 2 df.
+    the weighted least-squares regression y_i = b0 + b1 x_i + e_i with
+    weights 1/v_i and a multiplicative residual variance (for ``x = sei``,
+    equivalent to regressing y_i/se_i on 1/se_i), testing b1 = 0 with t on k - 2 df.
 
     ``model="rma"`` (metafor's default) is the mixed-effects meta-regression
-    y_i = b0 + b1 se_i + u_i + e_i, u_i ~ N(0, tau2), fitted with the same
+    y_i = b0 + b1 x_i + u_i + e_i, u_i ~ N(0, tau2), fitted with the same
     tau2 estimator and test as the meta-analysis (Sterne & Egger 2005, in
     Rothstein et al., Publication Bias in Meta-Analysis, ch. 6, eq. 6.5).
 
-    In both, the intercept b0 is the limit estimate: the effect predicted for
-    a study with standard error 0.
+    The predictor x (metafor's ``regtest`` names; Sterne & Egger 2005; Moreno et
+    al. 2009, *BMC Med Res Methodol* 9:2):
+
+    ``"sei"`` the standard error (Egger et al. 1997); ``"vi"`` the variance (the PEESE
+    of Stanley & Doucouliagos 2014, *Res Synth Methods* 5:60); ``"ni"`` the sample
+    size, ``"ninv"`` its inverse (Peters et al. 2006 use it with their own weights,
+    see :func:`trialsynth.diagnostics.binary_bias.peters_test`), ``"sqrtni"`` its
+    square root, ``"sqrtninv"`` its inverse square root, which for a standardised
+    mean difference is free of the correlation between an SMD and its standard
+    error that makes ``sei`` over-reject (Pustejovsky & Rodgers 2019, *Res Synth
+    Methods* 10:57-71).
+
+    For predictors whose zero is a study of infinite precision (sei, vi, ninv,
+    sqrtninv), the intercept b0 is the limit estimate.
 
     Parameters
     ----------
@@ -268,8 +355,9 @@ def egger_test(
     sei : array-like, optional
         Standard errors instead of ``vi``.
     model : {"rma", "lm"}
-    predictor : {"sei", "vi"}
-        The precision measure regressed on.
+    predictor : {"sei", "vi", "ni", "ninv", "sqrtni", "sqrtninv"}
+    ni : array-like, optional
+        Sample sizes (total per study), for the ``n`` predictors.
     method, test, level :
         For ``model="rma"`` (default: the fitted result's, else REML and z).
 
@@ -281,69 +369,35 @@ def egger_test(
     method, test, level = fit_options(fit, method, test, level)
     if model not in ("rma", "lm"):
         raise ArgumentError(f"model: expected 'rma' or 'lm', got {model!r}")
-    if predictor not in ("sei", "vi"):
-        raise ArgumentError(f"predictor: expected 'sei' or 'vi', got {predictor!r}")
+    if predictor not in EGGER_PREDICTORS:
+        raise ArgumentError(f"predictor: expected one of {', '.join(EGGER_PREDICTORS)}, got {predictor!r}")
     k = y.size
-    x = np.sqrt(v) if predictor == "sei" else v
-    X = np.column_stack([np.ones(k), x])
+    x = _predictor_values(predictor, v, ni)
+    limit = EGGER_PREDICTORS[predictor]
     notes = []
     small = small_k_warning("Egger's regression test", k)
     if small:
         notes.append(small)
-    alpha = 1 - level / 100
     if model == "lm":
-        w = 1 / v
-        xtwx = (X.T * w) @ X
-        xtwx_inv = np.linalg.inv(xtwx)
-        b = xtwx_inv @ ((X.T * w) @ y)
-        dfs = k - 2
-        if dfs < 1:
-            notes.append(
-                f"k = {k}: the regression line passes through both studies, leaving no residual "
-                "degrees of freedom; the slope cannot be tested (standard errors, test and CI are NaN)"
-            )
-            sigma = float("nan")
-            se = np.full(2, np.nan)
-            statistic = p_value = ci_low = ci_high = float("nan")
-        else:
-            resid = y - X @ b
-            sigma = float(np.sqrt(np.sum(w * resid**2) / dfs))
-            se = sigma * np.sqrt(np.diag(xtwx_inv))
-            statistic = float(b[1] / se[1])
-            p_value = float(2 * stats.t.sf(abs(statistic), dfs))
-            crit = stats.t.ppf(1 - alpha / 2, dfs)
-            ci_low, ci_high = float(b[0] - crit * se[0]), float(b[0] + crit * se[0])
-        return EggerTestResult(
-            model="lm",
-            predictor=predictor,
-            statistic=statistic,
-            p_value=p_value,
-            dfs=dfs,
-            limit_estimate=float(b[0]),
-            limit_ci_low=ci_low,
-            limit_ci_high=ci_high,
-            coefficients=pd.DataFrame({"term": ["intercept", predictor], "estimate": b, "se": se}),
-            tau2=None,
-            sigma=sigma,
-            k=k,
-            warnings=notes,
-        )
+        return weighted_lm_test(y, v, x, level=level, predictor=predictor, limit=limit, notes=notes)
     if k < 3:
         raise ArgumentError(
             f"yi: the mixed-effects regression test needs at least 3 studies (it estimates an "
             f"intercept, a slope and tau2), got k = {k}; metafor's regtest refuses this case too"
         )
+    X = np.column_stack([np.ones(k), x])
     res = model_fit(y, v, X, method=method, test=test, level=level)
     notes.extend(res.warnings)
+    nan = float("nan")
     return EggerTestResult(
         model="rma",
         predictor=predictor,
         statistic=float(res.statistic[1]),
         p_value=float(res.p_value[1]),
         dfs=None if res.dfs is None else int(res.dfs),
-        limit_estimate=float(res.b[0]),
-        limit_ci_low=float(res.ci_low[0]),
-        limit_ci_high=float(res.ci_high[0]),
+        limit_estimate=float(res.b[0]) if limit else nan,
+        limit_ci_low=float(res.ci_low[0]) if limit else nan,
+        limit_ci_high=float(res.ci_high[0]) if limit else nan,
         coefficients=pd.DataFrame({"term": ["intercept", predictor], "estimate": res.b, "se": res.se}),
         tau2=float(res.tau2),
         sigma=None,

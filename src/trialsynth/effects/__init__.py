@@ -6,7 +6,11 @@
 * :mod:`trialsynth.effects.records`: :func:`effects_from_trials`, rows of ``trials.csv`` to
   oriented ``yi``/``vi``;
 * :mod:`trialsynth.effects.scales`: which measures are ratios on the log scale, and how an effect
-  is shown to a reader (ratios as ratios).
+  is shown to a reader (ratios as ratios);
+* :mod:`trialsynth.effects.aggregation`: :func:`aggregate_effects`, correlated estimates of one
+  trial combined into one (metafor's ``aggregate``);
+* measure families: :mod:`~trialsynth.effects.paired`, :mod:`~trialsynth.effects.variability`,
+  :mod:`~trialsynth.effects.binary_continuous`, :mod:`~trialsynth.effects.association`.
 
 Names are imported on first use (:mod:`trialsynth._lazy`), so that the light modules (``scales``)
 can be imported by the pooling results without loading pandas and scipy.stats.
@@ -27,9 +31,11 @@ _API: dict[str, str] = {
     **{name: "trialsynth.effects.conversions" for name in _CONVERSIONS},
     "MEASURES": "trialsynth.effects.measures",
     "RATIO_MEASURES": "trialsynth.effects.measures",
+    "VTYPES": "trialsynth.effects.measures",
     "effect_sizes": "trialsynth.effects.measures",
     "hedges_correction": "trialsynth.effects.measures",
     "effects_from_trials": "trialsynth.effects.records",
+    "aggregate_effects": "trialsynth.effects.aggregation",
     "format_effect": "trialsynth.effects.scales",
     "display_values": "trialsynth.effects.scales",
     "is_ratio": "trialsynth.effects.scales",

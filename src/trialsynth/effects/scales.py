@@ -19,11 +19,12 @@ from collections.abc import Iterable
 
 #: measures whose analysis scale is the natural log of a ratio (exp gives the ratio a reader sees):
 #: the binary ratios, their Mantel-Haenszel and Peto forms, the ratio of means (ROM, ROMC), the
-#: variability ratios (VR, CVR) and the paired-binary ratios (MPRR, MPOR, MPORC, MPPETO), as in
-#: metafor's ``escalc`` (whose ``yi`` for these is the log ratio).
+#: variability ratios (VR, CVR), the paired-binary ratios (MPRR, MPOR, MPORC, MPPETO), the log mean
+#: (MNLN) and the SMD re-expressed as a log odds ratio (D2ORN, D2ORL), as in metafor's ``escalc``
+#: (whose ``yi`` for these is the log ratio).
 RATIO_MEASURES: frozenset[str] = frozenset({
     "RR", "OR", "HR", "IRR", "ROM", "ROMC", "PETO", "PETO_OR", "VR", "CVR",
-    "MPRR", "MPOR", "MPORC", "MPPETO",
+    "MPRR", "MPOR", "MPORC", "MPPETO", "MNLN", "D2ORN", "D2ORL",
     "MH-OR", "MH-RR", "MH-IRR", "OR_MH", "RR_MH",
 })
 
@@ -110,11 +111,20 @@ def _finite(x) -> bool:
         return False
 
 
-def format_number(value, digits: int = 2) -> str:
-    """Fixed decimals; ``-0.00`` prints unsigned; empty for a missing value."""
+def format_number(value, digits: int = 2, *, ratio: bool = False) -> str:
+    """Fixed decimals; ``-0.00`` prints unsigned; empty for a missing value.
+
+    ``ratio``: a ratio is positive, so a small one keeps ``digits`` significant figures instead of
+    rounding to ``0.00`` (``0.00034``), and a huge one prints without decimals (``3698``): a
+    reader never sees a ratio limit of zero."""
     if not _finite(value):
         return ""
-    text = f"{float(value):.{digits}f}"
+    v = float(value)
+    if ratio and 0 < abs(v) < 10 ** -digits * 5:
+        return f"{v:.{digits}g}" if "e" not in f"{v:.{digits}g}" else f"{v:.{digits - 1}e}"
+    if ratio and abs(v) >= 1000:
+        return f"{v:.0f}"
+    text = f"{v:.{digits}f}"
     if text.startswith("-") and float(text) == 0:
         text = text[1:]
     return text
@@ -125,7 +135,8 @@ def format_interval(low, high, *, measure: str | None = None, digits: int = 2) -
     low, high = display_values(measure, low, high)
     if not (_finite(low) and _finite(high)):
         return "n/a"
-    return f"{format_number(low, digits)} to {format_number(high, digits)}"
+    r = is_ratio(measure)
+    return f"{format_number(low, digits, ratio=r)} to {format_number(high, digits, ratio=r)}"
 
 
 def format_effect(measure: str | None, estimate, ci_low, ci_high, *, digits: int = 2, label: bool = True,
@@ -142,9 +153,11 @@ def format_effect(measure: str | None, estimate, ci_low, ci_high, *, digits: int
     if not _finite(est):
         return f"{prefix}no estimate".strip()
     if not (_finite(lo) and _finite(hi)):
-        return f"{prefix}{format_number(est, digits)}"
+        return f"{prefix}{format_number(est, digits, ratio=is_ratio(measure))}"
     ci = f"{level:g}% CI " if level else ""
-    return f"{prefix}{format_number(est, digits)} ({ci}{format_number(lo, digits)} to {format_number(hi, digits)})"
+    r = is_ratio(measure)
+    return (f"{prefix}{format_number(est, digits, ratio=r)} ({ci}{format_number(lo, digits, ratio=r)} to "
+            f"{format_number(hi, digits, ratio=r)})")
 
 
 def wald_interval(yi, vi, *, level: float = 95.0) -> tuple[float, float]:

@@ -7,7 +7,8 @@ import math
 import numpy as np
 
 #: measures whose analysis scale is the log of a ratio
-RATIO_MEASURES = frozenset({"RR", "OR", "HR", "IRR", "ROM", "PETO", "PETO_OR", "OR_MH", "RR_MH"})
+RATIO_MEASURES = frozenset({"RR", "OR", "HR", "IRR", "ROM", "PETO", "PETO_OR", "OR_MH", "RR_MH",
+                            "ROMC", "VR", "CVR", "MNLN", "D2ORN", "D2ORL", "MPRR", "MPOR", "MPORC", "MPPETO"})
 
 MEASURE_NAMES = {
     "RR": "Risk ratio",

@@ -8,9 +8,13 @@ studies have zero cells. They reproduce ``metafor::rma.mh`` and
 Heterogeneity (``q``, ``i2``, ``h2``) is Cochran's Q of the per-study effect
 sizes around the pooled MH (or Peto) estimate, Q = sum((y_i - b)^2/v_i), where
 the per-study effect sizes are computed as ``escalc`` does by default for the
-same measure: 1/2 is added to every cell of a study with a zero cell (not for
-Peto) and studies with no events (or only events) in both arms are left out
-(``drop00``). The pooled estimate itself never uses corrected counts.
+same measure: 1/2 is added to every cell of a study with a zero cell and
+studies with no events (or only events) in both arms are left out
+(``drop00``). For Peto, Q is Peto's heterogeneity statistic on the counts as
+they are, sum(V_i (y_i - b)^2) with y_i = (O_i - E_i)/V_i (Yusuf et al. 1985),
+while the stored per-study ``yi`` (for residuals and plots) is escalc's, with
+1/2 added to zero-cell tables, as in metafor. The pooled estimate itself never
+uses corrected counts.
 I2 = max(0, (Q - df)/Q) and H2 = Q/df, df = k_yi - 1.
 
 References
@@ -35,6 +39,8 @@ Prog Cardiovasc Dis 27:335-371.
 
 from __future__ import annotations
 
+import math
+import warnings as _warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,6 +48,7 @@ import pandas as pd
 from scipy import stats
 
 from trialsynth.errors import ArgumentError
+from trialsynth.pooling.fit import MetaWarning
 
 __all__ = ["MHResult", "pool_mh", "pool_peto"]
 
@@ -67,9 +74,11 @@ class MHResult:
         (OR), c_i n1i/n_i (RR), n1i n2i/n_i (RD), x2i t1i/t_i (IRR),
         t1i t2i/t_i (IRD), or of the hypergeometric variances V_i (Peto).
     yi, vi, in_q : ndarray
-        The per-study effects and variances used for Q (escalc defaults, see the
-        module notes); a study left out of Q (``in_q`` False: no events, or only
-        events, in both arms) has no estimable effect and holds NaN.
+        The per-study effects and variances as escalc's defaults give them (see
+        the module notes; they are used for Q, and for the residuals); a study left
+        out of Q (``in_q`` False: no events, or only events, in both arms) has no
+        estimable effect and holds NaN. For Peto, Q uses (O-E)/V of the counts as
+        they are, and ``yi`` has 1/2 added to the cells of a table with a zero cell.
     q, q_df, q_p_value, i2, h2 : float
         Cochran's Q of the per-study effects (k_yi - 1 df), its p-value,
         I2 = max(0, (Q - df)/Q) in percent and H2 = Q/df.
@@ -88,9 +97,14 @@ class MHResult:
         OR: Mantel-Haenszel test (1 df) with the hypergeometric variance and
         continuity correction 1/2 (metafor's ``MH``). IRR: the analogous
         test on the events in arm 1 given the total events per study.
+    correct : bool
+        Whether the CMH and MH tests use the continuity correction 1/2.
     breslow_day, breslow_day_p_value, tarone, tarone_p_value : float or None
         OR only: Breslow-Day test of homogeneity of odds ratios and Tarone's
         corrected version, on ``k_pos - 1`` df.
+    inputs : dict of ndarray
+        The counts the model was fitted to (``events1, n1, events2, n2``, or
+        ``events1, time1, events2, time2``), kept for :meth:`refit`.
     """
 
     measure: str
@@ -132,12 +146,82 @@ class MHResult:
     test: str = "z"
     dfs: float | None = None
     profile: str | None = None
+    correct: bool = True
+    inputs: dict | None = None
+
+    def refit(self, keep) -> MHResult:
+        """The same model (method, measure, level, continuity correction) on a subset of studies.
+
+        Parameters
+        ----------
+        keep : array-like of bool or int
+            A mask of length ``k``, or the positions of the studies to keep (in the
+            order given, which :func:`trialsynth.cumulative` uses).
+
+        Returns
+        -------
+        MHResult
+            Collected warnings are kept in its ``warnings``, not emitted.
+        """
+        if self.inputs is None:
+            raise ArgumentError("refit: this result does not hold the counts it was fitted to")
+        index = np.asarray(keep)
+        if index.dtype == bool:
+            if index.shape != (self.k,):
+                raise ArgumentError(f"keep: expected a mask of {self.k} values, got shape {index.shape}")
+            index = np.flatnonzero(index)
+        index = index.astype(int)
+        subset = {name: values[index] for name, values in self.inputs.items()}
+        labels = None if self.labels is None else [self.labels[i] for i in index]
+        if self.method == "Peto":
+            return pool_peto(**subset, level=self.level, labels=labels, warn=False)
+        return pool_mh(self.measure, **subset, level=self.level, labels=labels, correct=self.correct, warn=False)
+
+    def residuals(self) -> np.ndarray:
+        """Observed minus fitted: ``yi - estimate`` (NaN for a study left out of Q), as
+        metafor's ``residuals(rma.mh)``."""
+        return np.asarray(self.yi, float) - self.estimate
+
+    def rstandard(self) -> pd.DataFrame:
+        """Pearson (semi-standardised) residuals: ``resid``, ``se = sqrt(vi)``, ``z = resid/se``.
+
+        For MH and Peto models metafor's ``rstandard`` gives these (its documentation
+        says so): the residuals divided by the studies' sampling SEs, not by the SEs
+        of the residuals.
+        """
+        resid = self.residuals()
+        se = np.sqrt(np.asarray(self.vi, float))
+        return pd.DataFrame({"label": self._labels(), "resid": resid, "se": se, "z": resid / se})
+
+    def rstudent(self) -> pd.DataFrame:
+        """Externally standardised (studentised deleted) residuals.
+
+        Study i is left out and the model refitted (Viechtbauer & Cheung 2010, *Res
+        Synth Methods* 1:112, eq. 11, with tau2 = 0): ``resid = yi - b(-i)``,
+        ``se = sqrt(vi + se(-i)^2)``, ``z = resid/se``. A study left out of Q, or one
+        whose removal leaves no estimable model, gets NaN (as metafor's ``rstudent``).
+        """
+        k = self.k
+        resid, se = np.full(k, np.nan), np.full(k, np.nan)
+        yi, vi = np.asarray(self.yi, float), np.asarray(self.vi, float)
+        for i in range(k):
+            if not np.isfinite(yi[i]) or k < 2:
+                continue
+            try:
+                deleted = self.refit(np.arange(k) != i)
+            except ArgumentError:
+                continue
+            resid[i] = yi[i] - deleted.estimate
+            se[i] = math.sqrt(vi[i] + deleted.se**2)
+        return pd.DataFrame({"label": self._labels(), "resid": resid, "se": se, "z": resid / se})
+
+    def _labels(self) -> list[str]:
+        return self.labels if self.labels is not None else [str(i + 1) for i in range(self.k)]
 
     def study_frame(self) -> pd.DataFrame:
         """Per study: label, yi and vi as used in Q (NaN for a study left out of Q), in_q, weight (%)."""
-        labels = self.labels if self.labels is not None else [str(i + 1) for i in range(self.k)]
         return pd.DataFrame(
-            {"label": labels, "yi": self.yi, "vi": self.vi, "in_q": self.in_q, "weight": self.weights}
+            {"label": self._labels(), "yi": self.yi, "vi": self.vi, "in_q": self.in_q, "weight": self.weights}
         )
 
     @property
@@ -189,7 +273,7 @@ class MHResult:
             )
         return pd.DataFrame([row])
 
-    def summary(self) -> str:
+    def summary(self) -> "SummaryText":
         """A short text summary."""
         name = "Mantel-Haenszel" if self.method == "MH" else "Peto"
         lines = [f"{name} common-effect model (k = {self.k}), measure {self.measure}", ""]
@@ -216,7 +300,10 @@ class MHResult:
             lines.append(
                 f"Tarone's test: X^2 = {self.tarone:.4f}, df = {self.k_pos - 1}, p = {self.tarone_p_value:.4g}"
             )
-        return "\n".join(lines)
+        lines.extend(f"Note: {message}" for message in self.warnings)
+        from trialsynth.pooling.results import SummaryText
+
+        return SummaryText("\n".join(lines))  # displays as text in Jupyter
 
     def __repr__(self) -> str:  # pragma: no cover - convenience
         return self.summary()
@@ -275,10 +362,35 @@ def _tables(events1, n1, events2, n2):
 
 
 def _wald(estimate: float, se: float, level: float):
+    """Wald CI and z test. With se = 0 (a zero Mantel-Haenszel variance) the CI is the
+    point and z = estimate/0 is +-inf (p = 0) or, for a zero estimate, NaN (as metafor)."""
     crit = stats.norm.ppf(1 - (1 - level / 100) / 2)
-    z = estimate / se
-    p = 2 * stats.norm.sf(abs(z))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = float(np.float64(estimate) / np.float64(se))
+    p = float(2 * stats.norm.sf(abs(z))) if not math.isnan(z) else float("nan")
     return estimate - crit * se, estimate + crit * se, z, p
+
+
+def _standard_error(var: float) -> float:
+    """sqrt of a Mantel-Haenszel variance; a rounding residue just below 0 is 0."""
+    if -1e-14 < var < 0:
+        var = 0.0
+    if not var >= 0:
+        raise ArgumentError(f"events1, events2: the Mantel-Haenszel variance is negative ({var:.3g})")
+    return float(math.sqrt(var))
+
+
+def _zero_variance_note(measure: str, estimate: float) -> str:
+    why = {
+        "RD": "no events in any study, or every participant with the event",
+        "RR": "every participant with the event in every study",
+        "IRD": "no events in any study",
+    }.get(measure, "the counts")
+    return (
+        f"the Mantel-Haenszel variance of the {measure} is 0 ({why}): se = 0, the CI is the "
+        f"estimate {estimate:.4g} itself, and the z test is undefined (z = estimate/0; NaN when "
+        "the estimate is 0)"
+    )
 
 
 def _heterogeneity(yi: np.ndarray, vi: np.ndarray, center: float):
@@ -300,17 +412,18 @@ def _heterogeneity(yi: np.ndarray, vi: np.ndarray, center: float):
     return q, df, q_p, i2, h2, k_yi
 
 
-def _escalc_2x2(measure: str, a, b, c, d):
-    """Per-study yi, vi as metafor's escalc defaults give them for Q.
+def _escalc_2x2(measure: str, a, b, c, d, *, add_half: bool = True):
+    """Per-study yi, vi as metafor's escalc defaults give them.
 
-    1/2 is added to every cell of a study with a zero cell (``to="only0"``;
-    not for PETO, whose per-study estimate (O-E)/V is finite) and studies with zero events, or zero non-events, in both arms are
-    dropped (``drop00=TRUE``).
+    1/2 is added to every cell of a study with a zero cell (``to="only0"``)
+    unless ``add_half`` is False (Peto's heterogeneity statistic uses the
+    counts as they are: (O-E)/V is finite at zero cells), and studies with
+    zero events, or zero non-events, in both arms are dropped (``drop00=TRUE``).
     """
     keep = ~(((a == 0) & (c == 0)) | ((b == 0) & (d == 0)))
     k = a.size
     a, b, c, d = (x[keep].copy() for x in (a, b, c, d))
-    if measure != "PETO":  # Peto's per-study log OR needs no correction
+    if add_half:
         zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)
         a, b, c, d = (np.where(zero, x + 0.5, x) for x in (a, b, c, d))
     n1, n2 = a + b, c + d
@@ -342,17 +455,26 @@ def _escalc_2x2(measure: str, a, b, c, d):
 
 
 def _result(measure: str, method: str, estimate: float, se: float, *, level: float, yi, vi,
-            mh_weights, k: int, labels, warnings: list, dropped_note: str, **extra) -> MHResult:
-    """The Wald test of the pooled estimate, Cochran's Q of the per-study ``yi``/``vi`` about it
-    (studies with no finite ``yi`` are left out, and said so), and the result object."""
+            mh_weights, k: int, labels, warnings: list, dropped_note: str, warn: bool,
+            q_effects=None, **extra) -> MHResult:
+    """The Wald test of the pooled estimate, Cochran's Q of the per-study effects about it
+    (``q_effects = (yi, vi)`` when they differ from the stored ``yi``/``vi``; studies with no
+    finite ``yi`` are left out, and said so), and the result object."""
     ci_low, ci_high, z, p = _wald(estimate, se, level)
-    q, q_df, q_p, i2, h2, k_yi = _heterogeneity(yi, vi, estimate)
+    if se == 0:
+        warnings.append(_zero_variance_note(measure, estimate))
+    q, q_df, q_p, i2, h2, k_yi = _heterogeneity(*(q_effects or (yi, vi)), estimate)
     if k_yi < k:
         warnings.append(f"{k - k_yi} stud(ies) with {dropped_note} left out of Q")
+    if warn:
+        for message in warnings:
+            _warnings.warn(message, MetaWarning, stacklevel=3)
+    total = mh_weights.sum()
+    weights = 100 * mh_weights / total if total > 0 else np.full(k, np.nan)
     return MHResult(
         measure=measure, method=method, estimate=estimate, se=se, ci_low=ci_low, ci_high=ci_high,
         statistic=z, p_value=p, q=q, q_df=q_df, q_p_value=q_p, i2=i2, h2=h2, k=k, k_yi=k_yi,
-        weights=100 * mh_weights / mh_weights.sum(), yi=yi, vi=vi, in_q=np.isfinite(yi), level=level,
+        weights=weights, yi=yi, vi=vi, in_q=np.isfinite(yi), level=level,
         labels=None if labels is None else [str(x) for x in labels], warnings=warnings, **extra,
     )
 
@@ -368,6 +490,8 @@ def pool_mh(
     time2=None,
     level: float = 95,
     labels=None,
+    correct: bool = True,
+    warn: bool = True,
 ) -> MHResult:
     """Mantel-Haenszel common-effect meta-analysis.
 
@@ -385,6 +509,13 @@ def pool_mh(
         Confidence level in percent.
     labels : sequence of str, optional
         Study labels.
+    correct : bool, default True
+        Continuity correction 1/2 in the Cochran-Mantel-Haenszel and
+        Mantel-Haenszel tests (OR) and in the MH test of person-time data (IRR);
+        ``False`` gives the uncorrected tests (metafor's ``correct=FALSE``).
+    warn : bool, default True
+        Emit the collected warnings (also kept in ``result.warnings``) through
+        :func:`warnings.warn` as :class:`trialsynth.pooling.fit.MetaWarning`.
 
     Returns
     -------
@@ -417,6 +548,16 @@ def pool_mh(
     continuity correction 1/2) and the test without correction, the
     Breslow-Day test (Breslow & Day 1980, eq. 4.30) and Tarone's (1985)
     correction of it are also given.
+
+    Zero counts. The pooled estimate uses the counts as they are (no 1/2 is
+    added). When the Mantel-Haenszel variance is 0 (RD and IRD with no events in
+    any study; RR and RD with every participant having the event; RD with every
+    participant of arm 1 and none of arm 2 having it) the estimate is returned
+    with se = 0, a CI that is the point itself and an undefined z test (z =
+    estimate/0: NaN for a zero estimate, +-inf with p = 0 otherwise), with a
+    warning, as metafor's ``rma.mh`` does. When the MH odds, risk or rate ratio
+    is 0, infinite or 0/0 (no events in any study, or events in one arm only)
+    there is no estimate, and an ArgumentError says which; metafor returns NA.
     """
     if not isinstance(measure, str) or measure.upper() not in _TABLE_MEASURES + _RATE_MEASURES:
         raise ArgumentError(
@@ -424,8 +565,10 @@ def pool_mh(
         )
     measure = measure.upper()
     level = _check_level(level)
+    if not isinstance(correct, bool | np.bool_):
+        raise ArgumentError(f"correct: expected True or False, got {correct!r}")
     if measure in _RATE_MEASURES:
-        return _pool_mh_rates(measure, events1, time1, events2, time2, level, labels)
+        return _pool_mh_rates(measure, events1, time1, events2, time2, level, labels, bool(correct), warn)
     for name, value in (("events1", events1), ("n1", n1), ("events2", events2), ("n2", n2)):
         if value is None:
             raise ArgumentError(f"{name}: required for measure={measure!r}")
@@ -442,21 +585,19 @@ def pool_mh(
         p_i = (a + d) / n
         q_i = (b + c) / n
         r_sum, s_sum = r_i.sum(), s_i.sum()
-        if r_sum == 0 or s_sum == 0:
-            raise ArgumentError("events1, events2: the Mantel-Haenszel odds ratio is 0 or infinite for these tables")
+        _check_ratio("odds ratio", r_sum, s_sum)
         estimate = float(np.log(r_sum / s_sum))
         var = (
             np.sum(p_i * r_i) / (2 * r_sum**2)
             + np.sum(p_i * s_i + q_i * r_i) / (2 * r_sum * s_sum)
             + np.sum(q_i * s_i) / (2 * s_sum**2)
         )
-        extra = _or_tests(a, b, c, d, float(np.exp(estimate)))
+        extra = _or_tests(a, b, c, d, float(np.exp(estimate)), bool(correct))
     elif measure == "RR":
         r_i = a * n2i / n
         s_i = c * n1i / n
         r_sum, s_sum = r_i.sum(), s_i.sum()
-        if r_sum == 0 or s_sum == 0:
-            raise ArgumentError("events1, events2: the Mantel-Haenszel risk ratio is 0 or infinite for these tables")
+        _check_ratio("risk ratio", r_sum, s_sum)
         estimate = float(np.log(r_sum / s_sum))
         var = np.sum((n1i * n2i * (a + c) - a * c * n) / n**2) / (r_sum * s_sum)
     else:  # RD
@@ -466,17 +607,31 @@ def pool_mh(
         p_i = (n1i**2 * c - n2i**2 * a + n1i * n2i * (n2i - n1i) / 2) / n**2
         q_i = (a * (n2i - c) + c * (n1i - a)) / (2 * n)
         var = (estimate * p_i.sum() + q_i.sum()) / w_sum**2
-    se = float(np.sqrt(var))
+    se = _standard_error(float(var))
     mh_weights = {"OR": b * c / n, "RR": c * n1i / n, "RD": n1i * n2i / n}[measure]
     yi, vi = _escalc_2x2(measure, a, b, c, d)
     return _result(
         measure, "MH", estimate, se, level=level, yi=yi, vi=vi,
         mh_weights=mh_weights, k=k, labels=labels, warnings=warnings, dropped_note="no events (or only events) in both arms",
-        **extra,
+        warn=warn, correct=bool(correct), inputs={"events1": a, "n1": n1i, "events2": c, "n2": n2i}, **extra,
     )
 
 
-def _or_tests(a, b, c, d, odds_ratio: float) -> dict:
+def _check_ratio(name: str, r_sum: float, s_sum: float) -> None:
+    """The Mantel-Haenszel ratio sum(R)/sum(S) must be finite and > 0."""
+    if r_sum == 0 and s_sum == 0:
+        raise ArgumentError(
+            f"events1, events2: the Mantel-Haenszel {name} is undefined (0/0) for these tables: "
+            "no study contributes to it (no events, or only events, in every study)"
+        )
+    if r_sum == 0 or s_sum == 0:
+        raise ArgumentError(
+            f"events1, events2: the Mantel-Haenszel {name} is {'0' if r_sum == 0 else 'infinite'} "
+            "for these tables (the events, or non-events, are all in one arm)"
+        )
+
+
+def _or_tests(a, b, c, d, odds_ratio: float, correct: bool = True) -> dict:
     """CMH, MH, Breslow-Day and Tarone tests for a set of 2x2 tables."""
     n1i, n2i = a + b, c + d
     m1i, m2i = a + c, b + d
@@ -489,11 +644,12 @@ def _or_tests(a, b, c, d, odds_ratio: float) -> dict:
     diff = ai.sum() - expected.sum()
     # Cochran (1954): binomial variance n1 n2 m1 m2 / n^3; Mantel & Haenszel
     # (1959, eq. 5): hypergeometric variance n1 n2 m1 m2 / (n^2 (n - 1));
-    # both with the continuity correction 1/2.
+    # both with the continuity correction 1/2 unless correct=False.
     var_cochran = n1 * n2 * m1 * m2 / nn**3
     var_hyper = n1 * n2 * m1 * m2 / (nn**2 * (nn - 1))
-    cmh = float((abs(diff) - 0.5) ** 2 / var_cochran.sum())
-    mh_test = float((abs(diff) - 0.5) ** 2 / var_hyper.sum())
+    shift = abs(diff) - (0.5 if correct else 0.0)
+    cmh = float(shift**2 / var_cochran.sum())
+    mh_test = float(shift**2 / var_hyper.sum())
     # Breslow-Day: expected a under the common OR solves
     # A (n2 - m1 + A) = OR (n1 - A)(m1 - A), the root within the table's bounds.
     psi = odds_ratio
@@ -533,7 +689,7 @@ def _or_tests(a, b, c, d, odds_ratio: float) -> dict:
     }
 
 
-def _pool_mh_rates(measure, events1, time1, events2, time2, level, labels) -> MHResult:
+def _pool_mh_rates(measure, events1, time1, events2, time2, level, labels, correct, warn) -> MHResult:
     for name, value in (("events1", events1), ("time1", time1), ("events2", events2), ("time2", time2)):
         if value is None:
             raise ArgumentError(f"{name}: required for measure={measure!r}")
@@ -550,15 +706,15 @@ def _pool_mh_rates(measure, events1, time1, events2, time2, level, labels) -> MH
         r_i = x1 * t2 / t
         s_i = x2 * t1 / t
         r_sum, s_sum = r_i.sum(), s_i.sum()
-        if r_sum == 0 or s_sum == 0:
-            raise ArgumentError("events1, events2: the Mantel-Haenszel rate ratio is 0 or infinite for these data")
+        _check_ratio("rate ratio", r_sum, s_sum)
         estimate = float(np.log(r_sum / s_sum))
         var = np.sum(t1 * t2 * (x1 + x2) / t**2) / (r_sum * s_sum)
         # test of IRR = 1 conditional on the total events of each study:
         # x1 ~ Binomial(x1 + x2, t1/t), continuity-corrected (Greenland & Robins 1985)
         total = x1 + x2
         diff = x1.sum() - np.sum(total * t1 / t)
-        mh_test = float((abs(diff) - 0.5) ** 2 / np.sum(total * t1 * t2 / t**2))
+        shift = abs(diff) - (0.5 if correct else 0.0)
+        mh_test = float(shift**2 / np.sum(total * t1 * t2 / t**2))
         extra = {"mh_test": mh_test, "mh_test_p_value": float(stats.chi2.sf(mh_test, 1))}
     else:
         extra = {}
@@ -566,7 +722,7 @@ def _pool_mh_rates(measure, events1, time1, events2, time2, level, labels) -> MH
         w_sum = w_i.sum()
         estimate = float(np.sum(w_i * (x1 / t1 - x2 / t2)) / w_sum)
         var = np.sum(w_i**2 * (x1 / t1**2 + x2 / t2**2)) / w_sum**2
-    se = float(np.sqrt(var))
+    se = _standard_error(float(var))
     # per-study effects for Q, escalc defaults: drop studies with no events in
     # both arms, add 1/2 to the events of studies with a zero count
     keep = ~((x1 == 0) & (x2 == 0))
@@ -587,14 +743,14 @@ def _pool_mh_rates(measure, events1, time1, events2, time2, level, labels) -> MH
     return _result(
         measure, "MH", estimate, se, level=level, yi=yi, vi=vi,
         mh_weights=mh_weights, k=k, labels=labels, warnings=[], dropped_note="no events in both arms",
-        **extra,
+        warn=warn, correct=correct, inputs={"events1": x1, "time1": t1, "events2": x2, "time2": t2}, **extra,
     )
 
 
 # ------------------------------------------------------------------ Peto
 
 
-def pool_peto(events1, n1, events2, n2, *, level: float = 95, labels=None) -> MHResult:
+def pool_peto(events1, n1, events2, n2, *, level: float = 95, labels=None, warn: bool = True) -> MHResult:
     """Peto's one-step odds ratio (Yusuf et al. 1985).
 
     With O_i = a_i the observed events in arm 1, E_i = n1i m1i/n_i their
@@ -610,6 +766,8 @@ def pool_peto(events1, n1, events2, n2, *, level: float = 95, labels=None) -> MH
         Confidence level in percent.
     labels : sequence of str, optional
         Study labels.
+    warn : bool, default True
+        Emit the collected warnings through :func:`warnings.warn`.
 
     Returns
     -------
@@ -628,13 +786,17 @@ def pool_peto(events1, n1, events2, n2, *, level: float = 95, labels=None) -> MH
     variance = np.where(informative, n1i * n2i * m1i * m2i / (n**2 * np.maximum(n - 1, 1)), 0.0)
     v_sum = variance.sum()
     if v_sum == 0:
-        raise ArgumentError("events1, events2: no table is informative (every study has no events or only events)")
+        raise ArgumentError(
+            "events1, events2: no table is informative for Peto's method (every study has no events, "
+            "or only events); metafor's rma.peto refuses this case too"
+        )
     estimate = float(np.sum(a - expected) / v_sum)
     se = float(1 / np.sqrt(v_sum))
     mh_weights = variance
     yi, vi = _escalc_2x2("PETO", a, b, c, d)
+    q_effects = _escalc_2x2("PETO", a, b, c, d, add_half=False)
     return _result(
         "PETO", "Peto", estimate, se, level=level, yi=yi, vi=vi,
         mh_weights=mh_weights, k=k, labels=labels, warnings=[], dropped_note="no events (or only events) in both arms",
-        k_pos=k_pos,
+        warn=warn, k_pos=k_pos, inputs={"events1": a, "n1": n1i, "events2": c, "n2": n2i}, q_effects=q_effects,
     )

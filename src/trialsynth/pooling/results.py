@@ -53,6 +53,24 @@ def _pval_text(p) -> str:
     return "< .0001" if text == "<.0001" else f"= {text}"
 
 
+class SummaryText(str):
+    """The text of :meth:`MetaResult.summary`: a ``str`` that displays as its text.
+
+    ``print(res.summary())``, ``"Q(df" in res.summary()`` and every other string use work as for
+    a plain ``str``; only the *display* differs: in the REPL, IPython and Jupyter, a bare
+    ``res.summary()`` shows the table itself (as R shows ``print.rma``) instead of a quoted,
+    escaped one-line string.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str.__str__(self)
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:  # IPython / Jupyter text display
+        printer.text(str.__str__(self))
+
+
 @dataclass
 class MetaResult:
     """A pooled meta-analysis (common-effect or random-effects).
@@ -198,8 +216,11 @@ class MetaResult:
             return f"Common-Effect Model (k = {self.k})"
         return f"Random-Effects Model (k = {self.k}; tau^2 estimator: {self.method})"
 
-    def summary(self) -> str:
-        """A text table in the layout of metafor's ``print.rma``."""
+    def summary(self) -> SummaryText:
+        """A text table in the layout of metafor's ``print.rma``.
+
+        Returns a :class:`SummaryText`: a ``str`` (print it, search it, write it to a file) that
+        IPython and Jupyter display as the table."""
         lines = [self._model_line(), ""]
         fm = self.fitted_method or self.method
         if fm != "EE":
@@ -243,10 +264,30 @@ class MetaResult:
                       f"test {test_name}, level {self.level:g}%"]
         if self.warnings:
             lines += ["", "Warnings:"] + [f"  - {w}" for w in self.warnings]
-        return "\n".join(lines)
+        return SummaryText("\n".join(lines))
 
     def __str__(self) -> str:
-        return self.summary()
+        return str.__str__(self.summary())
+
+    def __repr__(self) -> str:
+        """One line: model, k, estimate with CI (and back-transformed for ratios), tau2, I2, profile."""
+        fm = self.fitted_method or self.method
+        model = "common-effect" if fm == "EE" else f"random-effects {self.method}"
+        text = f"MetaResult({model}, test {self.test}, k={self.k}: "
+        if self.is_ratio:  # a ratio shown as a ratio, its log beside it
+            e = self.exp()
+            text += (f"{self.measure} {_fmt(e['estimate'])} [{self.level:g}% CI {_fmt(e['ci_low'])}, "
+                     f"{_fmt(e['ci_high'])}] (log {_fmt(self.estimate)})")
+        else:
+            text += (f"{self.measure or 'estimate'} {_fmt(self.estimate)} [{self.level:g}% CI "
+                     f"{_fmt(self.ci_low)}, {_fmt(self.ci_high)}]")
+        text += f", p={_fmt_p(self.p_value)}"
+        if fm != "EE":
+            text += f", tau2={_fmt(self.tau2)}, I2={_fmt(self.i2, 1)}%"
+        text += f", profile={self.profile or 'none'}"
+        if self.warnings:
+            text += f", {len(self.warnings)} warning(s)"
+        return text + ")"
 
     def methods_text(self) -> str:
         """A sentence stating method, test, CI and PI rules, and the profile."""
@@ -302,4 +343,4 @@ class MetaResult:
         return f"<div class='trialsynth-metaresult'><table>{body}</table>{warn_html}</div>"
 
 
-__all__ = ["MetaResult", "RATIO_MEASURES"]
+__all__ = ["MetaResult", "RATIO_MEASURES", "SummaryText"]
