@@ -183,10 +183,17 @@ def bayes_refit(result, *, tau_prior=None, mu_prior=None, level: float = 95) -> 
     median and shortest credible interval of mu, the interval of a new trial's effect, the
     posterior median of tau squared), to be classified beside the frequentist profiles. The
     default prior is :func:`default_tau_prior` (half-normal 0.5 where there is none)."""
+    prior = tau_prior or default_tau_prior(getattr(result, "measure", None)) or sensitivity_tau_prior()
+    return refit_from_row(bayes_row(result, tau_prior=prior, mid=None, mu_prior=mu_prior, level=level))
+
+
+def refit_from_row(row) -> pd.DataFrame:
+    """A :func:`bayes_row` (dict or Series) in the layout of
+    :data:`~trialsynth.diagnostics.method_profiles.REFIT_COLUMNS` (see :func:`bayes_refit`)."""
     from trialsynth.diagnostics.method_profiles import REFIT_COLUMNS
 
-    prior = tau_prior or default_tau_prior(getattr(result, "measure", None)) or sensitivity_tau_prior()
-    row = bayes_row(result, tau_prior=prior, mid=None, mu_prior=mu_prior, level=level)
+    row = dict(row)
+    level = row.get("level", 95)
     out = {"profile": BAYES_PROFILE, "method": f"Bayes {row['prior']}", "test": "posterior", "k": row["k"],
            "estimate": row["estimate"], "ci_low": row["ci_low"], "ci_high": row["ci_high"], "pi_low": row["pi_low"],
            "pi_high": row["pi_high"], "tau2": row["tau_median"] ** 2, "i2": math.nan, "p_value": math.nan,
@@ -220,4 +227,4 @@ def prior_sensitivity(result, *, mid, priors: Sequence | None = None, mu_prior=N
 
 
 __all__ = ["BAYES_COLUMNS", "BAYES_PROFILE", "bayes_cell_rows", "bayes_refit", "bayes_row", "default_tau_prior",
-           "prior_sensitivity", "sensitivity_priors", "sensitivity_tau_prior"]
+           "prior_sensitivity", "refit_from_row", "sensitivity_priors", "sensitivity_tau_prior"]

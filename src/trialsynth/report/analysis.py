@@ -71,6 +71,7 @@ class Analysis:
     problem_items: list = field(default_factory=list)  # the same as trialsynth.errors.Problem
     conditions: tuple | None = POOLED_CONDITIONS  # the pooled populations (None: all)
     refits: dict = field(default_factory=dict)  # group key -> the cell refitted under each shipped profile
+    bayes: pd.DataFrame = field(default_factory=pd.DataFrame)  # every cell's Bayesian rows (default and sensitivity prior)
     stages: dict = field(default_factory=dict)  # stage name -> the value it returned
 
     @property
@@ -255,6 +256,6 @@ def _run_analysis(data_path, profile, windows, reviews_path, evidence_dir, claim
         claims=sources.claims, verdicts=judged.verdicts, sof=graded.sof, quotes=sources.quotes,
         subset_pooled=pooled.subset_pooled, notes=[*loaded.notes, *sources.notes, *effects.notes, *pooled.notes, *graded.notes],
         timings=t, problems=loaded.problems, problem_items=loaded.problem_items,
-        conditions=effects.conditions, refits=pooled.refits,
+        conditions=effects.conditions, refits=pooled.refits, bayes=pooled.bayes,
         stages={"loaded": loaded, "sources": sources, "effects": effects, "pooled": pooled, "graded": graded, "judged": judged},
     )

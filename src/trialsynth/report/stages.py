@@ -44,6 +44,15 @@ ACUTE_CONDITIONS = ("acute_lbp", "subacute_lbp", "acute_subacute_lbp")
 POOLED_COLUMNS = ["outcome", "comparator_class", "window", "k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high",
                   "tau2", "i2", "q", "q_p_value", "p_value", "measure", "profile", "study_ids",
                   "effect_class", "conclusion_depends_on_method", "method_classes"]
+#: the Bayesian row of a pooled cell (default prior for its measure; k >= 2), beside the frequentist
+#: columns: posterior median and 95% credible interval of the mean, the interval of a new trial's
+#: effect, P(benefit), P(beyond the MID), the predictive probability for a new trial, the class
+#: (:func:`trialsynth.diagnostics.bayes_cells.bayes_cell_rows`)
+BAYES_POOLED_COLUMNS = ["bayes_prior", "bayes_estimate", "bayes_ci_low", "bayes_ci_high", "bayes_pi_low", "bayes_pi_high",
+                        "bayes_tau", "p_benefit", "p_beyond_mid", "p_new_beyond_mid", "bayes_class", "bayes_note"]
+_BAYES_SOURCE = {"bayes_prior": "prior", "bayes_estimate": "estimate", "bayes_ci_low": "ci_low", "bayes_ci_high": "ci_high",
+                 "bayes_pi_low": "pi_low", "bayes_pi_high": "pi_high", "bayes_tau": "tau_median", "p_benefit": "p_benefit",
+                 "p_beyond_mid": "p_beyond_mid", "p_new_beyond_mid": "p_new_beyond_mid", "bayes_note": "note"}
 
 from trialsynth.claims.verdicts import CONDITION_LABELS as CONDITION_NAMES  # noqa: E402 - one list of population names
 
@@ -214,14 +223,18 @@ class Pooled:
     one row per cell on the analysis scale (logs for ratios) with, beside the estimates, the
     cell's ``effect_class`` under the active profile and ``conclusion_depends_on_method`` (True
     when its class differs under another shipped profile; ``method_classes`` says how);
-    ``refits`` the refits behind that flag; ``subset_pooled`` the re-poolings restricted as a
-    claim says (claim id -> frame).
+    ``refits`` the refits behind that flag (the shipped profiles and, for k >= 2, the Bayesian
+    analysis under the default prior, profile ``"bayes"``); ``bayes`` every cell's Bayesian rows
+    (default prior and the half-normal sensitivity prior,
+    :func:`trialsynth.diagnostics.bayes_cells.bayes_cell_rows`); ``subset_pooled`` the re-poolings
+    restricted as a claim says (claim id -> frame).
     """
 
     profile: str
     grouped: Any = None
     frame: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=POOLED_COLUMNS))
     refits: dict = field(default_factory=dict)
+    bayes: pd.DataFrame = field(default_factory=pd.DataFrame)
     subset_pooled: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
 
@@ -236,36 +249,81 @@ def _pool_frame(selected: pd.DataFrame, profile: str):
     return grouped, grouped.to_frame()
 
 
-def classify_cells(frame: pd.DataFrame, results: dict, profile: str) -> tuple[pd.DataFrame, dict]:
+def classify_cells(frame: pd.DataFrame, results: dict, profile: str, bayes: pd.DataFrame | None = None
+                   ) -> tuple[pd.DataFrame, dict]:
     """Add ``effect_class``, ``conclusion_depends_on_method`` and ``method_classes`` to a pooled
     frame: each cell is refitted under the shipped profiles
     (:func:`trialsynth.diagnostics.method_profiles.refit_profiles`: ``cochrane-2025``, its
-    never-narrower variant, ``revman5-legacy``, and the active profile) and classified against the
-    MID (:func:`trialsynth.claims.effects.method_dependence`)."""
-    from trialsynth.claims.effects import method_dependence
+    never-narrower variant, ``revman5-legacy``, and the active profile) and, with two or more
+    trials, analysed by Bayesian random effects under the default prior for its measure (profile
+    ``"bayes"``, :func:`trialsynth.diagnostics.bayes_cells.bayes_refit`), and classified against
+    the MID (:func:`trialsynth.claims.effects.method_dependence`): the flag counts the Bayesian
+    answer too. ``bayes`` (the rows of :func:`~trialsynth.diagnostics.bayes_cells.bayes_cell_rows`)
+    saves computing them again; its default-prior row of each cell also fills
+    :data:`BAYES_POOLED_COLUMNS`."""
+    from trialsynth.claims.effects import method_dependence, mid_for
+    from trialsynth.diagnostics.bayes_cells import BAYES_PROFILE, bayes_cell_rows, refit_from_row
     from trialsynth.diagnostics.method_profiles import refit_profiles
     from trialsynth.pooling.profiles import SENSITIVITY_PROFILES, get_profile
 
     active = get_profile(profile).name
     names = tuple(dict.fromkeys((active, *SENSITIVITY_PROFILES)))
+    if bayes is None:
+        bayes = bayes_cell_rows(results, mid=mid_for, group_names=GROUP_BY, priors="default")
+    default_rows = {}
+    if len(bayes):
+        for rec in bayes[bayes["prior_role"] == "default"].to_dict("records"):
+            default_rows[tuple(str(rec[c]) for c in GROUP_BY)] = rec
     out = frame.copy()
-    classes, depends, texts, refits = [], [], [], {}
+    classes, depends, texts, refits, bayes_cols = [], [], [], {}, []
     for rec in out.to_dict("records"):
         key = tuple(str(rec[c]) for c in GROUP_BY)
         res = results.get(key)
+        brow = default_rows.get(key)
+        bayes_cols.append({col: (brow.get(src) if brow else None) for col, src in _BAYES_SOURCE.items()})
         if res is None:
-            classes.append(None), depends.append(False), texts.append("")
+            classes.append(None), depends.append(False), texts.append(""), bayes_cols[-1].update(bayes_class=None)
             continue
         refit = refit_profiles(res, names)
+        if brow is not None:
+            refit = pd.concat([refit, refit_from_row(brow)], ignore_index=True)
         refits[key] = refit
         md = method_dependence(refit, active=active)
         classes.append(md.classes[active])
         depends.append(md.depends)
         texts.append(md.text)
+        bayes_cols[-1]["bayes_class"] = md.classes.get(BAYES_PROFILE)
     out["effect_class"] = classes
     out["conclusion_depends_on_method"] = depends
     out["method_classes"] = texts
+    extra = pd.DataFrame(bayes_cols, columns=BAYES_POOLED_COLUMNS, index=out.index)
+    for col in BAYES_POOLED_COLUMNS:
+        out[col] = extra[col]
     return out, refits
+
+
+def bayes_class_differences(frame: pd.DataFrame) -> list[str]:
+    """One sentence per pooled cell whose Bayesian class differs from the frequentist one (the
+    active profile's), e.g. "pain vs usual care, immediate (k = 2): small benefit under
+    cochrane-2025 (SMD -0.45, CI -0.82 to -0.04), but no clear difference with Bayesian pooling
+    (Rhodes 2015 prior; SMD -0.44, 95% CrI -0.95 to 0.09)"."""
+    from trialsynth.effects.scales import format_effect
+
+    out = []
+    if not len(frame) or "bayes_class" not in frame.columns:
+        return out
+    for rec in frame.to_dict("records"):
+        bayes_class = rec.get("bayes_class")
+        if not isinstance(bayes_class, str) or not bayes_class or bayes_class == rec.get("effect_class"):
+            continue
+        measure = rec.get("measure") or "SMD"
+        comp = str(rec["comparator_class"]).replace("_", " ")
+        out.append(f"{rec['outcome']} vs {comp}, {rec['window']} (k = {int(rec['k'])}): {rec['effect_class']} under "
+                   f"{rec.get('profile')} ({format_effect(measure, rec['estimate'], rec['ci_low'], rec['ci_high'])}), "
+                   f"but {rec['bayes_class']} with Bayesian pooling ({rec['bayes_prior']} prior; "
+                   f"{format_effect(measure, rec['bayes_estimate'], rec['bayes_ci_low'], rec['bayes_ci_high'])}, "
+                   "95% credible interval)")
+    return out
 
 
 def pool_cells(effects: Effects, profile: str, claims: Sequence = ()) -> Pooled:
@@ -279,8 +337,19 @@ def pool_cells(effects: Effects, profile: str, claims: Sequence = ()) -> Pooled:
         if len(effects.effects):
             out.notes.append("No usable effect sizes, so nothing was pooled.")
         return out
+    from trialsynth.claims.effects import mid_for
+    from trialsynth.diagnostics.bayes_cells import bayes_cell_rows
+    from trialsynth.pooling.profiles import get_profile
+
     out.grouped, frame = _pool_frame(selected, profile)
-    out.frame, out.refits = classify_cells(frame, out.results(), profile)
+    out.bayes = bayes_cell_rows(out.results(), mid=mid_for, group_names=GROUP_BY)
+    out.frame, out.refits = classify_cells(frame, out.results(), profile, bayes=out.bayes)
+    differ = bayes_class_differences(out.frame)
+    out.notes.append(
+        f"Bayesian random-effects pooling (every cell with k >= 2; prior on tau: Rhodes 2015 for SMDs, Turner 2015 for "
+        "risk ratios, a secondary transcription of their tables; flat prior on the mean) "
+        + (f"differs in class from {get_profile(profile).name} in {len(differ)} cell(s): " + "; ".join(differ) + "."
+           if differ else f"gives the same class as {get_profile(profile).name} in every cell."))
     for claim in claims:
         spw = claim.params.get("sessions_per_week")
         if isinstance(spw, (list, tuple)) and len(spw) == 2 and "sessions_per_week" in selected.columns:
@@ -365,7 +434,7 @@ def judge_claims(sources: Sources, pooled: Pooled, effects: Effects, graded: Gra
 
 
 __all__ = [
-    "ACUTE_CONDITIONS", "Effects", "GROUP_BY", "Graded", "Judged", "Loaded", "POOLED_COLUMNS", "POOLED_CONDITIONS", "Pooled",
-    "Sources", "classify_cells", "compute_effects", "grade_cells", "judge_claims", "load_sources", "load_trials_stage",
+    "ACUTE_CONDITIONS", "BAYES_POOLED_COLUMNS", "Effects", "GROUP_BY", "Graded", "Judged", "Loaded", "POOLED_COLUMNS",
+    "POOLED_CONDITIONS", "Pooled", "Sources", "bayes_class_differences", "classify_cells", "compute_effects", "grade_cells", "judge_claims", "load_sources", "load_trials_stage",
     "pool_cells", "population_label",
 ]
