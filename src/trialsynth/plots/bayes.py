@@ -85,6 +85,11 @@ def prior_sensitivity_plot(table: pd.DataFrame, *, measure: str | None = None, s
         # continuous effects are oriented so that negative favours acupuncture; ratios above 1 do
         kwargs["favours"] = ("Favours control", "Favours acupuncture") if is_ratio(measure) else \
             ("Favours acupuncture", "Favours control")
-    return forest_plot(frame[["label", "estimate", "ci_low", "ci_high", *columns.values()]], None, measure=measure,
-                       style=style, columns=columns, study_header="Prior on \u03c4", show_arms=False, show_weights=False,
-                       show_prediction=False, footnote=footnote, title=title, **kwargs)
+    fig = forest_plot(frame[["label", "estimate", "ci_low", "ci_high", *columns.values()]], None, measure=measure,
+                      style=style, columns=columns, study_header="Prior on \u03c4", show_arms=False, show_weights=False,
+                      show_prediction=False, footnote=footnote, title=title, **kwargs)
+    # the rows after the first are credible intervals: say so in the interval headings
+    for text in fig.texts:
+        if text.get_gid() in ("header:effect", "header:panel-sub") and text.get_text().endswith("% CI"):
+            text.set_text(text.get_text() + " / CrI")
+    return fig
