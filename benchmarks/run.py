@@ -457,11 +457,6 @@ def bench_permutest(data, r, repeat, results):
 
 # --------------------------------------------------------------------------- Bayesian pooling
 
-#: Röver 2020 (J Stat Softw 93(6), Table 3): acute rejection events / patients, IL-2RA vs control
-CRINS_2014 = {"events1": [14, 16, 3, 9, 4, 0], "n1": [61, 28, 18, 54, 36, 50],
-              "events2": [15, 19, 8, 29, 11, 3], "n2": [20, 28, 12, 54, 36, 34]}
-
-
 def grid_posterior(yi, vi, *, tau_scale=0.5, mu_sd=4.0, n_tau=6001, tau_max=6.0):
     """The peer: the half-normal(tau_scale) / normal(0, mu_sd) posterior by brute force - the
     trapezoid rule on a uniform tau grid (6,001 points on [0, 6]: step 1e-3, error about 1e-7 on
@@ -530,7 +525,10 @@ def bench_bayes(data, repeat, results):
     except Exception as exc:  # noqa: BLE001
         results["bayes"] = {"available": False, "reason": f"{type(exc).__name__}: {exc}"}
         return
-    es = effect_sizes("OR", **{k: np.asarray(v, float) for k, v in CRINS_2014.items()})
+    # Röver 2020 (J Stat Softw 93(6), Table 3): acute rejection events / patients, IL-2RA vs control
+    from trialsynth.report.bayes_views import CRINS_2014
+
+    es = effect_sizes("OR", **{k: np.asarray(v, float) for k, v in CRINS_2014.items() if k != "study"})
     yi, vi = es["yi"].to_numpy(), es["vi"].to_numpy()
     tau_prior, mu_prior = priors.HalfNormal(0.5), priors.Normal(0, 4)
 
