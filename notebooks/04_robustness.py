@@ -88,7 +88,8 @@ for key in groups:
 # tables not yet checked against them; the half-normal(0.5) prior as the sensitivity
 # alternative; a flat prior on the mean. Probabilities are posterior probabilities of the mean
 # effect (P(benefit), P(beyond the MID)) and the predictive probability that a new trial's true
-# effect is beyond the MID.
+# effect is beyond the MID. `*`: three trials or fewer, where the posterior of tau is
+# essentially its prior, so the width of the interval reflects the prior more than the trials.
 
 # %%
 from trialsynth.report import bayes_views

@@ -31,9 +31,9 @@ def test_every_pooled_cell_has_its_bayesian_row(analysis):
     assert rr["Bayesian (95% CrI)"].str.startswith("RR ").all() and rr["prior"].str.startswith("Turner 2015").all()
     smd = table[table["outcome"] != "responder"]
     assert smd["prior"].str.startswith("Rhodes 2015").all()
-    # k <= 3: the note says tau's posterior is essentially its prior
-    assert table.loc[table["k"] <= 3, "note"].str.contains("essentially its prior").all()
-    assert (table.loc[table["k"] > 3, "note"] == "").all()
+    # k <= 3: tau's posterior is essentially its prior, marked with * (and said in bayes_note)
+    tau = table["tau: posterior (prior) median"]
+    assert tau[table["k"] <= 3].str.endswith("*").all() and not tau[table["k"] > 3].str.endswith("*").any()
 
 
 def test_differences_are_listed_in_words(analysis):
@@ -56,5 +56,6 @@ def test_panels_and_the_published_example(analysis):
     ax = next(a for a in fig.axes if a.get_gid() == "forest-panel")
     assert sum((line.get_gid() or "").startswith("shrunken:") for line in ax.get_lines()) == analysis.results()[keys[0]].k
     example = bayes_views.published_example().set_index("quantity")
-    assert abs(example.loc["tau median", "difference"]) < 1e-6
-    assert abs(example.loc["mu median", "difference"]) < 1e-3
+    assert abs(float(example.loc["tau median", "difference"])) < 1e-6
+    assert abs(float(example.loc["mu median", "difference"])) < 1e-3
+    assert example.loc["tau median", "printed (Röver 2020)"] == "0.3445022"

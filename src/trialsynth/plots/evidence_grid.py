@@ -126,8 +126,8 @@ def evidence_grid_plot(grid: pd.DataFrame, *, title: str | None = None, caption:
         ax.text(x + 0.24, ly, cls, fontsize=font_size - 1.5, va="center", ha="left")
         x += 0.34 + 0.065 * len(cls)
     if daggers:
-        ax.text(0.1, ly + 0.28, "\u2020 the class changes under another method profile (e.g. HKSJ's never-narrower variant): "
-                "not robust", fontsize=font_size - 1.5, va="center", ha="left")
+        ax.text(0.1, ly + 0.28, "\u2020 the class changes under another method profile (e.g. HKSJ's never-narrower variant, "
+                "or Bayesian pooling): not robust", fontsize=font_size - 1.5, va="center", ha="left")
     if caption:
         ax.text(0.1, height - caption_h - 0.05, caption, fontsize=font_size - 1.5, va="top", ha="left", color="#333333",
                 linespacing=1.3)

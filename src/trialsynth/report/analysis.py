@@ -114,7 +114,10 @@ class Analysis:
         )
         parts.append("Clinical importance and GRADE imprecision use " + MID_SOURCE + " Thresholds for " + RATIO_MID_SOURCE)
         parts.append("Every cell is refitted under cochrane-2025, its never-narrower variant (cochrane-2025-adhoc) and "
-                     "revman5-legacy; a cell whose class changes between them is flagged 'depends on the method'.")
+                     "revman5-legacy and, with two or more trials, by Bayesian random-effects pooling (exact numerical "
+                     "integration over tau; prior on tau Rhodes et al. 2015 for SMDs, Turner et al. 2015 for risk ratios, "
+                     "flat prior on the mean; posterior median and 95% credible interval); a cell whose class changes "
+                     "between them is flagged 'depends on the method'.")
         return " ".join(parts)
 
     def windows_used(self):

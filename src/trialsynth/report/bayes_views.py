@@ -30,9 +30,10 @@ def _pct(value) -> str:
 def bayes_table(an) -> pd.DataFrame:
     """One row per pooled cell with k >= 2 (largest k first): the frequentist effect and class
     (active profile), the Bayesian effect (posterior median, 95% credible interval) and class
-    under the default prior, P(benefit), P(beyond the MID), the predictive probability that a new
-    trial's true effect is beyond the MID, tau's posterior median (and its prior's), the same
-    effect under half-normal(0.5), and the note for k <= 3."""
+    under the default prior (named by its paper),
+    P(benefit), P(beyond the MID), the predictive probability that a new trial's true effect is
+    beyond the MID, tau's posterior median beside its prior's (``*``: k <= 3, the posterior of
+    tau is essentially its prior), and the effect under half-normal(0.5)."""
     from trialsynth.effects.scales import format_effect
 
     bayes = getattr(an, "bayes", None)
@@ -49,16 +50,15 @@ def bayes_table(an) -> pd.DataFrame:
         measure = default["measure"] or "SMD"
         row = {"outcome": key[0], "comparator": str(key[1]).replace("_", " "), "window": key[2], "k": int(default["k"]),
                "frequentist": format_effect(measure, freq["estimate"], freq["ci_low"], freq["ci_high"]),
-               "class": freq["effect_class"], "prior": default["prior"],
+               "class": freq["effect_class"], "prior": str(default["prior"]).split(" (")[0],
                "Bayesian (95% CrI)": format_effect(measure, default["estimate"], default["ci_low"], default["ci_high"]),
                "Bayesian class": freq.get("bayes_class"),
                "P(benefit)": _pct(default["p_benefit"]), "P(beyond MID)": _pct(default["p_beyond_mid"]),
                "new trial beyond MID": _pct(default["p_new_beyond_mid"]),
-               "tau (prior median)": f"{default['tau_median']:.2f} ({default['prior_tau_median']:.2f})"}
+               "tau: posterior (prior) median": f"{default['tau_median']:.2f} ({default['prior_tau_median']:.2f})"
+                                                + (" *" if default["tau_is_prior"] else "")}
         if sens is not None:
             row[f"{sens['prior']} (95% CrI)"] = format_effect(measure, sens["estimate"], sens["ci_low"], sens["ci_high"])
-            row[f"P(beyond MID), {sens['prior']}"] = _pct(sens["p_beyond_mid"])
-        row["note"] = default["note"]
         rows.append(row)
     out = pd.DataFrame(rows)
     if not len(out):
@@ -150,7 +150,8 @@ CRINS_PRINTED = {"tau median": 0.3445022, "tau mean": 0.3810562, "tau sd": 0.259
 def published_example() -> pd.DataFrame:
     """Röver 2020's paediatric liver-transplant example recomputed by :func:`trialsynth.pool_bayes`,
     beside the printed values and their difference (tau to 1e-6; mu within 1e-3, the size of the
-    paper's discrete mixture approximation)."""
+    paper's discrete mixture approximation), as text at the printed precision (seven
+    significant digits) so that a table shows the digits, not a rounded 0.00."""
     import numpy as np
 
     from trialsynth.effects.measures import effect_sizes
@@ -165,9 +166,10 @@ def published_example() -> pd.DataFrame:
             "mu sd": res.mu.sd, "mu 95% lower": res.mu.interval()[0], "mu 95% upper": res.mu.interval()[1],
             "theta_new 95% lower": res.theta_new.interval()[0], "theta_new 95% upper": res.theta_new.interval()[1],
             "P(mu > 0)": res.mu.prob_above(0.0), "P(tau > 1)": res.tau.prob_above(1.0)}
-    return pd.DataFrame({"quantity": list(CRINS_PRINTED), "printed (Röver 2020)": list(CRINS_PRINTED.values()),
-                         "trialsynth": [ours[k] for k in CRINS_PRINTED],
-                         "difference": [ours[k] - CRINS_PRINTED[k] for k in CRINS_PRINTED]})
+    return pd.DataFrame({"quantity": list(CRINS_PRINTED),
+                         "printed (Röver 2020)": [f"{CRINS_PRINTED[k]:.7g}" for k in CRINS_PRINTED],
+                         "trialsynth": [f"{ours[k]:.7g}" for k in CRINS_PRINTED],
+                         "difference": [f"{ours[k] - CRINS_PRINTED[k]:+.1e}" for k in CRINS_PRINTED]})
 
 
 __all__ = ["bayes_differences_markdown", "bayes_table", "prior_sensitivity_figure", "published_example",

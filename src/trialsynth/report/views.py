@@ -185,11 +185,16 @@ def pooled_view(an: Analysis, outcome: str | None = None):
             df = df.assign(
                 bayes_effect=[format_effect(r["measure"], r["bayes_estimate"], r["bayes_ci_low"], r["bayes_ci_high"])
                               if pd.notna(r.get("bayes_estimate")) else "" for r in df.to_dict("records")],
-                bayes_p=[f"{100 * r['p_benefit']:.0f}% / {100 * r['p_beyond_mid']:.0f}%"
+                bayes_p=[f"{_percent(r['p_benefit'])} / {_percent(r['p_beyond_mid'])}"
                          if pd.notna(r.get("p_benefit")) and pd.notna(r.get("p_beyond_mid")) else "" for r in df.to_dict("records")])
     return table(df, columns=POOLED_VIEW, notes=("method_classes",),
                  rename={"conclusion_depends_on_method": "Depends on method", "method_classes": "How",
                          "bayes_effect": "Bayesian (95% CrI)", "bayes_p": "P(benefit) / P(> MID)"})
+
+
+def _percent(p: float) -> str:
+    """A probability as a reader sees it: whole percents, never a rounded 0% or 100%."""
+    return ">99%" if p > 0.995 else ("<1%" if p < 0.005 else f"{100 * p:.0f}%")
 
 
 def pooled_export(pooled: pd.DataFrame) -> pd.DataFrame:
