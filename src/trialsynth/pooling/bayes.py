@@ -56,15 +56,20 @@ _SQRT2PI = math.sqrt(2.0 * math.pi)
 
 
 def _check_level(level) -> float:
-    try:
-        x = float(level)
-    except (TypeError, ValueError):
-        raise ArgumentError(f"level: expected a percentage such as 95, got {level!r}") from None
-    if 0 < x < 1:
-        x *= 100.0
-    if not 0 < x < 100:
-        raise ArgumentError(f"level: expected a percentage between 0 and 100, got {level!r}")
-    return x
+    """Interval level in percent (0.95 is read as 95): :func:`trialsynth.pooling.fit.check_level`."""
+    from trialsynth.pooling.fit import check_level
+
+    return check_level(level)
+
+
+def check_arguments(tau_prior, mu_prior, level, interval):
+    """The priors, level and interval kind of :func:`pool_bayes` and
+    :func:`~trialsynth.pooling.bayes_batch.pool_bayes_batch`, checked (ArgumentError naming the
+    argument) and normalised."""
+    kind = str(interval).lower()
+    if kind not in ("shortest", "central"):
+        raise ArgumentError(f"interval: expected 'shortest' or 'central', got {interval!r}")
+    return check_tau_prior(tau_prior), check_mu_prior(mu_prior), _check_level(level), kind
 
 
 def _check_prob(p, name="p") -> np.ndarray:
@@ -911,12 +916,7 @@ def pool_bayes(yi, vi, *, tau_prior, mu_prior=None, labels=None, measure: str | 
         Jeffreys prior needs k >= 2, the improper uniform prior k >= 3 with a flat prior on mu).
     """
     y, v, labels = _validate(yi, vi, labels)
-    tau_prior = check_tau_prior(tau_prior)
-    mu_prior = check_mu_prior(mu_prior)
-    level = _check_level(level)
-    kind = str(interval).lower()
-    if kind not in ("shortest", "central"):
-        raise ArgumentError(f"interval: expected 'shortest' or 'central', got {interval!r}")
+    tau_prior, mu_prior, level, kind = check_arguments(tau_prior, mu_prior, level, interval)
     tol = float(tol)
     if not (0 < tol < 1e-2):
         raise ArgumentError(f"tol: expected a small positive tolerance such as 1e-8, got {tol!r}")

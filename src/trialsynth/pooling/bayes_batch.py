@@ -21,8 +21,8 @@ from scipy import special
 
 from trialsynth.errors import ArgumentError
 from trialsynth.pooling import _tau_quadrature as tq
-from trialsynth.pooling.bayes import DEFAULT_TOL, _check_level, _finiteness
-from trialsynth.pooling.priors import check_mu_prior, check_tau_prior, describe_mu_prior
+from trialsynth.pooling.bayes import DEFAULT_TOL, _check_level, _finiteness, check_arguments
+from trialsynth.pooling.priors import describe_mu_prior
 
 _SQRT2PI = math.sqrt(2.0 * math.pi)
 
@@ -490,12 +490,7 @@ def pool_bayes_batch(yi, vi, *, tau_prior, mu_prior=None, level: float = 95, int
     if np.any(present & (v <= 0)):
         bad = np.argwhere(present & (v <= 0))[0]
         raise ArgumentError(f"vi: must be positive; row {bad[0]}, column {bad[1]} is {v[bad[0], bad[1]]!r}")
-    tau_prior = check_tau_prior(tau_prior)
-    mu_prior = check_mu_prior(mu_prior)
-    level = _check_level(level)
-    kind = str(interval).lower()
-    if kind not in ("shortest", "central"):
-        raise ArgumentError(f"interval: expected 'shortest' or 'central', got {interval!r}")
+    tau_prior, mu_prior, level, kind = check_arguments(tau_prior, mu_prior, level, interval)
     if int(chunk_size) < 1:
         raise ArgumentError(f"chunk_size: expected a positive integer, got {chunk_size!r}")
     from trialsynth.pooling.distributed import run_chunks
