@@ -80,8 +80,10 @@ def _check_prob(p, name="p") -> np.ndarray:
 
 
 def _dot(a, b) -> float:
-    """``sum(a * b)`` without BLAS: BLAS may thread a dot product (and on a busy machine wait for
-    its threads), and its split of the sum is not guaranteed to be the same every run."""
+    """``sum(a * b)``. OpenBLAS computes a dot product of up to 10,000 terms on one thread (the
+    same split every run); longer ones may be threaded, so they go through einsum instead."""
+    if a.size <= 10_000:
+        return float(a.dot(b))
     return float(np.einsum("i,i->", a, b))
 
 
@@ -297,27 +299,32 @@ class MixtureMarginal(Marginal):
             return -math.inf
         if p >= 1.0:
             return math.inf
-        # bracket from the components' own quantiles (the mixture's quantile lies among them)
+        # bracket from the components' own quantiles (the mixture's quantile lies among them);
+        # start from the normal approximation, then safeguarded Newton steps
         zq = float(special.ndtri(p))
         cand = self._m + self._s * zq
         lo, hi = float(cand.min()), float(cand.max())
         if lo == hi:
             return lo
-        x = _dot(self._w, cand)
+        sd = self.sd
+        x = self.mean + sd * zq if math.isfinite(sd) else _dot(self._w, cand)
         x = min(max(x, lo), hi)
+        w, m, s = self._w, self._m, self._s
         for _ in range(100):
-            z = (x - self._m) / self._s
-            f_cdf = _dot(special.ndtr(z), self._w) - p
+            z = (x - m) / s
+            f_cdf = _dot(w, special.ndtr(z)) - p
             if f_cdf > 0:
                 hi = x
             else:
                 lo = x
-            dens = _dot(np.exp(-0.5 * z * z) / self._s, self._w) / _SQRT2PI
+            dens = _dot(w, np.exp(-0.5 * z * z) / s) / _SQRT2PI
             step = f_cdf / dens if dens > 0 else math.inf
+            if abs(step) <= 1e-13 * max(1.0, abs(x)):  # converged (test before the bracket:
+                return x - step                         # a last step of 0 sits on its edge)
             new = x - step
             if not (lo < new < hi):
                 new = 0.5 * (lo + hi)
-            if abs(new - x) <= 1e-13 * max(1.0, abs(x)) or hi - lo <= 1e-14 * max(1.0, abs(x)):
+            if hi - lo <= 1e-14 * max(1.0, abs(x)):
                 return new
             x = new
         return x
@@ -445,13 +452,16 @@ class TauMarginal(Marginal):
             d = 0.0
             for c in dcoef:
                 d = d * u + c
-            new = u - f / d if d > 0 else 0.5 * (lo + hi)
+            step = f / d if d > 0 else math.inf
+            if abs(step) < 1e-15:  # converged (before the bracket test: a last step of 0 sits on its edge)
+                u -= step
+                break
+            new = u - step
             if not (lo < new < hi):
                 new = 0.5 * (lo + hi)
-            if abs(new - u) < 1e-15 or hi - lo < 1e-15:
-                u = new
-                break
             u = new
+            if hi - lo < 1e-15:
+                break
         a, b = float(self._a[i]), float(self._b[i])
         z = (a + b) / 2.0 + (b - a) / 2.0 * u
         return float(math.exp(z) if self._kind[i] == 1 else z)
@@ -461,23 +471,22 @@ class TauMarginal(Marginal):
         j = int(np.argmax(self._pdf(t)))
         lo = float(t[j - 1]) if j > 0 else self.lower
         hi = float(t[j + 1]) if j + 1 < t.size else float(t[j]) * 2
-        mode = _zoom_max(self._pdf, lo, hi)
+        mode = _zoom_max(self._pdf, lo, hi, rounds=3)
         if self._pdf(np.array([self.lower]))[0] >= self._pdf(np.array([mode]))[0]:
             return self.lower
-        # refine: the sign change of d log f / d tau (finite differences) by bisection
-        width = 1e-4 * max(mode, 1e-12)
+        # refine: the sign change of d log f / d tau (finite differences), 33 points a round
+        width = 1e-3 * max(mode, 1e-12)
         a, b = max(mode - width, self.lower), mode + width
-        ga, gb = self._dlogpdf(np.array([a, b]))
-        if ga > 0 > gb:
-            for _ in range(60):
-                c = 0.5 * (a + b)
-                if self._dlogpdf(np.array([c]))[0] > 0:
-                    a = c
-                else:
-                    b = c
-                if b - a < 1e-13 * max(1.0, b):
-                    break
+        for _ in range(8):
+            grid = np.linspace(a, b, 33)
+            g = self._dlogpdf(grid)
+            down = np.flatnonzero((g[:-1] > 0) & (g[1:] <= 0))
+            if not down.size:
+                break
+            a, b = float(grid[down[0]]), float(grid[down[0] + 1])
             mode = 0.5 * (a + b)
+            if b - a < 1e-13 * max(1.0, b):
+                break
         return mode
 
 

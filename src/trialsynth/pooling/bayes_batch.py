@@ -195,10 +195,12 @@ class MixtureRows(RowMarginals):
             ha = np.where(f > 0, xa, ha)
             dens = np.einsum("mn,mn->m", np.exp(-0.5 * z * z) / ss, w) / _SQRT2PI
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                new = xa - f / dens
-            new = np.where((la < new) & (new < ha), new, 0.5 * (la + ha))
-            scale = np.maximum(1.0, np.abs(new))
-            done = (np.abs(new - xa) <= 1e-13 * scale) | (ha - la <= 1e-14 * scale)
+                step = f / dens
+            scale = np.maximum(1.0, np.abs(xa))
+            converged = np.abs(step) <= 1e-13 * scale  # before the bracket test (a last step of 0 sits on its edge)
+            new = xa - step
+            new = np.where(converged | ((la < new) & (new < ha)), new, 0.5 * (la + ha))
+            done = converged | (ha - la <= 1e-14 * scale)
             x[active], lo[active], hi[active] = new, la, ha
             active = active[~done]
         return np.where(p <= 0, -np.inf, np.where(p >= 1, np.inf, x))
@@ -278,9 +280,11 @@ class TauRows(RowMarginals):
             hi = np.where(f > 0, u, hi)
             d = _horner(dcoef, u)
             with np.errstate(divide="ignore", invalid="ignore"):
-                new = np.where(d > 0, u - f / d, 0.5 * (lo + hi))
-            new = np.where((lo < new) & (new < hi), new, 0.5 * (lo + hi))
-            done = (np.abs(new - u) < 1e-15) | (hi - lo < 1e-15)
+                step = np.where(d > 0, f / d, np.inf)
+            converged = np.abs(step) < 1e-15  # before the bracket test (a last step of 0 sits on its edge)
+            new = u - step
+            new = np.where(converged | ((lo < new) & (new < hi)), new, 0.5 * (lo + hi))
+            done = converged | (hi - lo < 1e-15)
             u = new
             if done.all():
                 break
