@@ -43,6 +43,9 @@ _API: dict[str, str] = {
     "pool_bayes": "trialsynth.pooling.bayes",
     "BayesResult": "trialsynth.pooling.bayes",
     "pool_bayes_batch": "trialsynth.pooling.bayes_batch",
+    "RegressionResult": "trialsynth.pooling.regression",
+    "ContrastTest": "trialsynth.pooling.regression",
+    "heterogeneity_ci": "trialsynth.pooling.confint",
     # diagnostics (trialsynth.diagnostics lists them)
     **_DIAGNOSTICS_API,
     # plots
