@@ -275,6 +275,23 @@ def test_one_trial_flat_mu_leaves_the_tau_prior_unchanged():
         pool_bayes([0.4], [0.04], tau_prior=Jeffreys())
 
 
+def test_one_trial_under_a_log_t_prior_keeps_finite_intervals():
+    """The log-t prior of Rhodes 2015 has no finite moment of tau and a tail reaching tau = e^100
+    and beyond; with one trial and a flat mu prior the posterior of tau is that prior, mu's
+    variance is infinite, yet its interval is finite and moderate (a normal mixture of mostly
+    small tau)."""
+    prior = LogStudentT(5, -3.0, 2.3)
+    res = pool_bayes([0.2], [0.05], tau_prior=prior)
+    assert res.tau.median == pytest.approx(prior.quantile(0.5), rel=1e-9)
+    assert res.mu.sd == math.inf and res.tau.mean == math.inf
+    low, high = res.mu.interval()
+    assert low == pytest.approx(0.4 - high, abs=1e-9)  # symmetric about the one estimate
+    assert 1.0 < high < 5.0
+    assert res.mu.cdf(high) - res.mu.cdf(low) == pytest.approx(0.95, abs=1e-9)
+    batch = pool_bayes_batch([[0.2]], [[0.05]], tau_prior=prior)
+    assert batch.mu.ci_high[0] == pytest.approx(high, abs=1e-8)
+
+
 def test_two_trials_behave():
     y, v = [-0.3, 0.2], [0.04, 0.05]
     res = pool_bayes(y, v, tau_prior=HN05)

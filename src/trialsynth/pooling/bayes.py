@@ -153,7 +153,8 @@ class Marginal:
         key = (round(lev, 12), kind)
         cache = self.__dict__.setdefault("_intervals", {})
         if key not in cache:
-            cache[key] = self._central(lev / 100) if kind == "central" else self._shortest(lev / 100)
+            low, high = self._central(lev / 100) if kind == "central" else self._shortest(lev / 100)
+            cache[key] = (float(low), float(high))
         return cache[key]
 
     @cached_property
@@ -307,7 +308,11 @@ class MixtureMarginal(Marginal):
         if lo == hi:
             return lo
         sd = self.sd
-        x = self.mean + sd * zq if math.isfinite(sd) else _dot(self._w, cand)
+        if math.isfinite(sd):
+            x = self.mean + sd * zq
+        else:  # heavy tails: the weighted median of the components' quantiles (a mean would be huge)
+            order = np.argsort(cand)
+            x = float(cand[order][np.searchsorted(np.cumsum(self._w[order]), 0.5)])
         x = min(max(x, lo), hi)
         w, m, s = self._w, self._m, self._s
         for _ in range(100):

@@ -182,6 +182,12 @@ class MixtureRows(RowMarginals):
         lo = np.where(heavy, cand, np.inf).min(1)
         hi = np.where(heavy, cand, -np.inf).max(1)
         guess = self.mean + np.where(np.isfinite(self.sd), self.sd, 0.0) * zq
+        if not np.all(np.isfinite(self.sd)):  # heavy tails: the weighted median of the components' quantiles
+            order = np.argsort(cand, axis=1)
+            cum = np.cumsum(np.take_along_axis(self._w, order, axis=1), axis=1)
+            pick = np.minimum((cum < 0.5).sum(1), cand.shape[1] - 1)
+            wmed = np.take_along_axis(cand, order, axis=1)[np.arange(cand.shape[0]), pick]
+            guess = np.where(np.isfinite(self.sd), guess, wmed)
         x = np.clip(np.where(np.isfinite(guess), guess, 0.5 * (lo + hi)), lo, hi)
         active = np.flatnonzero((p > 0) & (p < 1) & (hi > lo))
         for _ in range(100):
