@@ -16,7 +16,12 @@ on the same data in the same run:
 * ``make report`` end to end on the shipped data (``python -m trialsynth report``), with the
   breakdown the report builder exposes;
 * peak memory (tracemalloc) of the 10,000-fit batch and of one fit with k = 100,000 studies,
-  relative to the input's size.
+  relative to the input's size;
+* Bayesian pooling (issue 16) of Röver 2020's six-trial example: ``trialsynth.pool_bayes`` with
+  every summary read (tau, mu, theta_new: median, mean, sd, 95% shortest interval; P(mu > 0))
+  vs a plain fine-grid numpy integration of the same posterior (trapezoid on 6,001 tau points,
+  mu and theta_new as the mixture over that grid, quantiles by bisection), with the two
+  answers' largest difference; and ``pool_bayes_batch`` per cell vs a loop of ``pool_bayes``.
 
 Timings are the minimum over several repeats after a warm-up call.  Nothing here asserts a
 speed: results are printed as a table and written to ``benchmarks/results.json``.  When Rscript
@@ -58,6 +63,7 @@ TARGETS = {
     "batch_dl_vs_numpy": 0.5,  # within 2x of the bare formula: ratio >= 0.5
     "gosh_k16_seconds": 1.0,  # an absolute bound, not a ratio
     "permutest_vs_metafor": 50.0,
+    "bayes_single_seconds": 0.005,  # "a single pool_bayes at 1e-6 accuracy within a few milliseconds"
 }
 
 
@@ -171,7 +177,7 @@ def simulate_meta_analyses(rng: np.random.Generator, m: int, k: int, mu: float =
 
 def make_data(quick: bool) -> dict:
     rng = np.random.default_rng(SEED)
-    data = {}
+    data = {"quick": quick}
     yi, vi = simulate_meta_analyses(rng, 1, 10)
     data["single"] = (yi[0], vi[0])
     m = 1_000 if quick else 10_000
@@ -449,6 +455,132 @@ def bench_permutest(data, r, repeat, results):
     results["permutest"] = out
 
 
+# --------------------------------------------------------------------------- Bayesian pooling
+
+def grid_posterior(yi, vi, *, tau_scale=0.5, mu_sd=4.0, n_tau=6001, tau_max=6.0):
+    """The peer: the half-normal(tau_scale) / normal(0, mu_sd) posterior by brute force - the
+    trapezoid rule on a uniform tau grid (6,001 points on [0, 6]: step 1e-3, error about 1e-7 on
+    this posterior), the mu and theta_new marginals as the mixture over that grid, quantiles by
+    bisection, the shortest 95% interval by a golden-section search over the lower tail."""
+    from scipy.special import ndtr
+
+    tau = np.linspace(0.0, tau_max, n_tau)
+    s2 = vi[None, :] + (tau * tau)[:, None]
+    w = 1.0 / s2
+    prec = w.sum(1) + 1.0 / mu_sd**2
+    mean = (w @ yi) / prec
+    q = (w * (yi[None, :] - mean[:, None]) ** 2).sum(1) + mean**2 / mu_sd**2
+    logpost = -0.5 * (tau / tau_scale) ** 2 - 0.5 * (np.log(s2).sum(1) + np.log(prec) + q)
+    dens = np.exp(logpost - logpost.max())
+    h = tau[1] - tau[0]
+    trap = np.full(n_tau, h)
+    trap[[0, -1]] = h / 2
+    weights = dens * trap
+    weights /= weights.sum()
+    cdf = np.concatenate([[0.0], np.cumsum((dens[1:] + dens[:-1]) / 2 * h)])
+    cdf /= cdf[-1]
+    out = {"tau_median": float(np.interp(0.5, cdf, tau)), "tau_mean": float(weights @ tau)}
+    out["tau_sd"] = float(np.sqrt(weights @ tau**2 - out["tau_mean"] ** 2))
+    out["tau_ci_high"] = float(np.interp(0.95, cdf, tau))  # the density is highest at 0 here
+    var = 1.0 / prec
+
+    def marginal(name, sd):
+        def mix_cdf(x):
+            return float(weights @ ndtr((x - mean) / sd))
+
+        def quant(p):
+            lo, hi = float((mean - 10 * sd).min()), float((mean + 10 * sd).max())
+            for _ in range(60):
+                mid = 0.5 * (lo + hi)
+                lo, hi = (mid, hi) if mix_cdf(mid) < p else (lo, mid)
+            return 0.5 * (lo + hi)
+
+        a, b = 0.0, 0.05
+        golden = (np.sqrt(5.0) - 1.0) / 2.0
+        for _ in range(40):
+            c, d = b - golden * (b - a), a + golden * (b - a)
+            if quant(c + 0.95) - quant(c) < quant(d + 0.95) - quant(d):
+                b = d
+            else:
+                a = c
+        p_best = 0.5 * (a + b)
+        out[f"{name}_median"] = quant(0.5)
+        out[f"{name}_mean"] = float(weights @ mean)
+        out[f"{name}_ci_low"], out[f"{name}_ci_high"] = quant(p_best), quant(p_best + 0.95)
+        return mix_cdf
+
+    mu_cdf = marginal("mu", np.sqrt(var))
+    marginal("theta_new", np.sqrt(var + tau * tau))
+    out["mu_prob_above_0"] = 1.0 - mu_cdf(0.0)
+    return out
+
+
+def bench_bayes(data, repeat, results):
+    out = {"example": "Röver 2020 J Stat Softw 93(6) section 3: CrinsEtAl2014, half-normal(0.5) tau, N(0, 4) mu"}
+    try:
+        pool_bayes = lookup("pool_bayes")
+        pool_bayes_batch = lookup("pool_bayes_batch")
+        priors = lookup("priors")
+        effect_sizes = lookup("effect_sizes")
+    except Exception as exc:  # noqa: BLE001
+        results["bayes"] = {"available": False, "reason": f"{type(exc).__name__}: {exc}"}
+        return
+    # Röver 2020 (J Stat Softw 93(6), Table 3): acute rejection events / patients, IL-2RA vs control
+    from trialsynth.report.bayes_views import CRINS_2014
+
+    es = effect_sizes("OR", **{k: np.asarray(v, float) for k, v in CRINS_2014.items() if k != "study"})
+    yi, vi = es["yi"].to_numpy(), es["vi"].to_numpy()
+    tau_prior, mu_prior = priors.HalfNormal(0.5), priors.Normal(0, 4)
+
+    def ours():
+        res = pool_bayes(yi, vi, tau_prior=tau_prior, mu_prior=mu_prior)
+        got = {"tau_median": res.tau.median, "tau_mean": res.tau.mean, "tau_sd": res.tau.sd,
+               "tau_ci_high": res.tau.interval()[1], "mu_prob_above_0": res.mu.prob_above(0.0)}
+        for name in ("mu", "theta_new"):
+            marg = getattr(res, name)
+            low, high = marg.interval()
+            got.update({f"{name}_median": marg.median, f"{name}_mean": marg.mean, f"{name}_ci_low": low,
+                        f"{name}_ci_high": high})
+        return got
+
+    def ours_call_only():
+        return pool_bayes(yi, vi, tau_prior=tau_prior, mu_prior=mu_prior)
+
+    n_grid = 2001 if data.get("quick") else 6001
+
+    def peer():
+        return grid_posterior(yi, vi, n_tau=n_grid)
+
+    times = interleaved_best_times({"ours": ours, "call": ours_call_only, "peer": peer}, rounds=repeat + 2)
+    a, b = ours(), peer()
+    out["trialsynth_seconds"] = times["ours"]
+    out["trialsynth_call_seconds"] = times["call"]
+    out["peer_seconds"] = times["peer"]
+    out["peer_grid_points"] = n_grid
+    out["max_abs_difference"] = float(max(abs(a[key] - b[key]) for key in b))
+    out["differences"] = {key: float(a[key] - b[key]) for key in b}
+    out["trialsynth"] = {key: float(v) for key, v in a.items()}
+    # batch: per cell, against a loop of pool_bayes with the same summaries read
+    rng = np.random.default_rng(SEED)
+    m = 40 if data.get("quick") else 400
+    ys, vs = simulate_meta_analyses(rng, m, 6)
+
+    def batch():
+        res = pool_bayes_batch(ys, vs, tau_prior=tau_prior, mu_prior=mu_prior, workers=1)
+        return res.mu.ci_low, res.mu.median, res.tau.median, res.theta_new.ci_high
+
+    def loop():
+        for row_y, row_v in zip(ys[: m // 10], vs[: m // 10]):
+            res = pool_bayes(row_y, row_v, tau_prior=tau_prior, mu_prior=mu_prior)
+            res.mu.interval(), res.mu.median, res.tau.median, res.theta_new.interval()
+
+    btimes = interleaved_best_times({"batch": batch, "loop": loop}, rounds=max(2, repeat // 2))
+    out["batch_cells"] = m
+    out["batch_seconds_per_cell"] = btimes["batch"] / m
+    out["loop_seconds_per_cell"] = btimes["loop"] / (m // 10)
+    results["bayes"] = out
+
+
 def _plain(obj):
     """A JSON-friendly summary of a small result object (p-values and the like)."""
     if isinstance(obj, dict):
@@ -711,6 +843,14 @@ def summarise(results: dict) -> list[dict]:
             f"metafor gosh() scaled from k={g.get('metafor_measured_k')}", g.get("metafor_scaled_seconds"))
     row(f"permutation test, {p.get('permutations')} perms, k={p.get('k')}", p.get("trialsynth_seconds"),
         "metafor permutest()", p.get("metafor_seconds"), "permutest_vs_metafor")
+    by = results.get("bayes", {})
+    if by.get("trialsynth_seconds") is not None:
+        diff = by.get("max_abs_difference")
+        row("pool_bayes k=6 + every summary", by.get("trialsynth_seconds"),
+            f"numpy fine grid ({by.get('peer_grid_points')} tau points)", by.get("peer_seconds"),
+            note=f"target < {TARGETS['bayes_single_seconds'] * 1e3:g} ms; max |difference| {diff:.1e}")
+        row("pool_bayes_batch per cell (k=6)", by.get("batch_seconds_per_cell"), "loop of pool_bayes",
+            by.get("loop_seconds_per_cell"))
     return rows
 
 
@@ -825,11 +965,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", default=str(HERE / "results.json"), help="results file (default: %(default)s)")
     parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
     parser.add_argument("--only", default=None,
-                        help="comma-separated parts to run: single,batch,gosh,permutest,memory,curve,report "
+                        help="comma-separated parts to run: single,batch,gosh,permutest,memory,bayes,curve,report "
                              "(default: all but curve)")
     args = parser.parse_args(argv)
     parts = (set(args.only.split(",")) if args.only else
-             {"single", "batch", "gosh", "permutest", "memory", "report"})
+             {"single", "batch", "gosh", "permutest", "memory", "bayes", "report"})
     if args.no_report:
         parts.discard("report")
 
@@ -861,6 +1001,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_permutest(data, r, repeat, results)
     if "memory" in parts:
         bench_memory(data, results)
+    if "bayes" in parts:
+        bench_bayes(data, repeat, results)
     if "curve" in parts:
         bench_curve(data, not args.no_r, results, args.quick)
     if "report" in parts:

@@ -40,6 +40,9 @@ _API: dict[str, str] = {
     "get_profile": "trialsynth.pooling.profiles",
     "pool_groups": "trialsynth.pooling.grouped",
     "permutation_test": "trialsynth.pooling.regression",
+    "pool_bayes": "trialsynth.pooling.bayes",
+    "BayesResult": "trialsynth.pooling.bayes",
+    "pool_bayes_batch": "trialsynth.pooling.bayes_batch",
     "RegressionResult": "trialsynth.pooling.regression",
     "ContrastTest": "trialsynth.pooling.regression",
     "heterogeneity_ci": "trialsynth.pooling.confint",
@@ -52,7 +55,22 @@ _API: dict[str, str] = {
     "save_figure": "trialsynth.plots.export",
 }
 
-__all__ = ["__version__", *sorted(_API)]
+#: submodules reachable as attributes without an import statement (``trialsynth.priors.HalfNormal``)
+_SUBMODULES = ("priors",)
+
+__all__ = ["__version__", *sorted(_API), *_SUBMODULES]
 
 
-__getattr__, __dir__ = lazy_exports(__name__, globals(), _API)
+_getattr, _dir = lazy_exports(__name__, globals(), _API)
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    return _getattr(name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(_dir()) | set(_SUBMODULES))

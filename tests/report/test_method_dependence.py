@@ -45,9 +45,9 @@ def test_two_trial_hksj_cell_is_flagged_and_the_robust_one_is_not():
     assert bool(late["conclusion_depends_on_method"]) is True
     assert "no clear difference under cochrane-2025-adhoc" in late["method_classes"]
     assert bool(frame.loc["immediate", "conclusion_depends_on_method"]) is False
-    # the refits behind the flag are kept, one row per shipped profile
+    # the refits behind the flag are kept, one row per shipped profile, then the Bayesian analysis (issue 16)
     refit = pooled.refits[("pain", "sham", False, "intermediate")]
-    assert list(refit["profile"]) == list(SENSITIVITY_PROFILES)
+    assert list(refit["profile"]) == [*SENSITIVITY_PROFILES, "bayes"]
     hksj, adhoc = refit.set_index("profile").loc[["cochrane-2025", "cochrane-2025-adhoc"], "ci_high"]
     assert hksj < 0 < adhoc  # the plain HKSJ interval excludes 0, the never-narrower one does not
 
@@ -55,7 +55,7 @@ def test_two_trial_hksj_cell_is_flagged_and_the_robust_one_is_not():
 def test_a_profile_outside_the_shipped_set_is_compared_too():
     frame, refits = classify_cells(pool_cells(effects_two_agreeing_trials(), "metafor-default").frame,
                                    pool_cells(effects_two_agreeing_trials(), "metafor-default").results(), "metafor-default")
-    assert list(refits[("pain", "sham", False, "intermediate")]["profile"]) == ["metafor-default", *SENSITIVITY_PROFILES]
+    assert list(refits[("pain", "sham", False, "intermediate")]["profile"]) == ["metafor-default", *SENSITIVITY_PROFILES, "bayes"]
 
 
 def test_grade_imprecision_reads_the_flag():
@@ -86,3 +86,27 @@ def test_verdicts_say_the_late_benefit_is_not_robust():
 def test_every_profile_pools(profile):
     frame = pool_cells(effects_two_agreeing_trials(), profile).frame
     assert frame["conclusion_depends_on_method"].dtype == bool and len(frame) == 2
+
+
+def test_the_bayesian_row_counts_in_the_flag_and_is_reported_beside_the_frequentist_one():
+    """Issue 16: every pooled cell with k >= 2 carries its Bayesian row (default prior for its
+    measure) and the method-dependence flag counts it."""
+    from trialsynth.report.stages import BAYES_POOLED_COLUMNS, bayes_class_differences
+
+    pooled = pool_cells(effects_two_agreeing_trials(), "cochrane-2025")
+    frame = pooled.frame.set_index("window")
+    for col in BAYES_POOLED_COLUMNS:
+        assert col in frame.columns
+    late = frame.loc["intermediate"]
+    # two agreeing trials: HKSJ says small benefit; the Bayesian answer, with tau's uncertainty, does not
+    assert late["bayes_class"] == "no clear difference" and late["bayes_prior"].startswith("Rhodes 2015")
+    assert "no clear difference under bayes (CrI" in late["method_classes"]
+    assert 0.5 < late["p_benefit"] < 1 and late["p_beyond_mid"] < late["p_benefit"]
+    assert "essentially its prior" in late["bayes_note"]
+    early = frame.loc["immediate"]
+    assert early["bayes_class"] == early["effect_class"] == "important benefit"
+    assert not early["conclusion_depends_on_method"]
+    differ = bayes_class_differences(pooled.frame)
+    assert len(differ) == 1 and differ[0].startswith("Pain: acupuncture vs sham, intermediate term (k = 2): small benefit under cochrane-2025")
+    assert any(n.startswith("Bayesian random-effects pooling") and "1 cell(s)" in n for n in pooled.notes)
+    assert set(pooled.bayes["prior_role"]) == {"default", "sensitivity"}

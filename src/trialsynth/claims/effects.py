@@ -238,7 +238,9 @@ def method_dependence(refits, *, active: str, mid: float = DEFAULT_MID_SMD, outc
         name = str(row.get("profile"))
         classes[name] = classify_effect(row.get("estimate"), row.get("ci_low"), row.get("ci_high"),
                                         mid=mid_for(measure, mid, outcome), measure=measure).label
-        intervals[name] = "CI " + format_interval(row.get("ci_low"), row.get("ci_high"), measure=measure)
+        # a Bayesian refit (test "posterior") gives a credible interval
+        kind = "CrI " if str(row.get("test")) == "posterior" else "CI "
+        intervals[name] = kind + format_interval(row.get("ci_low"), row.get("ci_high"), measure=measure)
     if active not in classes:
         raise ArgumentError(f"active: the refits hold no row for profile {active!r} (profiles: {', '.join(classes)})")
     return MethodDependence(active=active, classes=classes, intervals=intervals)

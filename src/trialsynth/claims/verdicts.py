@@ -460,14 +460,14 @@ def check_mixed_results(claim: Claim, pooled=None, reviews=None, *, mid: float |
         n_none = classes.count(NO_CLEAR_DIFFERENCE) + classes.count(HARM)
         n_other = len(classes) - n_imp - n_none
         summary = (f"Supported: of {len(classes)} estimates, {n_imp} show an important benefit{where}, "
-                   f"{n_other} a smaller one and {n_none} no clear difference; it depends on the comparison "
-                   "and the time since treatment.")
+                   f"{n_other} a smaller one and {n_none} no clear difference: it depends on comparison "
+                   "and follow-up.")
     elif verdict == CONTRADICTED:
         summary = f"Contradicted: {head.split(': ', 1)[-1]}."
     else:
         summary = f"Insufficient evidence: {head}."
     if unstable:
-        summary += f" {len(unstable)} of them depend on the method profile."
+        summary += f" {len(unstable)} depend on the method profile."
     return Verdict(claim.id, "mixed_results", verdict, reason, parts, summary=summary, evidence=evidence,
                    method_dependent=unstable)
 

@@ -21,6 +21,8 @@ _API: dict[str, str] = {
     "henmi_copas": "trialsynth.diagnostics.henmi_copas",
     "selection_model": "trialsynth.diagnostics.selection",
     "small_study_summary": "trialsynth.diagnostics.bias_summary",
+    "bayes_cell_rows": "trialsynth.diagnostics.bayes_cells",
+    "prior_sensitivity": "trialsynth.diagnostics.bayes_cells",
 }
 
 __all__ = sorted(_API)

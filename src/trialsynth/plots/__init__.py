@@ -14,6 +14,7 @@ with :func:`save_figure` (deterministic SVG, PDF with embedded fonts, PNG).
 ``rob_traffic_light``     risk-of-bias grid (study x domain) and a summary bar chart
 ``effect_by_time_plot``   pooled effect with CI against weeks after treatment ended
 ``favours_labels``        which side favours whom, from the results' ``favourable_direction``
+``prior_sensitivity_plot`` one cell's Bayesian posterior under several tau priors
 ``save_figure``           write SVG/PDF/PNG atomically, byte-identical across runs
 ``get_style``             house styles ``cochrane`` and ``jama``
 ========================  ==========================================================
@@ -34,6 +35,7 @@ _API = {
     "rob_traffic_light": "trialsynth.plots.rob",
     "effect_by_time_plot": "trialsynth.plots.time",
     "favours_labels": "trialsynth.plots.favours",
+    "prior_sensitivity_plot": "trialsynth.plots.bayes",
     "evidence_grid_plot": "trialsynth.plots.evidence_grid",
     "save_figure": "trialsynth.plots.export",
     "figure_bytes": "trialsynth.plots.export",

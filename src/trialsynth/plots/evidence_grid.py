@@ -137,7 +137,8 @@ def evidence_grid_plot(grid: pd.DataFrame, *, title: str | None = None, caption:
         x += 0.34 + 0.065 * len(cls)
     notes = []
     if daggers:
-        notes.append("\u2020 the class changes under another method profile (e.g. HKSJ's never-narrower variant): not robust")
+        notes.append("\u2020 the class changes under another method profile (e.g. HKSJ's never-narrower variant, "
+                     "or Bayesian pooling): not robust")
     if sensitive_any:
         notes.append("\u2021 the class changes in a sensitivity analysis (notebook 04)")
     for n, text in enumerate(notes):

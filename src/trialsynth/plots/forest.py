@@ -132,6 +132,8 @@ class Row:
     label: str = ""
     section: int = 0
     core: bool = False  # the row's whole CI decides the axis (a study shown alone, without a diamond)
+    #: (estimate, low, high) of the trial's shrunken (posterior) effect, display scale
+    shrunk: tuple | None = None
 
 
 @dataclass
@@ -187,6 +189,7 @@ def forest_plot(
     columns: Mapping[str, str] | None = None,
     pooled_line: bool = False,
     xlabel: str | None = None,
+    shrinkage=None,
 ):
     """Draw a forest plot and return the :class:`matplotlib.figure.Figure`.
 
@@ -277,6 +280,12 @@ def forest_plot(
     pooled_line : bool
         Also draw a dotted vertical line at each pooled estimate through its
         section's rows (a reference for leave-one-out and cumulative plots).
+    shrinkage : DataFrame, optional
+        Each trial's shrunken estimate from a Bayesian random-effects analysis, drawn as an
+        open circle with its interval just under the trial's square: the
+        :attr:`~trialsynth.pooling.bayes.BayesResult.shrinkage` frame (``label``, ``median``,
+        ``ci_low``, ``ci_high``, on the analysis scale; its ``attrs`` name the priors for the
+        footnote). The plot draws what it is given; it computes nothing.
 
     Returns
     -------
@@ -336,6 +345,8 @@ def forest_plot(
         rob_frame=rob_frame,
         extra_columns=dict(columns or {}),
     )
+    if shrinkage is not None:
+        footnote = _attach_shrinkage(rows, shrinkage, to_display, footnote)
     null = (1.0 if log_axis else 0.0) if null_value is None else float(null_value)
     limits, ticks = _axis(rows, log_axis, null, xlim, xticks, symmetric)
     return _render(
@@ -824,6 +835,8 @@ def _auto_limits(rows, log_axis, null, symmetric):
             if row.estimate is not None:
                 core.append(row.estimate)
             (core if row.core else full).extend(v for v in (row.low, row.high) if v is not None)
+            if row.shrunk is not None:
+                full.extend(v for v in row.shrunk if v is not None)
         elif row.kind in ("pooled", "pi"):
             core += [v for v in (row.estimate, row.low, row.high) if v is not None]
     values = [f(v) for v in core + full if v is not None and (v > 0 or not log_axis) and math.isfinite(v)]
@@ -1136,6 +1149,8 @@ def _draw(fig, columns, rows, style, log_axis, null, limits, ticks, favours, foo
             put(cx, y, text, size=size, weight=weight, slant=slant, ha=ha, gid=f"{col.key}:{y}")
         if row.kind == "study":
             _draw_study(ax, row, y, study_sizes.get(y), style, x_lo, x_hi)
+            if row.shrunk is not None:
+                _draw_shrunk(ax, row, y, style, x_lo, x_hi)
         elif row.kind == "pooled":
             _draw_diamond(ax, row, y, style)
         elif row.kind == "pi":
@@ -1241,6 +1256,45 @@ def _square_sizes(rows, style) -> dict:
 
 #: the widest a study's square may be, as a fraction of its CI's width on the page
 SQUARE_OF_CI = 0.7
+
+
+def _attach_shrinkage(rows, shrinkage, to_display, footnote):
+    """Put each trial's shrunken estimate on its row (matched by label) and say so in the footnote."""
+    frame = pd.DataFrame(shrinkage)
+    missing = [c for c in ("label", "median", "ci_low", "ci_high") if c not in frame.columns]
+    if missing:
+        raise ArgumentError(f"shrinkage: expected columns label, median, ci_low, ci_high (BayesResult.shrinkage); "
+                            f"missing {', '.join(missing)}")
+    by_label = {str(r["label"]): r for r in frame.to_dict("records")}
+    matched = 0
+    for row in rows:
+        if row.kind == "study" and row.label in by_label:
+            rec = by_label[row.label]
+            row.shrunk = tuple(float(to_display(rec[c])) for c in ("median", "ci_low", "ci_high"))
+            matched += 1
+    if not matched:
+        raise ArgumentError("shrinkage: no label matches a trial of the plot")
+    attrs = getattr(frame, "attrs", {}) or getattr(shrinkage, "attrs", {})
+    level = attrs.get("level", 95)
+    text = (f"Open circles and dashed lines: each trial's shrunken effect (posterior median and {level:g}% "
+            f"{attrs.get('interval', 'shortest')} credible interval of the trial's true effect, pulled towards the mean) "
+            "from a Bayesian random-effects analysis"
+            + (f"; tau prior {attrs['tau_prior']}, mu prior {attrs.get('mu_prior', '')}" if "tau_prior" in attrs else "")
+            + ".")
+    return (footnote + "\n" if footnote else "") + text
+
+
+def _draw_shrunk(ax, row, y, style, x_lo, x_hi):
+    """The shrunken estimate: an open circle and a thin line a third of a row under the square."""
+    est, low, high = row.shrunk
+    yy = y + 0.3
+    left, right = max(low, x_lo), min(high, x_hi)
+    if right > left:
+        ax.plot([left, right], [yy, yy], color=style.ci_color, linewidth=style.line_width * 0.7, zorder=2,
+                linestyle=(0, (2.0, 1.2)), gid=f"shrunken-ci:{row.label}", solid_capstyle="butt")
+    if x_lo <= est <= x_hi:
+        ax.plot([est], [yy], marker="o", markersize=3.6, markerfacecolor="white", markeredgecolor=style.ci_color,
+                markeredgewidth=0.8, linestyle="none", zorder=5, gid=f"shrunken:{row.label}")
 
 
 def _draw_study(ax, row, y, size, style, x_lo, x_hi):

@@ -72,6 +72,7 @@ class Analysis:
     problem_items: list = field(default_factory=list)  # the same as trialsynth.errors.Problem
     conditions: tuple | None = POOLED_CONDITIONS  # the pooled populations (None: all)
     refits: dict = field(default_factory=dict)  # group key -> the cell refitted under each shipped profile
+    bayes: pd.DataFrame = field(default_factory=pd.DataFrame)  # every cell's Bayesian rows (default and sensitivity prior)
     stages: dict = field(default_factory=dict)  # stage name -> the value it returned
     set_apart: pd.DataFrame = field(default_factory=pd.DataFrame)  # rows the pooling rules left out, with why
     sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)  # every cell x sensitivity analysis
@@ -143,7 +144,10 @@ class Analysis:
         parts.append("Clinical importance and GRADE imprecision use " + MID_SOURCE + " Thresholds for " + RATIO_MID_SOURCE
                      + " A mean difference on a 0-100 scale is judged against 15 points for pain and 10 for function.")
         parts.append("Every cell is refitted under cochrane-2025, its never-narrower variant (cochrane-2025-adhoc) and "
-                     "revman5-legacy; a cell whose class changes between them is flagged 'depends on the method'.")
+                     "revman5-legacy and, with two or more trials, by Bayesian random-effects pooling (exact numerical "
+                     "integration over tau; prior on tau Rhodes et al. 2015 for SMDs, Turner et al. 2015 for risk ratios, "
+                     "flat prior on the mean; posterior median and 95% credible interval); a cell whose class changes "
+                     "between them is flagged 'depends on the method'.")
         parts.append(SENSITIVITY_TEXT)
         return " ".join(parts)
 
@@ -324,5 +328,6 @@ def _run_analysis(data_path, profile, windows, reviews_path, evidence_dir, claim
         timings=t, problems=loaded.problems, problem_items=loaded.problem_items,
         conditions=effects.conditions, refits=pooled.refits, set_apart=effects.set_apart,
         sensitivity=pooled.sensitivity, subgroups=pooled.subgroups, pool_across=effects.pool_across, rules=effects.rules,
+        bayes=pooled.bayes,
         stages={"loaded": loaded, "sources": sources, "effects": effects, "pooled": pooled, "graded": graded, "judged": judged},
     )

@@ -24,6 +24,7 @@ a report works with whatever data exists.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -32,7 +33,7 @@ from typing import Any
 
 import pandas as pd
 
-from trialsynth.data.cells import CELL_KEY
+from trialsynth.data.cells import CELL_KEY, cell_label
 from trialsynth.errors import ArgumentError, TrialDataError
 
 #: the cell key (:data:`trialsynth.data.cells.CELL_KEY`): outcome x comparator class x add-on x window
@@ -49,6 +50,15 @@ POOLED_COLUMNS = [*CELL_KEY, "k", "estimate", "ci_low", "ci_high", "pi_low", "pi
                   "tau2", "i2", "q", "q_p_value", "p_value", "measure", "profile", "study_ids",
                   "effect_class", "conclusion_depends_on_method", "method_classes", "conclusion_depends_on_sensitivity",
                   "sensitivity_changes"]
+#: the Bayesian row of a pooled cell (default prior for its measure; k >= 2), beside the frequentist
+#: columns: posterior median and 95% credible interval of the mean, the interval of a new trial's
+#: effect, P(benefit), P(beyond the MID), the predictive probability for a new trial, the class
+#: (:func:`trialsynth.diagnostics.bayes_cells.bayes_cell_rows`)
+BAYES_POOLED_COLUMNS = ["bayes_prior", "bayes_estimate", "bayes_ci_low", "bayes_ci_high", "bayes_pi_low", "bayes_pi_high",
+                        "bayes_tau", "p_benefit", "p_beyond_mid", "p_new_beyond_mid", "bayes_class", "bayes_note"]
+_BAYES_SOURCE = {"bayes_prior": "prior", "bayes_estimate": "estimate", "bayes_ci_low": "ci_low", "bayes_ci_high": "ci_high",
+                 "bayes_pi_low": "pi_low", "bayes_pi_high": "pi_high", "bayes_tau": "tau_median", "p_benefit": "p_benefit",
+                 "p_beyond_mid": "p_beyond_mid", "p_new_beyond_mid": "p_new_beyond_mid", "bayes_note": "note"}
 
 from trialsynth.claims.verdicts import CONDITION_LABELS as CONDITION_NAMES  # noqa: E402 - one list of population names
 
@@ -327,7 +337,10 @@ class Pooled:
     cell's ``effect_class`` under the active profile, ``conclusion_depends_on_method`` (True
     when its class differs under another shipped profile; ``method_classes`` says how) and
     ``conclusion_depends_on_sensitivity`` (True when a sensitivity analysis changes the class;
-    ``sensitivity_changes`` says which); ``refits`` the refits behind the method flag;
+    ``sensitivity_changes`` says which); ``refits`` the refits behind the method flag (the shipped profiles and, for
+    k >= 2, the Bayesian analysis under the default prior, profile ``"bayes"``); ``bayes`` every
+    cell's Bayesian rows (default prior and the half-normal sensitivity prior,
+    :func:`trialsynth.diagnostics.bayes_cells.bayes_cell_rows`);
     ``sensitivity`` every cell x sensitivity analysis
     (:func:`trialsynth.diagnostics.cell_sensitivity.cell_sensitivity`); ``subgroups`` the
     single-session subgroup analyses (cell key -> result); ``subset_pooled`` the re-poolings
@@ -338,6 +351,7 @@ class Pooled:
     grouped: Any = None
     frame: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=POOLED_COLUMNS))
     refits: dict = field(default_factory=dict)
+    bayes: pd.DataFrame = field(default_factory=pd.DataFrame)
     subset_pooled: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
     sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -373,35 +387,56 @@ def classify_key(key, measure, estimate, ci_low, ci_high) -> str:
     return classify_effect(estimate, ci_low, ci_high, mid=cell_mid(key, measure), measure=str(measure or "SMD")).label
 
 
-def classify_cells(frame: pd.DataFrame, results: dict, profile: str) -> tuple[pd.DataFrame, dict]:
+def classify_cells(frame: pd.DataFrame, results: dict, profile: str, bayes: pd.DataFrame | None = None
+                   ) -> tuple[pd.DataFrame, dict]:
     """Add ``effect_class``, ``conclusion_depends_on_method`` and ``method_classes`` to a pooled
     frame: each cell is refitted under the shipped profiles
     (:func:`trialsynth.diagnostics.method_profiles.refit_profiles`: ``cochrane-2025``, its
-    never-narrower variant, ``revman5-legacy``, and the active profile) and classified against the
-    cell's MID (:func:`trialsynth.claims.effects.method_dependence`, :func:`cell_mid`)."""
+    never-narrower variant, ``revman5-legacy``, and the active profile) and, with two or more
+    trials, analysed by Bayesian random effects under the default prior for its measure (profile
+    ``"bayes"``, :func:`trialsynth.diagnostics.bayes_cells.bayes_refit`), and classified against
+    the MID (:func:`trialsynth.claims.effects.method_dependence`): the flag counts the Bayesian
+    answer too. ``bayes`` (the rows of :func:`~trialsynth.diagnostics.bayes_cells.bayes_cell_rows`)
+    saves computing them again; its default-prior row of each cell also fills
+    :data:`BAYES_POOLED_COLUMNS`."""
     from trialsynth.claims.effects import method_dependence
+    from trialsynth.diagnostics.bayes_cells import BAYES_PROFILE, refit_from_row
     from trialsynth.diagnostics.method_profiles import refit_profiles
     from trialsynth.pooling.profiles import SENSITIVITY_PROFILES, get_profile
 
     active = get_profile(profile).name
     names = tuple(dict.fromkeys((active, *SENSITIVITY_PROFILES)))
+    if bayes is None:
+        bayes = bayes_rows(results, priors="default")
+    default_rows = {}
+    if len(bayes):
+        for rec in bayes[bayes["prior_role"] == "default"].to_dict("records"):
+            default_rows[tuple(str(rec[c]) for c in GROUP_BY)] = rec
     out = frame.copy()
-    classes, depends, texts, refits = [], [], [], {}
+    classes, depends, texts, refits, bayes_cols = [], [], [], {}, []
     for rec in out.to_dict("records"):
         key = tuple(rec[c] for c in GROUP_BY)
         res = results.get(key)
+        brow = default_rows.get(tuple(str(v) for v in key))
+        bayes_cols.append({col: (brow.get(src) if brow else None) for col, src in _BAYES_SOURCE.items()})
         if res is None:
-            classes.append(None), depends.append(False), texts.append("")
+            classes.append(None), depends.append(False), texts.append(""), bayes_cols[-1].update(bayes_class=None)
             continue
         refit = refit_profiles(res, names)
+        if brow is not None:
+            refit = pd.concat([refit, refit_from_row(brow)], ignore_index=True)
         refits[key] = refit
         md = method_dependence(refit, active=active, outcome=str(rec.get("outcome")))
         classes.append(md.classes[active])
         depends.append(md.depends)
         texts.append(md.text)
+        bayes_cols[-1]["bayes_class"] = md.classes.get(BAYES_PROFILE)
     out["effect_class"] = classes
     out["conclusion_depends_on_method"] = depends
     out["method_classes"] = texts
+    extra = pd.DataFrame(bayes_cols, columns=BAYES_POOLED_COLUMNS, index=out.index)
+    for col in BAYES_POOLED_COLUMNS:
+        out[col] = extra[col]
     return out, refits
 
 
@@ -428,6 +463,49 @@ def sensitivity_cells(effects: Effects, profile: str) -> tuple[pd.DataFrame, pd.
     return table, summary, subgroups
 
 
+def bayes_rows(results: dict, priors: str = "default+sensitivity") -> pd.DataFrame:
+    """Every cell's Bayesian rows (:func:`trialsynth.diagnostics.bayes_cells.bayes_cell_rows`),
+    each judged against its own cell's MID (:func:`cell_mid`: an MD on 0-100 has the outcome's)."""
+    from trialsynth.diagnostics.bayes_cells import bayes_cell_rows
+
+    frames = []
+    for outcome in dict.fromkeys(str(k[0]) for k in results):
+        part = {k: r for k, r in results.items() if str(k[0]) == outcome}
+        frames.append(bayes_cell_rows(part, mid=functools.partial(_mid_of_outcome, outcome), group_names=GROUP_BY,
+                                      priors=priors))
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return bayes_cell_rows({}, mid=None, group_names=GROUP_BY, priors=priors)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _mid_of_outcome(outcome, measure):
+    return cell_mid({"outcome": outcome}, measure)
+
+
+def bayes_class_differences(frame: pd.DataFrame) -> list[str]:
+    """One sentence per pooled cell whose Bayesian class differs from the frequentist one (the
+    active profile's), e.g. "Pain: acupuncture vs usual care, short term (k = 2): small benefit under
+    cochrane-2025 (SMD -0.45, CI -0.82 to -0.04), but no clear difference with Bayesian pooling
+    (Rhodes 2015 prior; SMD -0.44, 95% CrI -0.95 to 0.09)"."""
+    from trialsynth.effects.scales import format_effect
+
+    out = []
+    if not len(frame) or "bayes_class" not in frame.columns:
+        return out
+    for rec in frame.to_dict("records"):
+        bayes_class = rec.get("bayes_class")
+        if not isinstance(bayes_class, str) or not bayes_class or bayes_class == rec.get("effect_class"):
+            continue
+        measure = rec.get("measure") or "SMD"
+        out.append(f"{cell_label(rec)} (k = {int(rec['k'])}): {rec['effect_class']} under "
+                   f"{rec.get('profile')} ({format_effect(measure, rec['estimate'], rec['ci_low'], rec['ci_high'])}), "
+                   f"but {rec['bayes_class']} with Bayesian pooling ({rec['bayes_prior']} prior; "
+                   f"{format_effect(measure, rec['bayes_estimate'], rec['bayes_ci_low'], rec['bayes_ci_high'])}, "
+                   "95% credible interval)")
+    return out
+
+
 def pool_cells(effects: Effects, profile: str, claims: Sequence = ()) -> Pooled:
     """Pool the selected rows per cell (:data:`GROUP_BY`: outcome x comparator class x add-on x
     window) under ``profile`` (:func:`trialsynth.pooling.grouped.pool_groups`), classify every
@@ -443,8 +521,11 @@ def pool_cells(effects: Effects, profile: str, claims: Sequence = ()) -> Pooled:
     if "add_on" not in selected.columns:  # a hand-made frame: its rows are read as head-to-head comparisons
         selected = selected.assign(add_on=False)
         effects = replace(effects, selected=selected)
+    from trialsynth.pooling.profiles import get_profile
+
     out.grouped, frame = _pool_frame(selected, profile)
-    frame, out.refits = classify_cells(frame, out.results(), profile)
+    out.bayes = bayes_rows(out.results())
+    frame, out.refits = classify_cells(frame, out.results(), profile, bayes=out.bayes)
     out.sensitivity, summary, out.subgroups = sensitivity_cells(effects, profile)
     if len(summary):
         keyed = {tuple(r[c] for c in GROUP_BY): r for r in summary.to_dict("records")}
@@ -457,6 +538,12 @@ def pool_cells(effects: Effects, profile: str, claims: Sequence = ()) -> Pooled:
         frame["conclusion_depends_on_sensitivity"] = False
         frame["sensitivity_changes"] = ""
     out.frame = frame
+    differ = bayes_class_differences(out.frame)
+    out.notes.append(
+        f"Bayesian random-effects pooling (every cell with k >= 2; prior on tau: Rhodes 2015 for SMDs, Turner 2015 for "
+        "risk ratios, a secondary transcription of their tables; flat prior on the mean) "
+        + (f"differs in class from {get_profile(profile).name} in {len(differ)} cell(s): " + "; ".join(differ) + "."
+           if differ else f"gives the same class as {get_profile(profile).name} in every cell."))
     for claim in claims:
         spw = claim.params.get("sessions_per_week")
         if isinstance(spw, (list, tuple)) and len(spw) == 2 and "sessions_per_week" in selected.columns:
@@ -541,8 +628,9 @@ def judge_claims(sources: Sources, pooled: Pooled, effects: Effects, graded: Gra
 
 
 __all__ = [
-    "ACUTE_CONDITIONS", "Effects", "GROUP_BY", "POOLABLE_ACROSS", "cell_mid", "classify_key", "scope_label",
-    "sensitivity_cells", "Graded", "Judged", "Loaded", "POOLED_COLUMNS", "POOLED_CONDITIONS", "Pooled",
-    "Sources", "classify_cells", "compute_effects", "grade_cells", "judge_claims", "load_sources", "load_trials_stage",
+    "ACUTE_CONDITIONS", "BAYES_POOLED_COLUMNS", "Effects", "GROUP_BY", "POOLABLE_ACROSS", "bayes_class_differences",
+    "bayes_rows", "cell_mid", "classify_key", "scope_label", "sensitivity_cells", "Graded", "Judged", "Loaded",
+    "POOLED_COLUMNS", "POOLED_CONDITIONS", "Pooled", "Sources", "classify_cells", "compute_effects", "grade_cells",
+    "judge_claims", "load_sources", "load_trials_stage",
     "pool_cells", "population_label",
 ]

@@ -204,8 +204,9 @@ def heterogeneity_table(an: Analysis, outcome: str | None = None) -> pd.DataFram
 
 
 #: the columns a reader sees of a pooled frame (``effect`` and ``pi`` are formatted cells)
-POOLED_VIEW = ["outcome", "comparison", "window", "k", "effect", "pi", "i2", "tau2", "conclusion_depends_on_method",
-               "conclusion_depends_on_sensitivity", "study_ids", "method_classes", "sensitivity_changes"]
+POOLED_VIEW = ["outcome", "comparison", "window", "k", "effect", "pi", "i2", "tau2", "bayes_effect", "bayes_p",
+               "conclusion_depends_on_method", "conclusion_depends_on_sensitivity", "study_ids", "method_classes",
+               "sensitivity_changes"]
 
 
 def pooled_view(an: Analysis, outcome: str | None = None):
@@ -215,9 +216,23 @@ def pooled_view(an: Analysis, outcome: str | None = None):
     if len(df):  # one study: heterogeneity is not estimable (RevMan: "Not applicable"), not 0
         one = pd.to_numeric(df["k"], errors="coerce") < 2
         df = df.assign(i2=df["i2"].where(~one), tau2=df["tau2"].where(~one))
+        if "bayes_estimate" in df.columns:  # the Bayesian row (issue 16): k >= 2 only
+            from trialsynth.effects.scales import format_effect
+
+            df = df.assign(
+                bayes_effect=[format_effect(r["measure"], r["bayes_estimate"], r["bayes_ci_low"], r["bayes_ci_high"])
+                              if pd.notna(r.get("bayes_estimate")) else "" for r in df.to_dict("records")],
+                bayes_p=[f"{_percent(r['p_benefit'])} / {_percent(r['p_beyond_mid'])}"
+                         if pd.notna(r.get("p_benefit")) and pd.notna(r.get("p_beyond_mid")) else "" for r in df.to_dict("records")])
     return table(df, columns=POOLED_VIEW, notes=("method_classes", "sensitivity_changes"),
                  rename={"conclusion_depends_on_method": "Depends on method", "method_classes": "How",
-                         "conclusion_depends_on_sensitivity": "Sensitive", "sensitivity_changes": "Which analysis"})
+                         "conclusion_depends_on_sensitivity": "Sensitive", "sensitivity_changes": "Which analysis",
+                         "bayes_effect": "Bayesian (95% CrI)", "bayes_p": "P(benefit) / P(> MID)"})
+
+
+def _percent(p: float) -> str:
+    """A probability as a reader sees it: whole percents, never a rounded 0% or 100%."""
+    return ">99%" if p > 0.995 else ("<1%" if p < 0.005 else f"{100 * p:.0f}%")
 
 
 def pooled_export(pooled: pd.DataFrame) -> pd.DataFrame:
@@ -229,9 +244,13 @@ def pooled_export(pooled: pd.DataFrame) -> pd.DataFrame:
     if len(pooled) == 0:
         return pooled.assign(**{f"log_{c}": [] for c in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")})
     rows = []
+    # the Bayesian columns (issue 16) are effects too: ratios as ratios
+    shown = ("estimate", "ci_low", "ci_high", "pi_low", "pi_high",
+             *[c for c in ("bayes_estimate", "bayes_ci_low", "bayes_ci_high", "bayes_pi_low", "bayes_pi_high")
+               if c in pooled.columns])
     for rec in pooled.to_dict("records"):
-        row = display_frame_columns(rec.get("measure"), rec)
-        for c in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
+        row = display_frame_columns(rec.get("measure"), rec, shown)
+        for c in shown:
             row.setdefault(f"log_{c}", float("nan"))
             if not is_ratio(rec.get("measure")):
                 row[f"log_{c}"] = float("nan")

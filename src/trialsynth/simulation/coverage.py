@@ -7,7 +7,11 @@ variance ``tau2`` and the trials' sizes, how often
 * the Hartung-Knapp-Sidik-Jonkman interval (``"knha"``; Hartung & Knapp 2001, *Stat Med*
   20:3875-3889; Sidik & Jonkman 2002, *Stat Med* 21:3153-3159), and
 * the prediction interval (``"pi"``; Higgins, Thompson & Spiegelhalter 2009, *J R Stat Soc A*
-  172:137-159, eq. 12)
+  172:137-159, eq. 12), and
+* the Bayesian credible interval of the mean and predictive interval of a new trial's effect
+  (``"bayes"``, ``"bayes_pi"``; :func:`trialsynth.pool_bayes_batch` under ``tau_prior``, a flat
+  prior on the mean; Friede et al. 2017, *Res Synth Methods*, doi:10.1002/jrsm.1217, studied
+  the coverage of half-normal priors with few trials)
 
 cover what they claim to cover, the design of IntHout, Ioannidis & Borm (2014, *BMC Med Res
 Methodol* 14:25) for confidence intervals and of Partlett & Riley (2017, *Stat Med* 36:301-317)
@@ -48,7 +52,10 @@ INTERVALS = {
     "knha": "confidence interval of the mean, Hartung-Knapp-Sidik-Jonkman (knha) test",
     "pi": "prediction interval of the fit with the z test",
     "pi_knha": "prediction interval of the fit with the knha test",
+    "bayes": "credible interval of the mean, Bayesian (pool_bayes_batch under tau_prior, flat prior on the mean)",
+    "bayes_pi": "predictive interval of a new trial's effect, Bayesian (pool_bayes_batch under tau_prior)",
 }
+_BAYES_INTERVALS = ("bayes", "bayes_pi")
 
 _ACCUMULATED = ("covered", "covered_sq", "width", "tau2_hat", "valid")
 
@@ -85,6 +92,7 @@ def _coverage_chunk(
     level: float,
     methods: tuple[str, ...],
     intervals: tuple[str, ...],
+    tau_prior=None,
 ) -> dict[tuple[str, str], np.ndarray]:
     """Sums over one chunk of simulated meta-analyses, per (method, interval).
 
@@ -103,9 +111,26 @@ def _coverage_chunk(
     if any(i in ("knha", "pi_knha") for i in intervals):
         tests.append("knha")
     out: dict[tuple[str, str], np.ndarray] = {}
+    bayes = [i for i in intervals if i in _BAYES_INTERVALS]
+    if bayes:
+        from trialsynth.pooling.bayes_batch import pool_bayes_batch
+
+        fit = pool_bayes_batch(yi, vi, tau_prior=tau_prior, level=level, workers=1)
+        tau2_hat = fit.tau.median ** 2
+        for interval in bayes:
+            low, high = (fit.mu if interval == "bayes" else fit.theta_new).interval()
+            if interval == "bayes" or tau2 == 0:
+                covered = ((low <= mu) & (mu <= high)).astype(float)
+            else:
+                tau = np.sqrt(tau2)
+                covered = stats.norm.cdf((high - mu) / tau) - stats.norm.cdf((low - mu) / tau)
+            valid = np.isfinite(low) & np.isfinite(high)
+            out[(bayes_method_name(tau_prior), interval)] = np.array(
+                [covered[valid].sum(), (covered[valid] ** 2).sum(), (high - low)[valid].sum(), tau2_hat[valid].sum(),
+                 valid.sum()])
     for method in methods:
         fits = {test: pool_batch(yi, vi, method=method, test=test, level=level) for test in tests}
-        for interval in intervals:
+        for interval in [i for i in intervals if i not in _BAYES_INTERVALS]:
             if interval in ("z", "knha"):
                 fit = fits[interval]
                 low, high = np.asarray(fit.ci_low, float), np.asarray(fit.ci_high, float)
@@ -130,6 +155,11 @@ def _coverage_chunk(
                 ]
             )
     return out
+
+
+def bayes_method_name(tau_prior) -> str:
+    """The ``method`` a Bayesian interval's rows carry: ``"Bayes HN(0.5)"``."""
+    return f"Bayes {tau_prior.short}"
 
 
 def _as_tuple(name: str, value: Any) -> tuple:
@@ -186,6 +216,7 @@ def coverage_study(
     client: Any = None,
     progress: bool = True,
     workers: int | None = None,
+    tau_prior=None,
 ) -> pd.DataFrame:
     """Coverage of confidence and prediction intervals over a grid of scenarios.
 
@@ -202,8 +233,8 @@ def coverage_study(
     methods : str or sequence of str
         Heterogeneity estimators passed to :func:`trialsynth.pool_batch` (e.g. ``"REML"``, ``"DL"``).
     intervals : sequence of str
-        Which intervals to assess: ``"z"``, ``"knha"``, ``"pi"``, ``"pi_knha"`` (see
-        :data:`INTERVALS`).
+        Which intervals to assess: ``"z"``, ``"knha"``, ``"pi"``, ``"pi_knha"``, ``"bayes"``,
+        ``"bayes_pi"`` (see :data:`INTERVALS`).
     mu : float
         True mean effect.
     level : float
@@ -219,6 +250,9 @@ def coverage_study(
         Progress bar (tqdm locally, dask's progress on a cluster).
     workers : int or None
         Threads of the local path.
+    tau_prior : prior from :mod:`trialsynth.priors`, optional
+        The tau prior of the Bayesian intervals (default half-normal 0.5 on the mean-difference
+        scale); their rows carry ``method`` ``"Bayes <prior>"``, once per scenario.
 
     Returns
     -------
@@ -248,6 +282,10 @@ def coverage_study(
     if int(chunk_size) < 1:
         raise ArgumentError(f"chunk_size: expected a positive integer, got {chunk_size!r}")
     chunk_size = int(chunk_size)
+    if any(i in _BAYES_INTERVALS for i in intervals):
+        from trialsynth.pooling.priors import HalfNormal, check_tau_prior
+
+        tau_prior = HalfNormal(0.5) if tau_prior is None else check_tau_prior(tau_prior)
 
     scenarios = list(itertools.product(ks, tau2s, sizes))
     root = np.random.SeedSequence(int(seed))
@@ -259,36 +297,37 @@ def coverage_study(
             owner.append(index)
     parts = run_chunks(
         _coverage_chunk, chunks, client=client, progress=progress, description="coverage study",
-        workers=workers, mu=float(mu), level=float(level), methods=methods, intervals=intervals,
+        workers=workers, mu=float(mu), level=float(level), methods=methods, intervals=intervals, tau_prior=tau_prior,
     )
     totals: list[dict] = [dict() for _ in scenarios]
     for index, part in zip(owner, parts):  # chunk order: the same sums on every executor
         for key, sums in part.items():
             totals[index][key] = totals[index][key] + sums if key in totals[index] else sums.copy()
     rows = []
+    pairs = [(method, interval) for method in methods for interval in intervals if interval not in _BAYES_INTERVALS]
+    pairs += [(bayes_method_name(tau_prior), interval) for interval in intervals if interval in _BAYES_INTERVALS]
     for (k_, tau2_, (lo, hi)), total in zip(scenarios, totals):
-        for method in methods:
-            for interval in intervals:
-                covered, covered_sq, width, tau2_hat, valid = total[(method, interval)]
-                n_valid = int(valid)
-                coverage = covered / n_valid if n_valid else np.nan
-                variance = covered_sq / n_valid - coverage**2 if n_valid else np.nan
-                rows.append(
-                    {
-                        "k": k_,
-                        "tau2": tau2_,
-                        "study_size": f"{lo}-{hi}" if lo != hi else str(lo),
-                        "method": method,
-                        "interval": interval,
-                        "nominal": float(level) / 100,
-                        "coverage": coverage,
-                        "mc_se": float(np.sqrt(max(variance, 0.0) / n_valid)) if n_valid else np.nan,
-                        "mean_width": width / n_valid if n_valid else np.nan,
-                        "mean_tau2_hat": tau2_hat / n_valid if n_valid else np.nan,
-                        "n_sim": n_sim,
-                        "n_valid": n_valid,
-                    }
-                )
+        for method, interval in pairs:
+            covered, covered_sq, width, tau2_hat, valid = total[(method, interval)]
+            n_valid = int(valid)
+            coverage = covered / n_valid if n_valid else np.nan
+            variance = covered_sq / n_valid - coverage**2 if n_valid else np.nan
+            rows.append(
+                {
+                    "k": k_,
+                    "tau2": tau2_,
+                    "study_size": f"{lo}-{hi}" if lo != hi else str(lo),
+                    "method": method,
+                    "interval": interval,
+                    "nominal": float(level) / 100,
+                    "coverage": coverage,
+                    "mc_se": float(np.sqrt(max(variance, 0.0) / n_valid)) if n_valid else np.nan,
+                    "mean_width": width / n_valid if n_valid else np.nan,
+                    "mean_tau2_hat": tau2_hat / n_valid if n_valid else np.nan,
+                    "n_sim": n_sim,
+                    "n_valid": n_valid,
+                }
+            )
     frame = pd.DataFrame(rows)
     frame.attrs.update({"seed": int(seed), "mu": float(mu), "chunk_size": chunk_size})
     return frame
