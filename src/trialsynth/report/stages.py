@@ -364,8 +364,41 @@ def judge_claims(sources: Sources, pooled: Pooled, effects: Effects, graded: Gra
                                   sof=graded.sof, quotes=sources.quotes, subset_pooled=pooled.subset_pooled))
 
 
+# --------------------------------------------------------------------------- durability
+
+
+def durability_stage(effects: Effects, pooled: Pooled | None = None, *, outcome: str = "pain", rho: float | None = None,
+                     rhos: Sequence[float] = (0.0, 0.3, 0.5, 0.7, 0.9), correlations=None, forms=("log", "spline")):
+    """Does the effect fade? One joint model of every follow-up of every trial for ``outcome``
+    (:func:`trialsynth.pooling.longitudinal.durability_analysis`): per comparator the
+    long-minus-short and intermediate-minus-immediate contrasts with CIs, the effect-against-time
+    curves, and the contrasts at every within-person correlation of ``rhos``. ``cells`` sets the
+    joint model's window estimates beside the separate pools of ``pooled`` (``separate_*``
+    columns). ``correlations``: the declared within-person correlations
+    (:func:`trialsynth.data.correlations.load_correlations`); other trials use ``rho``."""
+    from trialsynth.pooling.longitudinal import durability_analysis
+
+    eff = effects.effects
+    if len(eff) == 0 or "yi" not in eff.columns:
+        return durability_analysis(pd.DataFrame(columns=["measure"]))
+    rows = eff[eff["yi"].notna() & eff["vi"].notna() & eff["usable"].fillna(False).astype(bool)
+               & eff["window"].notna() & (eff["outcome"].astype(str) == outcome)]
+    if effects.conditions is not None and "condition" in rows.columns:
+        rows = rows[rows["condition"].astype(str).isin(list(effects.conditions))]
+    rows = rows[rows["weeks_after"].notna()] if "weeks_after" in rows.columns else rows
+    out = durability_analysis(rows, rho=rho, rhos=rhos, correlations=correlations, forms=forms)
+    out.outcome = outcome
+    if pooled is not None and len(out.cells) and len(pooled.frame):
+        sep = pooled.frame[pooled.frame["outcome"].astype(str) == outcome]
+        sep = sep.rename(columns={"comparator_class": "comparator"})[["comparator", "window", "k", "estimate", "ci_low", "ci_high"]]
+        sep = sep.astype({"comparator": str, "window": str}).rename(columns={
+            "k": "separate_k", "estimate": "separate_estimate", "ci_low": "separate_ci_low", "ci_high": "separate_ci_high"})
+        out.cells = out.cells.merge(sep, on=["comparator", "window"], how="left")
+    return out
+
+
 __all__ = [
     "ACUTE_CONDITIONS", "Effects", "GROUP_BY", "Graded", "Judged", "Loaded", "POOLED_COLUMNS", "POOLED_CONDITIONS", "Pooled",
-    "Sources", "classify_cells", "compute_effects", "grade_cells", "judge_claims", "load_sources", "load_trials_stage",
+    "Sources", "classify_cells", "compute_effects", "durability_stage", "grade_cells", "judge_claims", "load_sources", "load_trials_stage",
     "pool_cells", "population_label",
 ]
