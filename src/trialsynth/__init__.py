@@ -26,6 +26,7 @@ _API: dict[str, str] = {
     # effects
     "effect_sizes": "trialsynth.effects.measures",
     "effects_from_trials": "trialsynth.effects.records",
+    "within_trial_cov": "trialsynth.effects.covariance",
     # pooling
     "pool": "trialsynth.pooling.fit",
     "MetaResult": "trialsynth.pooling.results",
@@ -38,6 +39,10 @@ _API: dict[str, str] = {
     "get_profile": "trialsynth.pooling.profiles",
     "pool_groups": "trialsynth.pooling.grouped",
     "permutation_test": "trialsynth.pooling.regression",
+    "pool_multivariate": "trialsynth.pooling.multivariate",
+    "MultivariateResult": "trialsynth.pooling.multivariate",
+    "window_model": "trialsynth.pooling.longitudinal",
+    "time_response": "trialsynth.pooling.longitudinal",
     # diagnostics
     "leave_one_out": "trialsynth.diagnostics.sensitivity",
     "influence": "trialsynth.diagnostics.sensitivity",
@@ -51,6 +56,7 @@ _API: dict[str, str] = {
     "forest_plot": "trialsynth.plots.forest",
     "short_long_panel": "trialsynth.plots.panels",
     "funnel_plot": "trialsynth.plots.funnel",
+    "time_response_plot": "trialsynth.plots.time_response",
     "save_figure": "trialsynth.plots.export",
 }
 

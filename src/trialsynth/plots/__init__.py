@@ -13,6 +13,7 @@ with :func:`save_figure` (deterministic SVG, PDF with embedded fonts, PNG).
 ``gosh_plot``             estimate vs I² over subsets (scatter or hexbin)
 ``rob_traffic_light``     risk-of-bias grid (study x domain) and a summary bar chart
 ``effect_by_time_plot``   pooled effect with CI against weeks after treatment ended
+``time_response_plot``    a time-response model's pooled curve, bands, trials and MID crossing
 ``save_figure``           write SVG/PDF/PNG atomically, byte-identical across runs
 ``get_style``             house styles ``cochrane`` and ``jama``
 ========================  ==========================================================
@@ -32,6 +33,7 @@ _API = {
     "gosh_plot": "trialsynth.plots.sensitivity",
     "rob_traffic_light": "trialsynth.plots.rob",
     "effect_by_time_plot": "trialsynth.plots.time",
+    "time_response_plot": "trialsynth.plots.time_response",
     "evidence_grid_plot": "trialsynth.plots.evidence_grid",
     "save_figure": "trialsynth.plots.export",
     "figure_bytes": "trialsynth.plots.export",
