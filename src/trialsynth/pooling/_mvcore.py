@@ -500,12 +500,11 @@ class Core:
                         S2A = (S2 @ A2.reshape(n, s, p)[None]).reshape(m2, -1, p)
                         tr2 = tr2 - np.einsum("apq,qp->a", A2.T[None] @ S2A, C)
                     quad2 = (S2 @ Py[None, :, :, None])[..., 0].reshape(m2, -1) @ Py.reshape(-1)
-                    vals = -0.5 * tr2 + 0.5 * quad2
-                    ia = np.array([a for a, _, _ in second])
-                    ib = np.array([c for _, c, _ in second])
-                    np.add.at(hess2, (ia, ib), vals)
-                    off = ia != ib
-                    np.add.at(hess2, (ib[off], ia[off]), vals[off])
+                    vals = (-0.5 * tr2 + 0.5 * quad2).tolist()
+                    for (a, c, _), val in zip(second, vals):
+                        hess2[a, c] += val
+                        if a != c:
+                            hess2[c, a] += val
         if reml:
             trPD = tr_md - np.einsum("pq,aqp->a", C, B)
         else:
