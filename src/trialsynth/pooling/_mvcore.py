@@ -677,7 +677,7 @@ def fit(core: Core, theta0: np.ndarray, free: np.ndarray, *, scale: float, max_i
                     at_bound[i] = newly = True
                 elif heading:
                     # a correlation running to a bound of its range: is the bound itself as good?
-                    edge = 1 - 1e-9 if taken[pos] > 0 else lo_edge + (1e-9 if kinds[i] == COR else 1e-12)
+                    edge = 1 - 1e-12 if taken[pos] > 0 else lo_edge + (1e-12 if kinds[i] == COR else 1e-12)
                     probe = eta.copy()
                     probe[i] = to_eta(kinds[i], edge)
                     e0 = core.evaluate(nat(probe), 3)

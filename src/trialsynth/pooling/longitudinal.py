@@ -173,10 +173,17 @@ def window_model(effects: pd.DataFrame, V, *, comparator: str = "comparator_clas
     notes = []
     if unknown:
         notes.append(f"windows outside the usual four kept as they are: {unknown}")
-    res = pool_multivariate(effects["yi"].to_numpy(float), M, moderators=moderators, intercept=False,
-                            outer=trial if n_outer > 1 else None, inner=win if n_outer > 1 else None,
-                            struct=struct, method=method, test=test, fixed=fixed,
-                            labels=effects.index.astype(str), warn=False)
+    kw = dict(moderators=moderators, intercept=False, outer=trial if n_outer > 1 else None,
+              inner=win if n_outer > 1 else None, struct=struct, method=method, test=test,
+              labels=effects.index.astype(str), warn=False)
+    res = pool_multivariate(effects["yi"].to_numpy(float), M, fixed=fixed, **kw)
+    if (n_outer > 1 and struct in ("CS", "HCS") and not (fixed and "rho" in fixed)
+            and np.isfinite(res.rho) and res.rho < 0):
+        # a trial's true effects in two windows are not expected to be negatively correlated, and
+        # below -1/(m - 1) the structure is not a covariance at all: held at 0 (its bound)
+        notes.append(f"the correlation of a trial's true effects between windows was estimated below 0 "
+                     f"(rho = {res.rho:.2f}); it is held at 0, the edge of its admissible range")
+        res = pool_multivariate(effects["yi"].to_numpy(float), M, fixed={**(fixed or {}), "rho": 0.0}, **kw)
     notes.extend(res.warnings)
     coef = res.coefficients
     rows = []

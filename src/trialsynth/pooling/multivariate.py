@@ -462,7 +462,7 @@ def pool_multivariate(yi, V, *, moderators=None, intercept=True, levels=None, ou
                                                         outer=outer, inner=inner, level=level, level_names=level_names,
                                                         min_per_level=min_per_level))
     else:
-        state = core.fit(cm, theta0, free, scale=scale, max_iter=max_iter)
+        state = _fit_with_starts(cm, spec, params, theta0, free, scale, max_iter)
     if state.evaluation is None:
         raise ArgumentError(f"the model could not be evaluated: {state.message}")
     res = MultivariateResult._build(
@@ -474,6 +474,53 @@ def pool_multivariate(yi, V, *, moderators=None, intercept=True, levels=None, ou
         for w in res.warnings:
             _warnings.warn(w, MetaWarning, stacklevel=2)
     return res
+
+
+def _better(a, b) -> bool:
+    """Is fit ``a`` better than ``b`` (higher likelihood beyond rounding)?"""
+    if a is None or a.evaluation is None:
+        return False
+    return b is None or b.evaluation is None or a.ll > b.ll + 1e-12 * max(1.0, abs(b.ll))
+
+
+def _fit_with_starts(cm, spec, params, theta0, free, scale, max_iter):
+    """Fit from the default start and, for a structure with a correlation, from a second start
+    near its upper end (a correlation's likelihood can have a local maximum short of 1); then, when
+    the fit ends on a flat ridge or with a correlation at a bound, try each variance at 0 with the
+    others re-estimated (a variance made redundant by another, such as CAR's tau2 beside a random
+    intercept when rho = 1, is best set to 0). The best fit is kept."""
+    starts = [theta0]
+    rho_idx = [n for n, q in enumerate(params) if q.group == "rho" and free[n]]
+    if rho_idx and spec.struct in ("CS", "HCS", "AR", "HAR", "CAR"):
+        alt = np.array(theta0, dtype=float)
+        high = 0.9 if spec.struct != "CAR" else 0.9 ** (1.0 / max(_median_positive_lag(spec), 1e-12))
+        alt[rho_idx] = high
+        starts.append(alt)
+    state = None
+    for start in starts:
+        st = core.fit(cm, start, free, scale=scale, max_iter=max_iter)
+        if state is None or _better(st, state):
+            state = st
+    at_bound = [n for n, q in enumerate(params) if q.name in state.boundary]
+    ridge = state.message.startswith("flat") or any(params[n].group == "rho" for n in at_bound)
+    if ridge and state.evaluation is not None:
+        for n, q in enumerate(params):
+            if q.kind != core.VAR or not free[n] or n in at_bound:
+                continue
+            start = np.array(state.theta, dtype=float)
+            start[n] = 0.0
+            fr = free.copy()
+            fr[n] = False
+            st = core.fit(cm, start, fr, scale=scale, max_iter=max_iter)
+            if st.evaluation is not None and st.ll >= state.ll - 1e-12 * max(1.0, abs(state.ll)):
+                st.boundary = sorted(set(st.boundary) | {q.name})
+                # a correlation of a structure whose variance is 0 is not identified: not "on a bound"
+                if q.group == "tau2" and spec.struct is not None:
+                    st.boundary = [b for b in st.boundary if not b.startswith("rho")]
+                    st.message = "tau2 = 0: rho not identified"
+                state = st
+                break
+    return state
 
 
 def _fit_un_cholesky(cm, y, X, triplets, level_codes, spec, params, theta0, free, fixed_idx, scale, method,
@@ -970,8 +1017,9 @@ class MultivariateResult:
         """Profile-likelihood CIs of the variance components and correlations (Hardy & Thompson
         1996): the values where the profile log-likelihood is ``chi2_1(level)/2`` below its
         maximum (metafor's ``confint.rma.mv``). A bound that reaches the edge of the parameter
-        space (0 for a variance, +-1 or 0/1 for a correlation) is that edge; columns
-        ``estimate, ci_low, ci_high``, rows named as the parameters."""
+        space (0 for a variance, +-1 or 0/1 for a correlation) is that edge, one where the model
+        stops being defined (M not positive definite) is that value; ``note`` says which.
+        Columns ``estimate, ci_low, ci_high, note``, rows named as the parameters."""
         lvl = self.level if level is None else check_level(level)
         target = self.ll - 0.5 * float(stats.chi2.ppf(lvl / 100, 1))
         rows = []
@@ -987,43 +1035,50 @@ class MultivariateResult:
                 lo_edge, hi_edge = -1.0, 1.0
             else:
                 lo_edge, hi_edge = 0.0, 1.0
-            lo = self._bound(f, est, lo_edge, down=True, kind=q.kind)
-            hi = self._bound(f, est, hi_edge, down=False, kind=q.kind)
-            rows.append({"parameter": q.name, "estimate": est, "ci_low": lo, "ci_high": hi})
-        return pd.DataFrame(rows).set_index("parameter")
+            lo, lo_note = self._bound(f, est, lo_edge, down=True, kind=q.kind)
+            hi, hi_note = self._bound(f, est, hi_edge, down=False, kind=q.kind)
+            note = "; ".join(n for n in (f"lower: {lo_note}" if lo_note else "", f"upper: {hi_note}" if hi_note else "")
+                             if n)
+            rows.append({"parameter": q.name, "estimate": est, "ci_low": lo, "ci_high": hi, "note": note})
+        return pd.DataFrame(rows, columns=["parameter", "estimate", "ci_low", "ci_high", "note"]).set_index("parameter")
 
     def _bound(self, f, est, edge, *, down, kind):
+        """One bound of the profile CI and a note: "" for a root of the profile, "edge of the
+        parameter space", "edge of the region where the model is defined" (beyond it M is not
+        positive definite), or "not found" (an upper variance bound beyond 2^80 times the estimate)."""
         eps = 1e-10
         if kind == core.VAR and not down:
             step = max(est, 1e-4 * self._scale, 1e-8)
             hi = est + step
             for _ in range(80):
                 if f(hi) < 0:
-                    return optimize.brentq(f, est, hi, xtol=1e-12 * max(1.0, hi), rtol=1e-12, maxiter=200)
+                    return optimize.brentq(f, est, hi, xtol=1e-12 * max(1.0, hi), rtol=1e-12, maxiter=200), ""
                 hi = est + (hi - est) * 2
-            return math.inf
+            return math.inf, "not found"
         if kind == core.VAR:
-            if f(0.0) >= 0:
-                return 0.0
-            return optimize.brentq(f, 0.0, est, xtol=1e-14 * max(1.0, est), rtol=1e-12, maxiter=200) if est > 0 else 0.0
+            if est <= 0 or f(0.0) >= 0:
+                return 0.0, "edge of the parameter space"
+            return optimize.brentq(f, 0.0, est, xtol=1e-14 * max(1.0, est), rtol=1e-12, maxiter=200), ""
         end = edge + (eps if down else -eps)
+        if (down and est <= end) or (not down and est >= end):
+            return edge, "edge of the parameter space"
         fe = f(end)
-        if not np.isfinite(fe) or fe < 0:
-            # the edge may be outside the region where M is positive definite: find the valid end
-            if not np.isfinite(fe):
-                a, bnd = est, end
-                for _ in range(60):
-                    mid = 0.5 * (a + bnd)
-                    if np.isfinite(f(mid)):
-                        a = mid
-                    else:
-                        bnd = mid
-                end = a
-                if f(end) >= 0:
-                    return end
-            a, b_ = (end, est) if down else (est, end)
-            return optimize.brentq(f, a, b_, xtol=1e-12, rtol=1e-12, maxiter=200)
-        return edge
+        if np.isfinite(fe) and fe >= 0:
+            return edge, "edge of the parameter space"
+        if not np.isfinite(fe):
+            # beyond some value M is not positive definite: find where the model stops
+            a, bnd = est, end
+            for _ in range(60):
+                mid = 0.5 * (a + bnd)
+                if np.isfinite(f(mid)):
+                    a = mid
+                else:
+                    bnd = mid
+            end = a
+            if f(end) >= 0:
+                return end, "edge of the region where the model is defined"
+        a, b_ = (end, est) if down else (est, end)
+        return optimize.brentq(f, a, b_, xtol=1e-12, rtol=1e-12, maxiter=200), ""
 
     # ------------------------------------------------------------------ frames and text
     def variance_components(self) -> pd.DataFrame:
