@@ -665,3 +665,34 @@ def time_response_figures(an: Analysis, outcome: str = "pain", form: str = "log"
             figs.append(time_response_plot(tr, title=f"{outcome.capitalize()}: acupuncture vs {comp.replace('_', ' ')}"
                                            f" over weeks after treatment ({an.population})"))
     return figs
+
+
+def durability_methods(an: Analysis, outcome: str = "pain") -> str:
+    """What the joint model of ``outcome`` did, in words (Markdown): model, covariance, the
+    within-person correlation and its source, what was assumed, and the fit's caveats."""
+    d = durability(an, outcome)
+    if d.window is None:
+        return f"_No joint model for {outcome}: " + "; ".join(d.notes) + "_"
+    fit = d.window.fit
+    cov = d.covariance
+    counts = cov.tag_counts()
+    declared = cov.rho[cov.rho["source"].astype(str).str.startswith("declared")]
+    multi = cov.rho[cov.rho["rho"].notna()]
+    parts = [
+        f"**Joint model ({outcome}, {d.measure}; {an.population}).** Every usable follow-up of every trial "
+        f"({fit.k} estimates, {fit.n_outer} trial-comparisons) in one {fit.method} model: a mean per comparator and "
+        "time window, trials' true effects correlated between windows (compound symmetry: between-trial variance "
+        f"tau2 = {fit.tau2:.4f}, correlation {fit.rho:.2f}" + (" at its bound" if "rho" in fit.boundary else "") + ").",
+        f"**Within-trial covariance** (Wei & Higgins 2013; Gleser & Olkin 2009): comparisons sharing an arm covary "
+        f"exactly through it; follow-ups of the same participants through a within-person correlation of "
+        f"{d.rho:g} ({len(multi)} trial(s) with several follow-ups; "
+        + (f"{len(declared)} declared in data/correlations.csv" if len(declared) else
+           "none declared: no trial reports it, so it is an assumption, varied from 0 to 0.9 below")
+        + f"). Elements: {counts['exact']} exact, {counts['assumed']} assumed, {counts['repaired']} repaired.",
+        "**Curves**: effect against weeks after treatment, linear in log(1 + weeks), CAR correlation within trials and "
+        "a random intercept between trials; the dashed line is the minimal important difference (0.5 SD).",
+    ]
+    caveats = [n for n in d.notes if not n.startswith("assumed covariances")]
+    if caveats:
+        parts.append("Notes: " + "; ".join(caveats) + ".")
+    return "\n\n".join(parts)
