@@ -12,7 +12,8 @@ through ``benchmarks/run.py``). Each comparison fits the same model to the same 
 * **cost curve**: 10 to 1,000 simulated trials with 3-4 follow-ups each (AR(1) sampling
   correlation 0.7 between adjacent follow-ups), ``mods = ~ log1p(weeks)``, a random intercept
   and CAR over weeks; trialsynth is given V as a scipy.sparse matrix, metafor a dense one
-  (``sparse = TRUE`` from 300 trials, where a dense fit would take minutes).
+  (``sparse = TRUE`` from 300 trials, where a dense fit takes about 10 minutes; a size is skipped
+  when the previous one took metafor over 2 minutes).
 
 R timings are taken inside R (``proc.time``, minimum over repeats after a warm-up fit), so
 Rscript's start-up is excluded; Python timings are the minimum over rounds after a warm-up call.
@@ -227,8 +228,11 @@ def main(argv=None) -> int:
     def bench(name, fn, r_key, target=None, note=""):
         res = fn()
         ours = best_time(fn, repeat=repeat, min_seconds=0.05 if args.quick else 0.2)
-        peer = r.get(r_key, {}).get("seconds") if r.get("available") else None
-        agree = _agreement(res, r[r_key]) if r.get("available") and r_key in r else None
+        rec = r.get(r_key, {}) if r.get("available") else {}
+        peer = rec.get("seconds")
+        agree = _agreement(res, rec) if "b" in rec else None
+        if rec.get("skipped"):
+            note = f"{note}; metafor {rec['skipped']}".strip("; ")
         ratio = None if peer is None else peer / ours
         rows.append({"benchmark": name, "k": res.k, "trialsynth_seconds": ours, "peer": "metafor rma.mv",
                      "peer_seconds": peer, "ratio": ratio, "target": target,
