@@ -28,6 +28,7 @@ _API: dict[str, str] = {
     "effect_sizes": "trialsynth.effects.measures",
     "effects_from_trials": "trialsynth.effects.records",
     "aggregate_effects": "trialsynth.effects.aggregation",
+    "within_trial_cov": "trialsynth.effects.covariance",
     # pooling
     "pool": "trialsynth.pooling.fit",
     "MetaResult": "trialsynth.pooling.results",
@@ -40,6 +41,10 @@ _API: dict[str, str] = {
     "get_profile": "trialsynth.pooling.profiles",
     "pool_groups": "trialsynth.pooling.grouped",
     "permutation_test": "trialsynth.pooling.regression",
+    "pool_multivariate": "trialsynth.pooling.multivariate",
+    "MultivariateResult": "trialsynth.pooling.multivariate",
+    "window_model": "trialsynth.pooling.longitudinal",
+    "time_response": "trialsynth.pooling.longitudinal",
     "pool_bayes": "trialsynth.pooling.bayes",
     "BayesResult": "trialsynth.pooling.bayes",
     "pool_bayes_batch": "trialsynth.pooling.bayes_batch",
@@ -52,6 +57,7 @@ _API: dict[str, str] = {
     "forest_plot": "trialsynth.plots.forest",
     "short_long_panel": "trialsynth.plots.panels",
     "funnel_plot": "trialsynth.plots.funnel",
+    "time_response_plot": "trialsynth.plots.time_response",
     "save_figure": "trialsynth.plots.export",
 }
 

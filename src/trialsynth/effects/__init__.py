@@ -5,6 +5,8 @@
   p-values to SMDs, combining arms, contrasts to ``yi``/``vi``;
 * :mod:`trialsynth.effects.records`: :func:`effects_from_trials`, rows of ``trials.csv`` to
   oriented ``yi``/``vi``;
+* :mod:`trialsynth.effects.covariance`: :func:`within_trial_cov`, the sampling covariance of a
+  trial's estimates across time points and comparisons sharing an arm;
 * :mod:`trialsynth.effects.scales`: which measures are ratios on the log scale, and how an effect
   is shown to a reader (ratios as ratios);
 * :mod:`trialsynth.effects.aggregation`: :func:`aggregate_effects`, correlated estimates of one
@@ -36,6 +38,8 @@ _API: dict[str, str] = {
     "hedges_correction": "trialsynth.effects.measures",
     "effects_from_trials": "trialsynth.effects.records",
     "aggregate_effects": "trialsynth.effects.aggregation",
+    "within_trial_cov": "trialsynth.effects.covariance",
+    "WithinTrialCov": "trialsynth.effects.covariance",
     "format_effect": "trialsynth.effects.scales",
     "display_values": "trialsynth.effects.scales",
     "is_ratio": "trialsynth.effects.scales",

@@ -627,10 +627,66 @@ def judge_claims(sources: Sources, pooled: Pooled, effects: Effects, graded: Gra
                                   sof=graded.sof, quotes=sources.quotes, subset_pooled=pooled.subset_pooled))
 
 
+# --------------------------------------------------------------------------- durability
+
+
+def _comparison_words(frame: pd.DataFrame) -> list[str]:
+    """Each row's comparison in words ("acupuncture + usual care vs usual care")."""
+    from trialsynth.data.cells import comparison_label
+
+    add = frame["add_on"] if "add_on" in frame.columns else [False] * len(frame)
+    return [comparison_label(c, a) for c, a in zip(frame["comparator_class"].astype(str), add)]
+
+
+def durability_stage(effects: Effects, pooled: Pooled | None = None, *, outcome: str = "pain", rho: float | None = None,
+                     rhos: Sequence[float] = (0.0, 0.3, 0.5, 0.7, 0.9), correlations=None, forms=("log", "spline")):
+    """Does the effect fade? One joint model of every follow-up of every trial for ``outcome``
+    (:func:`trialsynth.pooling.longitudinal.durability_analysis`): per comparison (comparator and
+    add-on, named in words: the model's ``comparator`` values) the
+    long-minus-short and intermediate-minus-immediate contrasts with CIs, the effect-against-time
+    curves, and the contrasts at every within-person correlation of ``rhos``. ``cells`` sets the
+    joint model's window estimates beside the separate pools of ``pooled`` (``separate_*``
+    columns). ``correlations``: the declared within-person correlations
+    (:func:`trialsynth.data.correlations.load_correlations`); other trials use ``rho``."""
+    from trialsynth.pooling.longitudinal import durability_analysis
+
+    eff = effects.effects
+    if len(eff) == 0 or "yi" not in eff.columns:
+        return durability_analysis(pd.DataFrame(columns=["measure"]))
+    rows = eff[eff["yi"].notna() & eff["vi"].notna() & eff["usable"].fillna(False).astype(bool)
+               & eff["window"].notna() & (eff["outcome"].astype(str) == outcome)]
+    if effects.conditions is not None and "condition" in rows.columns:
+        rows = rows[rows["condition"].astype(str).isin(list(effects.conditions))]
+    rows = rows[rows["weeks_after"].notna()] if "weeks_after" in rows.columns else rows
+    # one series per comparison: add-on and head-to-head trials are different comparisons (data.cells)
+    rows = rows.assign(comparison=_comparison_words(rows))
+    # a trial that reports this outcome on two instruments at different times (Molsberger 2002: a
+    # VAS at 3 months, an unnamed pain scale at the end of treatment) is one outcome of the same
+    # participants for the within-person correlation (an SMD is scale-free)
+    several = []
+    if "scale" in rows.columns and len(rows):
+        counts = rows.groupby("study_id")["scale"].nunique()
+        several = sorted(str(s) for s in counts[counts > 1].index)
+        if several:
+            rows = rows.assign(scale=rows["scale"].astype(object).where(~rows["study_id"].isin(several), outcome))
+    out = durability_analysis(rows, rho=rho, rhos=rhos, correlations=correlations, forms=forms, comparator="comparison")
+    if several:
+        out.notes.append(f"{', '.join(several)}: {outcome} on several instruments at different follow-ups, "
+                         "treated as one outcome of the same participants (within-person correlation as for any follow-up)")
+    out.outcome = outcome
+    if pooled is not None and len(out.cells) and len(pooled.frame):
+        sep = pooled.frame[pooled.frame["outcome"].astype(str) == outcome]
+        sep = sep.assign(comparator=_comparison_words(sep))[["comparator", "window", "k", "estimate", "ci_low", "ci_high"]]
+        sep = sep.astype({"comparator": str, "window": str}).rename(columns={
+            "k": "separate_k", "estimate": "separate_estimate", "ci_low": "separate_ci_low", "ci_high": "separate_ci_high"})
+        out.cells = out.cells.merge(sep, on=["comparator", "window"], how="left")
+    return out
+
+
 __all__ = [
     "ACUTE_CONDITIONS", "BAYES_POOLED_COLUMNS", "Effects", "GROUP_BY", "POOLABLE_ACROSS", "bayes_class_differences",
     "bayes_rows", "cell_mid", "classify_key", "scope_label", "sensitivity_cells", "Graded", "Judged", "Loaded",
-    "POOLED_COLUMNS", "POOLED_CONDITIONS", "Pooled", "Sources", "classify_cells", "compute_effects", "grade_cells",
+    "POOLED_COLUMNS", "POOLED_CONDITIONS", "Pooled", "Sources", "classify_cells", "compute_effects", "durability_stage", "grade_cells",
     "judge_claims", "load_sources", "load_trials_stage",
     "pool_cells", "population_label",
 ]
