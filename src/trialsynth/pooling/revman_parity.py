@@ -150,12 +150,16 @@ def repool_rows(analysis, rows: pd.DataFrame) -> dict:
         q, df = float(res.q), int(res.q_df)
         tau2 = float(res.tau2) if analysis.model == "random" else math.nan
         p_q = float(res.q_p_value) if df > 0 else math.nan
-        i2 = 100 * max(0.0, (q - df) / q) if df > 0 and q > 0 else (0.0 if df > 0 else math.nan)
+        if analysis.model == "random" and method != "DL":
+            i2 = float(res.i2)  # I2 from tau2 (for DL it equals (Q - df)/Q)
+        else:
+            i2 = 100 * max(0.0, (q - df) / q) if df > 0 and q > 0 else (0.0 if df > 0 else math.nan)
         weights = np.asarray(res.weights, float)
         if test == "knha":
             hksj = True
             out.update(estimate=_display(log, est), ci_low=_display(log, float(res.ci_low)),
                        ci_high=_display(log, float(res.ci_high)))
+            hksj_test = (float(res.statistic), float(res.p_value))
     z = est / se if se > 0 else math.nan
     if not hksj:
         out.update(estimate=_display(log, est), ci_low=_display(log, est - crit * se),
@@ -164,6 +168,8 @@ def repool_rows(analysis, rows: pd.DataFrame) -> dict:
                i2=i2 if df > 0 else math.nan, z=z, p_z=float(2 * stats.norm.sf(abs(z))) if math.isfinite(z) else math.nan,
                log_estimate=est, se=se, method=method_text,
                studies=_study_table(rows, effects, ok, weights, log, crit))
+    if hksj:  # the t statistic (k - 1 df) and its P, as the file stores them ("Effect T")
+        out["z"], out["p_z"] = hksj_test
     return out
 
 
@@ -347,16 +353,8 @@ def revman_parity(review) -> ParityReport:
 
 
 def _row_texts(rec) -> dict:
-    src = str(rec.get("source_text", ""))
-    out = {}
-    for key, names in (("effect", ("EFFECT_SIZE", "Mean")), ("ci_low", ("CI_START", "CI start")),
-                       ("ci_high", ("CI_END", "CI end")), ("weight", ("WEIGHT", "Weight"))):
-        for n in names:
-            m = re.search(rf'(?:^|[\s,]){re.escape(n)}="([^"]*)"', src)
-            if m:
-                out[key] = m.group(1)
-                break
-    return out
+    texts = rec.get("value_texts")
+    return dict(texts) if isinstance(texts, dict) else {}
 
 
 def _est_text(measure: str, res: dict) -> str:

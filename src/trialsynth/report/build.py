@@ -9,7 +9,8 @@ analysis, one kernel per notebook), and writes, inside ``out_dir`` only and ever
     figures/forest_*.{svg,pdf,png}   one forest plot per outcome x comparator x window, and one
                              per outcome x comparator with every window on a shared axis
     tables/*.csv (+ .md, .html for the SoF)   pooled estimates, claim verdicts, GRADE SoF draft...
-    exports/                 what the notebooks export (05: SoF CSV/Markdown/HTML)
+    exports/                 what the notebooks export (05: SoF CSV/Markdown/HTML), the SoF in
+                             GRADEpro's layout (DOCX, HTML) and the pooled tables as RevMan CSV
     changes.md, changes.html what changed since the previous run
     timings.json             wall time per stage
     .state/state.json        this run's state, the baseline of the next change report
@@ -216,6 +217,10 @@ def _write_tables(an: Analysis, folder: Path) -> list[Path]:
 
         selected = selected.assign(measure=selected["measure"].map(lambda m: log_name(str(m)) if isinstance(m, str) else m))
     written.append(write_csv_safely(_csv_ready(selected), folder / "pooled_rows.csv"))
+    # for other tools: the SoF in GRADEpro's layout (DOCX, HTML), the pooled tables as RevMan CSV
+    from trialsynth.report.exports import write_exports
+
+    written += write_exports(an, folder.parent / "exports")
     return [Path(p) for p in written]
 
 

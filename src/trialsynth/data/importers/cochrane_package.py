@@ -282,7 +282,9 @@ def read_cochrane_data_package(path: str | os.PathLike) -> ImportedReview:
                "footnotes": cells.get("footnotes", ""),
                "source_text": f"{Path(rows_name).name} row {rownum}: "
                               + ", ".join(f'{h}="{c}"' for h, c in shown if _key(h) not in ("analysis name",)),
-               "source_location": f"{Path(rows_name).name}, row {rownum}", "_row": rownum}
+               "source_location": f"{Path(rows_name).name}, row {rownum}", "_row": rownum,
+               "value_texts": {k: cells.get(_key(c), "") for k, c in (("effect", "Mean"), ("ci_low", "CI start"),
+                                                                       ("ci_high", "CI end"), ("weight", "Weight"))}}
         for arm in ("1", "2"):
             if rec[f"mean{arm}"] == 0 and rec[f"sd{arm}"] == 0 and rec[f"n{arm}"] == 0:
                 rec[f"mean{arm}"] = rec[f"sd{arm}"] = math.nan

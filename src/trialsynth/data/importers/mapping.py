@@ -24,6 +24,7 @@ outcome domain and scale, the time point. Those come from a **mapping** the revi
           1: {timepoint_weeks: 6, weeks_after_treatment: 0}
         studies:                          # by study name, within this analysis
           Kerr 2003: {treatment_weeks: 6}
+        skip_studies: [Mendelson 1983]    # rows not to import (listed as skipped)
     studies:                              # by study name, in every analysis
       Kerr 2003: {country: UK}
 
@@ -218,6 +219,10 @@ def review_to_trials(review: ImportedReview, mapping: Mapping | None = None, *, 
         a_map = _lookup(wanted, aid) if wanted is not None else {}
         sub_maps = a_map.pop("subgroups", {}) or {}
         study_maps = a_map.pop("studies", {}) or {}
+        skip_studies = a_map.pop("skip_studies", []) or []
+        if not isinstance(skip_studies, (list, tuple)):
+            raise ArgumentError(f"mapping.analyses.{aid}.skip_studies: expected a list of study names")
+        skip_studies = {str(s).strip().lower() for s in skip_studies}
         if analysis.data_type == "generic" and analysis.measure not in _CONTRAST_MEASURES:
             skipped.append(f"analysis {aid}: generic inverse-variance data with measure {analysis.measure}, "
                            f"which the trial schema has no contrast for ({', '.join(_CONTRAST_MEASURES)})")
@@ -225,8 +230,12 @@ def review_to_trials(review: ImportedReview, mapping: Mapping | None = None, *, 
         if analysis.method == "PETO":
             notes.append(f"analysis {aid}: Peto odds ratios; rows are entered as their 2x2 counts")
         for rec in review.analysis_rows(aid).to_dict("records"):
+            if str(rec["study"]).strip().lower() in skip_studies:
+                skipped.append(f"analysis {aid}, {rec['study']}: skipped by the mapping (skip_studies)")
+                continue
             s_no = rec["subgroup_no"]
-            s_no = None if s_no is pd.NA or (isinstance(s_no, float) and math.isnan(s_no)) else int(s_no)
+            s_no = None if s_no is None or s_no is pd.NA or (isinstance(s_no, float) and math.isnan(s_no)) \
+                else int(s_no)
             levels = [("MD", defaults), (f"M{aid}", a_map),
                       (f"M{aid}_G{s_no}", _lookup(sub_maps, s_no, rec["subgroup"]) if s_no is not None else {}),
                       (f"MS_{study_key(rec['study'])}", _lookup(all_studies, rec["study"])),

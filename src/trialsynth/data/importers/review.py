@@ -10,7 +10,8 @@ that RevMan Web and the Cochrane Library export) both return an :class:`Imported
   subgroup differences) exactly as stored, with the values that were never computed set to NaN;
 * ``rows``: one row per study x analysis x subgroup with the numbers the file holds
   (:data:`ROW_COLUMNS`), each with ``source_text``, the stored values verbatim, which the
-  import quotes as its provenance;
+  import quotes as its provenance, and ``value_texts``, the stored strings of its effect, CI and
+  weight;
 * ``risk_of_bias``: one row per study x domain (:data:`ROB_COLUMNS`), where the file has them.
 
 Values stored as text are kept beside the numbers (``stored_text``) so that a comparison can
@@ -33,6 +34,7 @@ ROW_COLUMNS: tuple[str, ...] = (
     "analysis_id", "subgroup_no", "subgroup", "study", "file_study_id", "year",
     "events1", "n1", "events2", "n2", "mean1", "sd1", "mean2", "sd2", "giv_estimate", "giv_se",
     "weight", "effect", "ci_low", "ci_high", "estimable", "footnotes", "source_text", "source_location",
+    "value_texts",
 )
 
 #: columns of :attr:`ImportedReview.risk_of_bias`

@@ -202,6 +202,9 @@ def read_revman5(path: str | os.PathLike) -> ImportedReview:
         raise TrialDataError(reader.problems)
     for a in analyses:
         reader.notes.extend(f"analysis {a.analysis_id}: {n}" for n in a.notes)
+    if any(math.isfinite(a.overall.get("z", math.nan)) or any(math.isfinite(s["stored"].get("z", math.nan))
+                                                             for s in a.subgroups) for a in analyses):
+        reader.notes.append("Z is stored unsigned: signed from each stored estimate")
     root_text = "COCHRANE_REVIEW " + " ".join(f'{k}="{v}"' for k, v in root.attrib.items()
                                               if k in ("DOI", "REVIEW_NO", "TYPE", "REVMAN_VERSION", "VERSION_NO"))
     if review_id is None and review_no:
@@ -288,8 +291,6 @@ def _analysis(reader, outcome, kind, aid, c_no, o_no, c_name) -> ReviewAnalysis:
     if subgroup_test and n_est < 2:
         notes.append(f"{n_est} estimable subgroup(s): the stored test for subgroup differences was never computed")
         diff = {k: math.nan for k in diff}
-    if overall_text.get("z"):
-        notes.append("Z is stored unsigned; signed from the stored estimate")
     return ReviewAnalysis(
         analysis_id=aid, comparison_no=int(float(c_no or 0)), outcome_no=int(float(o_no or 0)),
         comparison_name=c_name, outcome_name=_text(outcome.find("NAME")), data_type=_KINDS[kind],
@@ -349,6 +350,8 @@ def _data_rows(reader, outcome, kind, analysis: ReviewAnalysis, studies) -> list
                         rec[arm] = math.nan  # 0 = not given
             estimable = row.attrib.get("ESTIMABLE", "YES").strip().upper() != "NO"
             rec["estimable"] = estimable
+            rec["value_texts"] = {k: row.attrib.get(a, "") for k, a in (("effect", "EFFECT_SIZE"), ("ci_low", "CI_START"),
+                                                                         ("ci_high", "CI_END"), ("weight", "WEIGHT"))}
             if estimable:
                 rec.update(weight=num("WEIGHT"), effect=num("EFFECT_SIZE"), ci_low=num("CI_START"),
                            ci_high=num("CI_END"))
