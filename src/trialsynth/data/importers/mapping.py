@@ -117,8 +117,16 @@ def _fmt(value: Any, column: str) -> str:
 
 
 def _sha256(path: str) -> str | None:
+    """The file's SHA-256; for a folder (an extracted data package), of its files' relative names
+    and bytes in name order."""
+    p = Path(path)
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        if p.is_dir():
+            digest = hashlib.sha256()
+            for f in sorted(x for x in p.rglob("*") if x.is_file()):
+                digest.update(f.relative_to(p).as_posix().encode("utf-8") + b"\0" + f.read_bytes())
+            return digest.hexdigest()
+        return hashlib.sha256(p.read_bytes()).hexdigest()
     except OSError:
         return None
 
