@@ -59,7 +59,17 @@ def _shade(cell, fill: str) -> None:
     props.append(shd)
 
 
-def _write(cell, text: str, *, bold: bool = False, superscript: str = "", size: float = 8.5) -> None:
+def _repeat_header(row) -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    flag = OxmlElement("w:tblHeader")
+    flag.set(qn("w:val"), "true")
+    row._tr.get_or_add_trPr().append(flag)
+
+
+def _write(cell, text: str, *, bold: bool = False, bold_first: bool = False, superscript: str = "",
+           size: float = 8.5) -> None:
     from docx.shared import Pt
 
     cell.text = ""
@@ -67,7 +77,7 @@ def _write(cell, text: str, *, bold: bool = False, superscript: str = "", size: 
     lines = str(text).split("\n")
     for i, line in enumerate(lines):
         run = paragraph.add_run(line)
-        run.bold = bold
+        run.bold = bold or (bold_first and i == 0)
         run.font.size = Pt(size)
         if i < len(lines) - 1:
             run.add_break()
@@ -115,6 +125,8 @@ def gradepro_docx_bytes(table: GradeproSoF, *, title: str = "Summary of findings
         headers = table.headers(s)
         grid = doc.add_table(rows=2 + len(s.rows), cols=7)
         grid.style = "Table Grid"
+        for header_row in grid.rows[:2]:  # repeated on every page, as GRADEpro's tables are
+            _repeat_header(header_row)
         top, sub = grid.rows[0].cells, grid.rows[1].cells
         for j in (0, 3, 4, 5, 6):
             merged = top[j].merge(sub[j])
@@ -128,7 +140,7 @@ def gradepro_docx_bytes(table: GradeproSoF, *, title: str = "Summary of findings
             _shade(sub[j], _HEADER_SHADE)
         for i, r in enumerate(s.rows):
             cells = grid.rows[2 + i].cells
-            _write(cells[0], r["outcome"], bold=True)
+            _write(cells[0], r["outcome"], bold_first=True)
             _write(cells[1], r["risk_comparator"])
             _write(cells[2], r["risk_intervention"])
             _write(cells[3], r["relative"])
@@ -143,6 +155,7 @@ def gradepro_docx_bytes(table: GradeproSoF, *, title: str = "Summary of findings
     for note in table.notes:
         p = doc.add_paragraph(note)
         p.runs[0].font.size = Pt(8)
+        p.paragraph_format.space_after = Pt(2)
     if table.footnotes:
         doc.add_heading("Explanations", level=3)
         for i, note in enumerate(table.footnotes):
@@ -154,6 +167,7 @@ def gradepro_docx_bytes(table: GradeproSoF, *, title: str = "Summary of findings
             mark.font.size = Pt(8)
             text = p.add_run(" " + note)
             text.font.size = Pt(8)
+            p.paragraph_format.space_after = Pt(1)
     buf = io.BytesIO()
     doc.save(buf)
     return stable_zip(buf.getvalue())

@@ -128,7 +128,7 @@ class GradeproSoF:
                 sup = f"<sup>{esc(','.join(r['letters']))}</sup>" if r["letters"] else ""
                 cert_class = "cert-" + r["certainty_level"].replace(" ", "-")
                 parts.append("<tr>"
-                             f"<td class='outcome'>{_lines(r['outcome'])}</td>"
+                             f"<td class='outcome'>{_outcome_cell(r['outcome'])}</td>"
                              f"<td>{_lines(r['risk_comparator'])}</td><td>{_lines(r['risk_intervention'])}</td>"
                              f"<td class='num'>{_lines(r['relative'])}</td><td class='num'>{esc(r['participants'])}</td>"
                              f"<td class='{cert_class}'>{esc(r['certainty'])}{sup}</td>"
@@ -140,6 +140,12 @@ class GradeproSoF:
                          + "".join(f"<p><sup>{esc(_letter(i))}</sup> {esc(n)}</p>" for i, n in enumerate(self.footnotes))
                          + "</div>")
         return "".join(parts)
+
+
+def _outcome_cell(text: str) -> str:
+    """The outcome's name in bold, its follow-up under it."""
+    head, _, rest = str(text).partition("\n")
+    return f"<b>{html.escape(head)}</b>" + (f"<br>{_lines(rest)}" if rest else "")
 
 
 def _lines(text: str) -> str:
@@ -344,7 +350,7 @@ _STYLE = (
     "table.gradepro{border-collapse:collapse;width:100%;font-size:13px}"
     "table.gradepro th{background:#dde6ee;border:1px solid #8aa;padding:4px 6px;vertical-align:middle}"
     "table.gradepro td{border:1px solid #8aa;padding:4px 6px;vertical-align:top}"
-    "td.num{text-align:center;white-space:nowrap}td.outcome{font-weight:bold}"
+    "td.num{text-align:center;white-space:nowrap}"
     ".cert-high{background:#cfe8cf}.cert-moderate{background:#e5f0c8}.cert-low{background:#f7e3bf}"
     ".cert-very-low{background:#f2c4c4}.pico{margin:.2em 0 .5em}.sof-notes p,.sof-explanations p{margin:.2em 0;"
     "font-size:12px}"
