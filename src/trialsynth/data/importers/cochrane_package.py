@@ -128,6 +128,17 @@ class _Numbers:
         return value if math.isfinite(value) else math.nan
 
 
+def _analysis_id(num: _Numbers, table: _Table, rownum: int, cells: dict, what: str) -> str | None:
+    """``"X.Y"`` from a row's Analysis group and number (None, with a problem, when either is missing)."""
+    g = num.get(table, rownum, cells, "Analysis group")
+    n = num.get(table, rownum, cells, "Analysis number")
+    if not (math.isfinite(g) and math.isfinite(n)):
+        num.problems.append(Problem(table.label, rownum, "Analysis number", cells.get("analysis number", ""),
+                                    f"{what} needs its Analysis group and Analysis number"))
+        return None
+    return f"{int(g)}.{int(n)}"
+
+
 def _truthy(text: str | None, default: bool = False) -> bool:
     if text is None or text.strip() == "":
         return default
@@ -251,13 +262,9 @@ def read_cochrane_data_package(path: str | os.PathLike) -> ImportedReview:
     rob_records: list[dict] = []
     subgroup_numbers: dict[str, dict[str, int]] = {}
     for rownum, cells, shown in datarows.records:
-        g = num.get(datarows, rownum, cells, "Analysis group")
-        n = num.get(datarows, rownum, cells, "Analysis number")
-        if not (math.isfinite(g) and math.isfinite(n)):
-            num.problems.append(Problem(datarows.label, rownum, "Analysis number", cells.get("analysis number", ""),
-                                        "every data row needs its Analysis group and Analysis number"))
+        aid = _analysis_id(num, datarows, rownum, cells, "every data row")
+        if aid is None:
             continue
-        aid = f"{int(g)}.{int(n)}"
         get = lambda col: num.get(datarows, rownum, cells, col)  # noqa: E731
         subgroup = cells.get("subgroup", "")
         s_no = get("Subgroup number")
@@ -301,10 +308,9 @@ def read_cochrane_data_package(path: str | os.PathLike) -> ImportedReview:
     if subtable is not None:
         for rownum, cells, _shown in subtable.records:
             get = lambda col: num.get(subtable, rownum, cells, col)  # noqa: E731
-            g, n = get("Analysis group"), get("Analysis number")
-            if not (math.isfinite(g) and math.isfinite(n)):
+            aid = _analysis_id(num, subtable, rownum, cells, "every subgroup estimate")
+            if aid is None:
                 continue
-            aid = f"{int(g)}.{int(n)}"
             name_ = cells.get("subgroup", "")
             s_no = get("Subgroup number")
             numbers = subgroup_numbers.setdefault(aid, {})
@@ -318,13 +324,10 @@ def read_cochrane_data_package(path: str | os.PathLike) -> ImportedReview:
     # --- analyses -------------------------------------------------------------------------------
     analyses = []
     for rownum, cells, _shown in settings.records:
-        g = num.get(settings, rownum, cells, "Analysis group")
-        n = num.get(settings, rownum, cells, "Analysis number")
-        if not (math.isfinite(g) and math.isfinite(n)):
-            num.problems.append(Problem(settings.label, rownum, "Analysis number", cells.get("analysis number", ""),
-                                        "every analysis needs its Analysis group and Analysis number"))
+        aid = _analysis_id(num, settings, rownum, cells, "every analysis")
+        if aid is None:
             continue
-        aid = f"{int(g)}.{int(n)}"
+        g, n = (int(x) for x in aid.split("."))
         measure = normalise_measure(cells.get("effect measure")) or "OTHER"
         method = _method(cells.get("statistical method", ""))
         if method == "PETO" or measure == "PETO_OR":
