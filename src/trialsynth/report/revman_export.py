@@ -15,8 +15,8 @@ see :mod:`trialsynth.data.importers.cochrane_package` for the columns):
 
 The files read back with :func:`trialsynth.data.importers.read_cochrane_data_package` and re-pool
 to their own stored results (a test checks it), which is what "importable" means here: RevMan's
-own exchange layout, complete enough for a re-analysis. Cells are written in a fixed order with
-fixed number formats, so the files are byte-stable.
+own exchange layout, complete enough for a re-analysis. Cells are written in a fixed order, every
+number as the shortest text that reads back to the same double, so the files are byte-stable.
 """
 
 from __future__ import annotations
@@ -52,15 +52,18 @@ _WINDOWS = ("immediate", "short", "intermediate", "long")
 _ESTIMATORS = {"REML": "REML", "DL": "DerSimonian-Laird", "PM": "Paule-Mandel", "EE": "", "FE": ""}
 
 
-def _num(x, digits: int = 10) -> str:
+def _num(x) -> str:
+    """A number as the shortest text that reads back to the same double (no rounding: the file
+    re-pools to its own stored results to the last digit)."""
     try:
         v = float(x)
     except (TypeError, ValueError):
         return ""
     if not math.isfinite(v):
         return ""
-    text = f"{v:.{digits}g}"
-    return "0" if text in ("-0", "0") else text
+    if v == 0:
+        return "0"
+    return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
 
 
 def _order(value: str, order: tuple) -> int:
