@@ -24,6 +24,8 @@ _API: dict[str, str] = {
     "DEFAULT_WINDOWS": "trialsynth.data.windows",
     "assign_windows": "trialsynth.data.windows",
     "select_per_window": "trialsynth.data.windows",
+    "read_revman5": "trialsynth.data.importers.revman5",
+    "read_cochrane_data_package": "trialsynth.data.importers.cochrane_package",
     # effects
     "effect_sizes": "trialsynth.effects.measures",
     "effects_from_trials": "trialsynth.effects.records",

@@ -16,7 +16,7 @@ from trialsynth._version import __version__
 from trialsynth.errors import TrialsynthError
 
 # subcommand modules, in the order --help lists them
-SUBCOMMANDS = ["validate", "report", "forest", "figures", "add_trial"]
+SUBCOMMANDS = ["validate", "report", "forest", "figures", "add_trial", "import_revman"]
 
 
 def build_parser() -> argparse.ArgumentParser:

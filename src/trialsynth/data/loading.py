@@ -161,7 +161,7 @@ _PATTERN_HELP = {
     "comparison_id": "expected lower-case letters, digits and _ (e.g. acu_vs_sham)",
     "source_id": "expected letters, digits, _, . and - (the evidence file's name without .yaml)",
     "source_ref": "expected doi:10.xxxx/... or pmid:NNNNNNNN (or pmcid:PMCNNNNNNN), or url:https://... "
-                  "for a record with no identifier",
+                  "for a record with no identifier (file:NAME for rows imported from a review file)",
     "quote_ids": "expected quote ids separated by ';' (e.g. Q01;Q02)",
     "derived": "expected column=conversion pairs separated by ';' (e.g. timepoint_weeks=months_to_weeks)",
 }

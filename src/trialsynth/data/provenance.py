@@ -34,6 +34,7 @@ from trialsynth.data.direction import direction_problems
 from trialsynth.errors import Problem, TrialDataError
 
 __all__ = [
+    "REVIEW_FILE",
     "CONVERSIONS",
     "PHRASE_CONVERSIONS",
     "ROW_CONVERSIONS",
@@ -270,6 +271,12 @@ def check_records(records: Mapping[str, Mapping[str, Any]], *, directory: str = 
         for key in ("citation", "kind", "urls", "quotes"):
             if key not in record:
                 problems.append(Problem(file, None, key, None, f"missing required key {key!r}"))
+        if record.get("kind") == REVIEW_FILE:
+            for key in ("file", "sha256"):
+                if _blank(record.get(key)):
+                    problems.append(Problem(file, None, key, None,
+                                            f"a {REVIEW_FILE} record (rows imported from a review file) needs "
+                                            f"{key!r}: the file's name and its SHA-256"))
         if record.get("kind") in ("trial", "review") and not (record.get("doi") or record.get("pmid")) \
                 and record.get("identifiers") != "not found":
             problems.append(Problem(file, None, "doi", None, "a trial or review record needs a doi or pmid "
@@ -493,6 +500,17 @@ def _check_source_ref(row: Mapping[str, Any], row_number: int, file: str,
         return []
     where = f"evidence/{record.get('id')}.yaml"
     kind, _, ident = ref.partition(":")
+    if record.get("kind") == REVIEW_FILE and (kind != "doi" or not record.get("doi")):
+        # rows imported from a review file cite the file (or the review's DOI, checked below)
+        if kind == "file" and ident == str(record.get("file") or ""):
+            return []
+        expected = f"doi:{record.get('doi')} or file:{record.get('file')}" if record.get("doi") \
+            else f"file:{record.get('file')}"
+        return [Problem(file, row_number, "source_ref", ref,
+                        f"a row imported from a review file cites it: expected {expected} ({where})")]
+    if kind == "file":
+        return [Problem(file, row_number, "source_ref", ref,
+                        f"file: cites a review file; {where} is not a {REVIEW_FILE} record")]
     if allow_url and kind == "url" and not (record.get("doi") or record.get("pmid")):
         urls = {u.get("url") for u in record.get("urls") or [] if isinstance(u, Mapping)}
         if ident in urls:
@@ -588,6 +606,39 @@ def _check_sham_type(row: Mapping[str, Any], row_number: int, file: str,
     return []
 
 
+#: the record kind of rows imported from another tool's review file (``trialsynth import-revman``)
+REVIEW_FILE = "review_file"
+
+_IMPORTED_LOCATION = re.compile(r"^imported from (?P<file>.+), analysis (?P<analysis>\d+\.\d+)$")
+
+
+def _quote_text(row: Mapping[str, Any], record: Mapping[str, Any]) -> str:
+    quotes = record.get("quotes") or {}
+    return " ".join(str(quotes[q].get("text", "")) for q in _split_ids(row.get("quote_ids"))
+                    if isinstance(quotes.get(q), Mapping))
+
+
+def _check_imported_location(row: Mapping[str, Any], row_number: int, file: str,
+                             record: Mapping[str, Any]) -> list[Problem]:
+    """A row of a review_file record says where in the file it is: "imported from FILE, analysis X.Y",
+    and its first quote is that analysis' row of the file."""
+    location = "" if _blank(row.get("source_location")) else str(row.get("source_location")).strip()
+    match = _IMPORTED_LOCATION.match(location)
+    where = f"evidence/{record.get('id')}.yaml"
+    if match is None:
+        return [Problem(file, row_number, "source_location", location,
+                        "a row imported from a review file says 'imported from FILE, analysis X.Y'")]
+    if Path(match.group("file")).name != str(record.get("file") or ""):
+        return [Problem(file, row_number, "source_location", location,
+                        f"names another file than {where} ({record.get('file')})")]
+    ids = _split_ids(row.get("quote_ids"))
+    quote = (record.get("quotes") or {}).get(ids[0]) if ids else None
+    if not isinstance(quote, Mapping) or f"analysis {match.group('analysis')}" not in str(quote.get("location", "")):
+        return [Problem(file, row_number, "quote_ids", ";".join(ids),
+                        f"the first quote must be the file's row of analysis {match.group('analysis')} in {where}")]
+    return []
+
+
 def check_trials(trials: pd.DataFrame, records: Mapping[str, Mapping[str, Any]], *,
                  file: str = "data/trials.csv") -> list[Problem]:
     """Check every numeric cell of the trials table against its row's quotes, and every sham type
@@ -607,11 +658,20 @@ def check_trials(trials: pd.DataFrame, records: Mapping[str, Mapping[str, Any]],
         problems += _check_direction(row_map, row_number, file, records, sorted(others))
         record = records.get(str(row_map.get("source_id", "")).strip())
         year = row_map.get("year")
+        imported = isinstance(record, Mapping) and record.get("kind") == REVIEW_FILE
+        if imported:
+            problems += _check_imported_location(row_map, row_number, file, record)
         if record is not None and not _blank(year):
             year_text = str(year).strip()
             if year_text.endswith(".0"):
                 year_text = year_text[:-2]
-            if year_text not in str(record.get("citation", "")):
+            if imported:
+                # a review file's citation is the review's: the study's year is in its own row
+                if year_text not in _quote_text(row_map, record):
+                    problems.append(Problem(file, row_number, "year", str(year),
+                                            f"year does not appear in the quotes {row_map.get('quote_ids')} "
+                                            f"of evidence/{record.get('id')}.yaml (the study's row in the file)"))
+            elif year_text not in str(record.get("citation", "")):
                 problems.append(Problem(file, row_number, "year", str(year),
                                         f"year does not appear in the citation of evidence/{record.get('id')}.yaml"))
     return problems

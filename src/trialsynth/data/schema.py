@@ -238,8 +238,10 @@ COLUMNS: tuple[Column, ...] = (
            pattern=r"[A-Za-z0-9][A-Za-z0-9_.-]*", group=_PROV),
     Column("source_ref", "string",
            "doi:10.xxxx/... or pmid:NNNNNNNN (or pmcid:PMCNNNNNNN) of the publication; "
-           "url:<a url of the record> only when its record says identifiers: not found.", ALWAYS,
-           pattern=r"(doi:10\.\d{4,9}/\S+|pmid:\d{1,9}|pmcid:PMC\d+|url:https?://\S+)", group=_PROV),
+           "url:<a url of the record> only when its record says identifiers: not found; "
+           "file:<name> only for rows imported from a review file without a DOI (a kind: review_file record).",
+           ALWAYS, pattern=r"(doi:10\.\d{4,9}/\S+|pmid:\d{1,9}|pmcid:PMC\d+|url:https?://\S+|file:\S+)",
+           group=_PROV),
     Column("source_location", "string", "Where in the publication: abstract, table 2, figure 3, page 5.",
            ALWAYS, group=_PROV),
     Column("quote_ids", "string",

@@ -103,6 +103,8 @@ OUTCOME_PHRASES = {
     "pain": ("reduce", "reduces", "pain"),
     "function": ("improve", "improves", "function"),
     "responder": ("increase", "increases", "the number of people who respond"),
+    "quality_of_life": ("improve", "improves", "quality of life"),
+    "global": ("improve", "improves", "global improvement"),
 }
 
 

@@ -492,6 +492,7 @@ def pool_mh(
     labels=None,
     correct: bool = True,
     warn: bool = True,
+    add_to_zero: float = 0.0,
 ) -> MHResult:
     """Mantel-Haenszel common-effect meta-analysis.
 
@@ -516,6 +517,13 @@ def pool_mh(
     warn : bool, default True
         Emit the collected warnings (also kept in ``result.warnings``) through
         :func:`warnings.warn` as :class:`trialsynth.pooling.fit.MetaWarning`.
+    add_to_zero : float, default 0
+        OR, RR, RD: added to each cell of every table with a zero cell (but not
+        to a table with no events, or only events, in both arms) before pooling.
+        RevMan 5 adds 1/2 ("RevMan automatically adds 0.5 to each cell of the
+        2x2 table for any such study", Cochrane Handbook 5.1, 9.4.4.1), also in
+        its Mantel-Haenszel estimate; 0 keeps the counts as they are (metafor's
+        ``rma.mh``).
 
     Returns
     -------
@@ -573,6 +581,11 @@ def pool_mh(
         if value is None:
             raise ArgumentError(f"{name}: required for measure={measure!r}")
     a, b, c, d = _tables(events1, n1, events2, n2)
+    if not (isinstance(add_to_zero, (int, float)) and math.isfinite(add_to_zero) and add_to_zero >= 0):
+        raise ArgumentError(f"add_to_zero: expected a number >= 0, got {add_to_zero!r}")
+    if add_to_zero > 0:
+        zero = ((a == 0) | (b == 0) | (c == 0) | (d == 0)) & ~(((a == 0) & (c == 0)) | ((b == 0) & (d == 0)))
+        a, b, c, d = (np.where(zero, x + add_to_zero, x) for x in (a, b, c, d))
     k = a.size
     n1i, n2i = a + b, c + d
     n = n1i + n2i

@@ -11,7 +11,8 @@ analysis, one kernel per notebook), and writes, inside ``out_dir`` only and ever
                              and GOSH plots where k >= 3, ...); figures.json lists them and what was
                              not drawn and why
     tables/*.csv (+ .md, .html for the SoF)   pooled estimates, claim verdicts, GRADE SoF draft...
-    exports/                 what the notebooks export (05: SoF CSV/Markdown/HTML)
+    exports/                 what the notebooks export (05: SoF CSV/Markdown/HTML), the SoF in
+                             GRADEpro's layout (DOCX, HTML) and the pooled tables as RevMan CSV
     changes.md, changes.html what changed since the previous run
     timings.json             wall time per stage
     .state/state.json        this run's state, the baseline of the next change report
@@ -230,6 +231,10 @@ def _write_tables(an: Analysis, folder: Path) -> list[Path]:
         sens = pd.DataFrame([display_frame_columns(r.get("measure"), r, ("estimate", "ci_low", "ci_high"))
                              for r in sens.to_dict("records")])
     written.append(write_csv_safely(_csv_ready(sens), folder / "sensitivity_analyses.csv"))
+    # for other tools: the SoF in GRADEpro's layout (DOCX, HTML), the pooled tables as RevMan CSV
+    from trialsynth.report.exports import write_exports
+
+    written += write_exports(an, folder.parent / "exports")
     return [Path(p) for p in written]
 
 

@@ -164,7 +164,11 @@ def render_index(an, out: Path, *, tables, figures, runs, changes, timings, nb_d
         link = f"<a href='{_rel(Path(r.html_path), out)}'>{e(r.name)}</a>" if r.html_path else e(r.name)
         parts.append(f"<li>{link}: {status}</li>")
     parts.append("</ul>")
-    exports = sorted((out / "exports").glob("*")) if (out / "exports").is_dir() else []
+    from trialsynth.report.exports import EXPORT_NAMES  # listed under Tables
+
+    ours = {Path(n).name for n in EXPORT_NAMES}
+    exports = sorted(p for p in (out / "exports").glob("*") if p.is_file() and p.name not in ours) \
+        if (out / "exports").is_dir() else []
     if exports:
         parts.append("<p>Notebook exports: " + " \u00b7 ".join(f"<a href='{_rel(p, out)}'>{e(p.name)}</a>" for p in exports) + "</p>")
     parts.append("<h2>Tables</h2><ul>" + "".join(f"<li><a href='{_rel(p, out)}'>{e(p.name)}</a></li>" for p in tables) + "</ul>")
