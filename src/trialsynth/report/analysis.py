@@ -7,8 +7,9 @@ the previous one's result::
     sources = load_sources(reviews, evidence, claims)
     effects = compute_effects(loaded, conditions=POOLED_CONDITIONS)
     pooled  = pool_cells(effects, profile, sources.claims)
-    graded  = grade_cells(pooled, effects)
-    judged  = judge_claims(sources, pooled, effects, graded)
+    info    = size_information(pooled, effects)    # required information size, TSA
+    graded  = grade_cells(pooled, effects, info)
+    judged  = judge_claims(sources, pooled, effects, graded, info)
 
 and keeps their results in an :class:`Analysis` (``analysis.stages`` holds the stage values
 themselves), which the notebooks and the report's views read. What could not run (no data, a file
@@ -41,6 +42,7 @@ from trialsynth.report.stages import (  # noqa: F401 - re-exported: the report's
     load_trials_stage,
     pool_cells,
     population_label,
+    size_information,
 )
 
 DEFAULT_PROFILE = "cochrane-2025"
@@ -71,6 +73,8 @@ class Analysis:
     problem_items: list = field(default_factory=list)  # the same as trialsynth.errors.Problem
     conditions: tuple | None = POOLED_CONDITIONS  # the pooled populations (None: all)
     refits: dict = field(default_factory=dict)  # group key -> the cell refitted under each shipped profile
+    information: pd.DataFrame = field(default_factory=pd.DataFrame)  # required information size per cell
+    sequential: dict = field(default_factory=dict)  # cell key -> trial sequential analysis (a sensitivity analysis)
     stages: dict = field(default_factory=dict)  # stage name -> the value it returned
 
     @property
@@ -245,16 +249,20 @@ def _run_analysis(data_path, profile, windows, reviews_path, evidence_dir, claim
         effects = compute_effects(loaded, measure=measure, conditions=conditions)
     with _timed(t, "pooling"):
         pooled = pool_cells(effects, profile, sources.claims)
+    with _timed(t, "information_size"):
+        info = size_information(pooled, effects)
     with _timed(t, "grade"):
-        graded = grade_cells(pooled, effects)
+        graded = grade_cells(pooled, effects, info)
     with _timed(t, "claims"):
-        judged = judge_claims(sources, pooled, effects, graded)
+        judged = judge_claims(sources, pooled, effects, graded, info)
     return Analysis(
         data_path=str(data_path), profile=profile, windows=windows, trials=loaded.trials, effects=effects.effects,
         selected=effects.selected, grouped=pooled.grouped, pooled=pooled.frame, reviews=sources.reviews,
         claims=sources.claims, verdicts=judged.verdicts, sof=graded.sof, quotes=sources.quotes,
-        subset_pooled=pooled.subset_pooled, notes=[*loaded.notes, *sources.notes, *effects.notes, *pooled.notes, *graded.notes],
+        subset_pooled=pooled.subset_pooled,
+        notes=[*loaded.notes, *sources.notes, *effects.notes, *pooled.notes, *info.notes, *graded.notes],
         timings=t, problems=loaded.problems, problem_items=loaded.problem_items,
-        conditions=effects.conditions, refits=pooled.refits,
-        stages={"loaded": loaded, "sources": sources, "effects": effects, "pooled": pooled, "graded": graded, "judged": judged},
+        conditions=effects.conditions, refits=pooled.refits, information=info.frame, sequential=info.analyses,
+        stages={"loaded": loaded, "sources": sources, "effects": effects, "pooled": pooled, "information": info,
+                "graded": graded, "judged": judged},
     )
