@@ -151,18 +151,18 @@ def check_research_needed(claim: Claim, information: pd.DataFrame | None = None,
                  "very low certainty is likely to change with further research; the certainties are shown, not counted.")
     reason = " | ".join(lines + notes) if lines else "no pooled cell of the claim's outcomes and comparators"
     evidence = _stanced([(p, ln) for (_, p), ln in zip(parts, lines)]) + tuple(("not tested", n) for n in notes)
-    summary = _summary(verdict, open_cells, firm_cells, len(parts))
+    summary = _summary(verdict, open_cells, firm_cells, len(parts), " and ".join(claim.outcomes or ("pain",)))
     return Verdict(claim.id, "research_needed", verdict, reason, tuple(parts), summary=summary, evidence=evidence)
 
 
-def _summary(verdict: str, open_cells, firm_cells, n: int) -> str:
+def _summary(verdict: str, open_cells, firm_cells, n: int, outcomes: str) -> str:
     """About 40 words: how many questions are settled (one named) and why the others are open."""
     if not n or (not open_cells and not firm_cells):
         return f"{verdict.capitalize()}: no cell's information size could be computed."
     bits = []
     if firm_cells:
         name, cell = firm_cells[0]
-        bits.append(f"{len(firm_cells)} of {n} pain and function questions are settled "
+        bits.append(f"{len(firm_cells)} of {n} {outcomes} questions are settled "
                     f"(e.g. {name}: {str(cell.get('more_research')).replace('firm evidence of ', '')})")
     if open_cells:
         why = {"not reached": 0, "spans the MID": 0, "includes no effect": 0, "low risk of bias": 0}
@@ -173,5 +173,5 @@ def _summary(verdict: str, open_cells, firm_cells, n: int) -> str:
         words = {"not reached": "information size not reached", "spans the MID": "CI spans the MID",
                  "includes no effect": "CI includes no effect", "low risk of bias": "too few trials at low risk of bias"}
         reasons = "; ".join(f"{words[k]}: {v}" for k, v in why.items() if v)
-        bits.append(f"{len(open_cells)}{'' if firm_cells else f' of {n}'} still need trials ({reasons})")
+        bits.append(f"{len(open_cells)}{'' if firm_cells else f' of {n} {outcomes} questions'} still need trials ({reasons})")
     return f"{verdict.capitalize()}: " + "; ".join(bits) + "."
