@@ -1,0 +1,160 @@
+"""A living review (issue 17, part 2): every pooled cell classified against the previous run with
+the trials that caused the change, versioned runs with a history, the living-status banner, and
+``add-trial --dry-run`` showing the classified changes before anything is written.
+
+The real added trial: Liu 2023 (the article's trial) is removed from a copy of the shipped data,
+a first run is recorded, and its four rows are re-added with ``add-trial``."""
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from trialsynth.cli.add_trial import add_trials
+from trialsynth.report import changes as C
+from trialsynth.report.analysis import run_analysis
+from trialsynth.report.build import _write_changes
+
+ROOT = Path(__file__).resolve().parents[2]
+STUDY = "Liu2023"
+
+
+def pooled(i2=10.0, est=-0.3, lo=-0.5, hi=-0.1, k=3, **extra):
+    return pd.DataFrame([{"outcome": "pain", "comparator_class": "sham", **extra, "window": "short", "k": k, "estimate": est,
+                          "ci_low": lo, "ci_high": hi, "pi_low": lo - 0.3, "pi_high": hi + 0.3, "tau2": 0.01, "i2": i2,
+                          "measure": "SMD", "study_ids": "A;B;C"}])
+
+
+def selected(*studies):
+    return pd.DataFrame([{"study_id": s, "comparison_id": "c", "outcome": "pain", "scale": "VAS", "timepoint_weeks": 8,
+                          "comparator_class": "sham", "window": "short"} for s in studies])
+
+
+def trials(*studies, edit=None):
+    return pd.DataFrame([{"study_id": s, "comparison_id": "c", "outcome": "pain", "scale": "VAS", "timepoint_weeks": 8,
+                          "mean1": 2.0 if s == edit else 1.0} for s in studies])
+
+
+# ----------------------------------------------------------------------------- the classification
+
+
+def test_heterogeneity_classes_follow_the_handbook_bands():
+    assert [C.heterogeneity_class(x, 3) for x in (0, 29.9, 30, 49.9, 50, 74.9, 75, 100)] == [
+        "might not be important", "might not be important", "moderate", "moderate", "substantial", "substantial",
+        "considerable", "considerable"]
+    assert C.heterogeneity_class(None, 3) == C.heterogeneity_class(40, 1) == "not estimable"
+    assert "10.10.2" in C.HETEROGENEITY_SOURCE
+
+
+def test_each_kind_of_change_names_the_trials_behind_it():
+    before = C.make_state(trials("A", "B"), pooled(i2=10, k=2), None, selected=selected("A", "B"))
+    after = C.make_state(trials("A", "B", "C", edit="B"), pooled(i2=60, est=-0.6, lo=-0.9, hi=-0.55), None,
+                         selected=selected("A", "B", "C"))
+    ch = C.diff_states(before, after)
+    (cell,) = ch.cells
+    assert cell.kinds == (C.CONCLUSION_CHANGED, C.HETEROGENEITY_CHANGED)
+    assert cell.added == ["C | c | pain | VAS | 8"] and cell.edited == ["B | c | pain | VAS | 8"] and not cell.removed
+    line = C.cell_change_lines(ch)[0]
+    assert line.startswith("pain | sham | short: **conclusion changed, heterogeneity changed class**:")
+    assert "small benefit \u2192 important benefit" in line and "might not be important \u2192 substantial" in line
+    assert line.endswith("caused by: added C; edited B")
+    assert "1 heterogeneity class changed" in ch.summary()
+
+
+def test_moved_within_class_new_and_removed_cells_and_certainty():
+    grade = dict(risk_of_bias="not assessed", inconsistency="not serious", indirectness="not serious",
+                 imprecision="serious", publication_bias="not assessed")
+    before = C.make_state(trials("A"), pooled(), None, selected=selected("A"),
+                          sof=pooled().assign(certainty="low", **grade))
+    after = C.make_state(trials("A"), pd.concat([pooled(est=-0.35), pooled().assign(window="long")]), None,
+                         selected=selected("A"), sof=pooled().assign(certainty="moderate", **grade))
+    ch = C.diff_states(before, after)
+    kinds = {c.key: c.kinds for c in ch.cells}
+    assert kinds == {"pain | sham | short": (C.CERTAINTY_CHANGED, C.MOVED_WITHIN_CLASS), "pain | sham | long": (C.NEW_CELL,)}
+    assert "no trial row of this cell changed" in ch.cells[-1].trials
+    gone = C.diff_states(after, before)
+    assert [c.kinds for c in gone.cells if c.key == "pain | sham | long"] == [(C.CELL_REMOVED,)]
+
+
+def test_cells_are_keyed_by_the_pooled_frames_own_key_columns():
+    frame = pooled(add_on=True)
+    assert C.cell_key_columns(frame) == ["outcome", "comparator_class", "add_on", "window"]
+    state = C.make_state(None, frame, None)
+    assert list(state["pooled"]) == ["pain | sham | True | short"] and state["key_columns"][2] == "add_on"
+    assert C.cell_key_columns(pd.DataFrame(columns=["outcome", "window", "comparator_class"])) == ["outcome", "comparator_class", "window"]
+
+
+def test_versions_advance_only_when_something_changed():
+    first = C.run_record(None, True, data_sha256="aa", now="2026-01-01T00:00:00Z")
+    assert first["version"] == "v1" and first["created"] == first["checked"]
+    same = C.run_record({"run": first}, False, data_sha256="aa", now="2026-01-02T00:00:00Z")
+    assert same["version"] == "v1" and same["created"] == "2026-01-01T00:00:00Z" and same["checked"] == "2026-01-02T00:00:00Z"
+    nxt = C.run_record({"run": same}, True, data_sha256="bb", now="2026-01-03T00:00:00Z")
+    assert nxt["version"] == "v2" and nxt["previous"] == "v1" and nxt["data_sha256"] == "bb"
+
+
+# ----------------------------------------------------------------------------- a real added trial
+
+
+@pytest.fixture
+def project(tmp_path):
+    shutil.copytree(ROOT / "data", tmp_path / "data")
+    shutil.copytree(ROOT / "evidence", tmp_path / "evidence")
+    data = tmp_path / "data" / "trials.csv"
+    rows = list(csv.reader(data.open(encoding="utf-8")))
+    header, body = rows[0], rows[1:]
+    sid = header.index("study_id")
+    removed = [r for r in body if r[sid] == STUDY]
+    assert removed, "the shipped data must hold the study this test re-adds"
+    with data.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows([header] + [r for r in body if r[sid] != STUDY])
+    new_rows = tmp_path / "new_rows.csv"
+    with new_rows.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows([header] + removed)
+    return tmp_path, data, new_rows, len(removed)
+
+
+def test_a_real_added_trial_is_classified_versioned_and_shown_before_writing(project):
+    root, data, new_rows, n_rows = project
+    out = root / "out"
+    out.mkdir()
+    first = _write_changes(run_analysis(data), out)
+    assert first.first_run and first.run["version"] == "v1"
+
+    # --dry-run: the classified changes, and nothing written
+    before_bytes = data.read_bytes()
+    dry = add_trials(new_rows, data, evidence_dir=root / "evidence", dry_run=True)
+    assert data.read_bytes() == before_bytes
+    assert any(line.startswith("function | no_treatment | immediate: new cell") and "caused by: added Liu2023" in line
+               for line in dry.changes), dry.changes
+    moved = [line for line in dry.changes if line.startswith("pain | no_treatment | immediate:")]
+    assert moved and "estimate moved within its class" in moved[0] and "caused by: added Liu2023" in moved[0]
+
+    add_trials(new_rows, data, evidence_dir=root / "evidence")
+    ch = _write_changes(run_analysis(data), out)
+    assert ch.run["version"] == "v2" and ch.run["previous"] == "v1"
+    cells = {c.key: c for c in ch.cells}
+    assert cells["function | no_treatment | immediate"].kinds == (C.NEW_CELL,)
+    pain = cells["pain | no_treatment | immediate"]
+    assert C.MOVED_WITHIN_CLASS in pain.kinds and pain.added and all(k.startswith(STUDY) for k in pain.added)
+    # every changed cell names Liu2023 as its cause, and no other trial
+    assert all({k.split(" | ")[0] for k in c.added + c.removed + c.edited} == {STUDY} for c in ch.cells)
+    md = (out / "changes.md").read_text(encoding="utf-8")
+    assert "Version v2, made" in md and "## What changed, cell by cell" in md
+    assert "* function | no_treatment | immediate: **new cell**:" in md and "caused by: added Liu2023" in md
+    status = C.living_status(ch)
+    assert "version v2" in status and f"{n_rows} trial rows added (Liu2023)" in status and "1 new cell" in status
+    banner = C.living_status_html(ch)
+    assert "<p class='living'>" in banner and "history/index.html" in banner and "<script" not in banner
+
+    # history keeps both versions; a run with nothing new makes no new version
+    versions = json.loads((out / "history" / "versions.json").read_text(encoding="utf-8"))
+    assert [v["version"] for v in versions] == ["v1", "v2"]
+    assert (out / "history" / "v1.md").read_text(encoding="utf-8").count("First run") == 1
+    again = _write_changes(run_analysis(data), out)
+    assert not again.any and again.run["version"] == "v2" and again.run["checked"] >= again.run["created"]
+    assert len(json.loads((out / "history" / "versions.json").read_text(encoding="utf-8"))) == 2
+    assert "nothing changed" in C.living_status(again)
