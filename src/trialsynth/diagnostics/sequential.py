@@ -55,7 +55,7 @@ __all__ = [
 #: the spending convention, in words, for every page that prints a boundary
 SPENDING_CONVENTION = (
     "Lan-DeMets O'Brien-Fleming-type alpha spending (Lan & DeMets 1983, Biometrika 70:659-663), two-sided and "
-    "symmetric: each side spends alpha/2 as 2 - 2\u03a6(z\u2081\u208b\u2090\u2044\u2084/\u221at), as the TSA program "
+    "symmetric: each side spends alpha/2 as 2 \u2212 2\u03a6(z(1 \u2212 \u03b1/4)/\u221at), as the TSA program "
     "(Thorlund et al. 2011) and Reboussin et al. 2000 (Control Clin Trials 21:190-207) do; boundaries by the recursive "
     "numerical integration of Armitage, McPherson & Rowe (1969)."
 )
@@ -262,6 +262,12 @@ class SequentialAnalysis:
     first_crossing: int | None = None
     notes: list = field(default_factory=list)
     convention: str = SPENDING_CONVENTION
+
+    @property
+    def conventional(self) -> float:
+        """The fixed-sample two-sided critical value ``z_{1-alpha/2}`` (1.96 at alpha 0.05), drawn
+        beside the boundaries as the naive test of every look."""
+        return float(stats.norm.isf(self.alpha / 2))
 
     @property
     def accrued(self) -> float:

@@ -13,6 +13,7 @@ with :func:`save_figure` (deterministic SVG, PDF with embedded fonts, PNG).
 ``gosh_plot``             estimate vs I² over subsets (scatter or hexbin)
 ``rob_traffic_light``     risk-of-bias grid (study x domain) and a summary bar chart
 ``effect_by_time_plot``   pooled effect with CI against weeks after treatment ended
+``sequential_plot``       trial sequential analysis: cumulative z-curve, boundaries, RIS
 ``save_figure``           write SVG/PDF/PNG atomically, byte-identical across runs
 ``get_style``             house styles ``cochrane`` and ``jama``
 ========================  ==========================================================
@@ -32,6 +33,7 @@ _API = {
     "gosh_plot": "trialsynth.plots.sensitivity",
     "rob_traffic_light": "trialsynth.plots.rob",
     "effect_by_time_plot": "trialsynth.plots.time",
+    "sequential_plot": "trialsynth.plots.sequential",
     "evidence_grid_plot": "trialsynth.plots.evidence_grid",
     "save_figure": "trialsynth.plots.export",
     "figure_bytes": "trialsynth.plots.export",
