@@ -127,6 +127,11 @@ def test_added_trial_flows_into_estimates_figures_claims_and_changes(tmp_path):
         assert f"added: {r[sid]} | {r[header.index('comparison_id')]} | {r[header.index('outcome')]}" in changes
     assert " | ".join(key) in changes
     assert f"**flipped** {claim}: insufficient evidence -> {verdicts2.loc[claim, 'verdict']}" in changes
+    # ... classifies the cells the trial changed, naming it, and the front page's living banner says so
+    assert "## What changed, cell by cell" in changes and "caused by: added Liu2023" in changes
+    page = index.read_text(encoding="utf-8")
+    assert "<p class='living'>" in page and "version v2" in page and "trial rows added (Liu2023)" in page
+    assert (out / "history" / "v1.html").is_file() and (out / "history" / "v2.html").is_file()
     # and the executed notebooks are linked from the index
     for name in ("01_evidence_base", "02_short_vs_long_term", "03_article_claims", "04_robustness", "05_summary_of_findings"):
         assert f"notebooks/{name}.html" in links(index)
