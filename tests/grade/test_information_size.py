@@ -155,7 +155,7 @@ def test_grade_imprecision_reads_the_heterogeneity_adjusted_ris():
     # a cell holding fewer participants than its RIS is downgraded for imprecision, naming the RIS
     frame.loc[frame["comparator_class"] == "usual_care", "ris"] = 10_000
     sof = draft_sof(pooled, rows, information=frame).set_index("comparator_class")
-    assert "vs RIS (D\u00b2" in sof.loc["usual_care", "imprecision_reason"]
+    assert "participants vs RIS 10000 (D\u00b2 " in sof.loc["usual_care", "imprecision_reason"]
     assert "fewer participants than the RIS" in sof.loc["usual_care", "imprecision_reason"]
     assert sof.loc["usual_care", "imprecision"] in (R.SERIOUS, R.VERY_SERIOUS)
     # without the table the single-trial OIS is used, as before

@@ -146,7 +146,8 @@ def test_a_real_added_trial_is_classified_versioned_and_shown_before_writing(pro
     assert "Version v2, made" in md and "## What changed, cell by cell" in md
     assert "* function | no_treatment | immediate: **new cell**:" in md and "caused by: added Liu2023" in md
     status = C.living_status(ch)
-    assert "version v2" in status and f"{n_rows} trial rows added (Liu2023)" in status and "1 new cell" in status
+    assert status.startswith("Living review, version v2 (") and ", updated from v1: " in status
+    assert f"{n_rows} trial rows added (Liu2023)" in status and "1 new cell" in status
     banner = C.living_status_html(ch)
     assert "<p class='living'>" in banner and "history/index.html" in banner and "<script" not in banner
 

@@ -1214,8 +1214,17 @@ def _same_value(a, b) -> bool:
 
 
 def check_research_needed(claim: Claim, **kwargs) -> Verdict:
-    """"More (high-quality) research is needed": :func:`trialsynth.claims.research_needed.check_research_needed`
-    (the required information size and the trial sequential boundaries of each cell)."""
+    """"More (high-quality) research is needed", judged per pooled cell of the claim's outcomes and
+    comparators (:func:`trialsynth.claims.research_needed.check_research_needed`).
+
+    Each cell has a required information size (participants to detect the MID with alpha 0.05 and
+    power 80%, divided by 1 - D2) and a trial sequential analysis (Lan-DeMets O'Brien-Fleming
+    boundaries over the cumulative z-curve; a sensitivity analysis). A cell is settled when a
+    boundary is crossed, or the information size is reached, and the pooled CI decides the
+    question against the MID; then the part disagrees with "more research is needed", unless
+    every trial's risk of bias is entered and those at low risk fall short of the information
+    size. Otherwise the part agrees. All parts agree -> supported; all disagree -> contradicted;
+    both -> mixed; no computable information size -> insufficient evidence."""
     from trialsynth.claims.research_needed import check_research_needed as check
 
     return check(claim, **kwargs)

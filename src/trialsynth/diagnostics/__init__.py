@@ -21,6 +21,8 @@ _API: dict[str, str] = {
     "henmi_copas": "trialsynth.diagnostics.henmi_copas",
     "selection_model": "trialsynth.diagnostics.selection",
     "small_study_summary": "trialsynth.diagnostics.bias_summary",
+    "sequential_analysis": "trialsynth.diagnostics.sequential",
+    "spending_boundaries": "trialsynth.diagnostics.sequential",
 }
 
 __all__ = sorted(_API)

@@ -228,7 +228,8 @@ def judge_imprecision(ci_low, ci_high, participants, *, mid: float, ois: int | N
     :func:`trialsynth.pooling.profiles.conclusion_depends_on_method`): the interval the conclusion
     rests on is not robust, which is serious imprecision at least. ``ois_label`` names the size in
     the reason: ``OIS`` (GRADE's single-trial optimal information size) or, when ``ois`` is the
-    meta-analysis' heterogeneity-adjusted required information size, e.g. ``RIS (D2 65%)``.
+    meta-analysis' heterogeneity-adjusted required information size, e.g. ``RIS {} (D2 65%)`` (``{}``
+    is replaced by the size).
     """
     mid, harm = _thresholds(mid, harm_mid)
     if not (_finite(ci_low) and _finite(ci_high)):
@@ -237,8 +238,9 @@ def judge_imprecision(ci_low, ci_high, participants, *, mid: float, ois: int | N
     n = float(participants) if _finite(participants) else math.nan
     text = f"CI {_fmt_scale(display, ci_low, ci_high)} vs {threshold_text or f'MID {mid:g}'}"
     short = ois_label.split(" ")[0]
+    size = ois_label.format(ois) if "{}" in ois_label else f"{ois_label} {ois}"
     if ois:
-        text += f"; {int(n)} participants vs {ois_label} {ois}" if not math.isnan(n) else f"; participants unknown ({ois_label} {ois})"
+        text += f"; {int(n)} participants vs {size}" if not math.isnan(n) else f"; participants unknown ({size})"
     elif not math.isnan(n):
         text += f"; {int(n)} participants ({short} not computable)"
     if hi_b >= mid and lo_b <= -harm:

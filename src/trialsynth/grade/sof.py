@@ -242,7 +242,7 @@ def _information_lookup(information: pd.DataFrame | None):
         if row is None or not _finite(row.get("ris")):
             return None
         d2 = row.get("diversity")
-        label = f"RIS (D² {float(d2):.0%})" if _finite(d2) else "RIS"
+        label = f"RIS {{}} (D² {float(d2):.0%})" if _finite(d2) else "RIS"
         return int(row["ris"]), label
 
     return lookup

@@ -118,6 +118,9 @@ class Analysis:
         parts.append("Clinical importance and GRADE imprecision use " + MID_SOURCE + " Thresholds for " + RATIO_MID_SOURCE)
         parts.append("Every cell is refitted under cochrane-2025, its never-narrower variant (cochrane-2025-adhoc) and "
                      "revman5-legacy; a cell whose class changes between them is flagged 'depends on the method'.")
+        parts.append("Each cell's required information size (participants to detect the MID with alpha 0.05 and power 80%, "
+                     "divided by 1 - D\u00b2 for diversity; Wetterslev et al. 2009) sets the GRADE imprecision criterion; a trial "
+                     "sequential analysis with Lan-DeMets O'Brien-Fleming boundaries is reported as a sensitivity analysis.")
         return " ".join(parts)
 
     def windows_used(self):

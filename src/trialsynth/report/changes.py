@@ -424,32 +424,39 @@ def cell_change_lines(ch: Changes) -> list[str]:
 
 
 def _version_line(run: Mapping) -> str:
+    """"Version v2, made 2026-12-02 10:00:00 UTC; data SHA-256 0d21b2592476." (and when it was checked again)."""
     if not run:
         return ""
-    text = f"Version {run.get('version')}, made {str(run.get('created', ''))[:19].replace('T', ' ')} UTC"
+    text = f"Version {run.get('version')}, made {_when(run.get('created'))} UTC"
     if run.get("checked") and run.get("checked") != run.get("created"):
-        text += f" (checked again {str(run['checked'])[:19].replace('T', ' ')} UTC: nothing changed)"
+        text += f" (checked again {_when(run['checked'])} UTC: nothing changed)"
     return text + f"; data SHA-256 {str(run.get('data_sha256', ''))[:12]}."
+
+
+def _when(stamp) -> str:
+    return str(stamp or "")[:19].replace("T", " ")
 
 
 def living_status(ch: Changes) -> str:
     """The living-status line: the version and its date, the trials added, and what changed."""
     run = ch.run or {}
-    head = f"Living review, version {run.get('version', '?')}, last updated {str(run.get('created', ''))[:10]}"
+    head = f"Living review, version {run.get('version', '?')} ({str(run.get('created', ''))[:10]})"
     if ch.first_run:
         return head + f": first run, the baseline of {ch.n_trial_rows} trial rows and {ch.n_cells} pooled cells."
+    if not ch.any:
+        checked = str(run.get("checked") or "")[:10]
+        return head + f": no trial added and nothing changed at the last check{f' ({checked})' if checked else ''}."
     studies = sorted({k.split(" | ")[0] for k in ch.trials_added})
     added = (f"{len(ch.trials_added)} trial row{'s' if len(ch.trials_added) != 1 else ''} added ({', '.join(studies)})"
              if ch.trials_added else "no trial added")
-    if not ch.any:
-        return head + f" (since {ch.previous_run.get('version', 'the previous run')}): {added}; nothing changed."
     counts = [f"{len(ch.cells_of(k))} {k}" for k in CHANGE_KINDS if ch.cells_of(k)]
     flips = ch.cells_of(CONCLUSION_CHANGED)
     detail = ""
     if flips:
         c = flips[0]
         detail = f" ({c.key}: {(c.old or {}).get('class')} {ARROW} {(c.new or {}).get('class')})"
-    return (head + f" (since {ch.previous_run.get('version', 'the previous run')}): {added}; "
+    since = ch.previous_run.get("version")
+    return (head + (f", updated from {since}" if since else "") + f": {added}; "
             + ("; ".join(counts) if counts else "no pooled cell changed") + detail + ".")
 
 
