@@ -499,6 +499,81 @@ def bench_memory(data, results):
     results["memory"] = out
 
 
+CURVE_KS = (10, 100, 1_000, 10_000, 100_000, 1_000_000)
+CURVE_R_MAX_K = 10_000  # rma() at larger k takes minutes (O(k^2) matrices)
+
+R_CURVE = r"""
+suppressPackageStartupMessages(library(metafor))
+args <- commandArgs(trailingOnly = TRUE)
+args <- args[args != "--args"]
+out <- c()
+for (f in args[-1]) {
+  d <- read.csv(f)
+  for (m in c("DL", "REML")) {
+    rma(yi, vi, data = d, method = m)
+    n <- if (nrow(d) <= 1000) 20 else 2
+    t <- proc.time()[["elapsed"]]; for (i in seq_len(n)) rma(yi, vi, data = d, method = m)
+    out <- c(out, sprintf("%d,%s,%.9g", nrow(d), m, (proc.time()[["elapsed"]] - t) / n))
+  }
+}
+writeLines(out, args[1])
+"""
+
+
+def bench_curve(data, use_r: bool, results, quick: bool = False):
+    """One fit's cost over k = 10 ... 10^6: ``pool(method=DL/REML)`` against statsmodels'
+    ``combine_effects`` (DL) on the same data, interleaved rounds; metafor ``rma()`` for
+    k <= 10^4 when R is present (timed inside R)."""
+    rng = np.random.default_rng(SEED + 1)
+    ks = CURVE_KS[:4] if quick else CURVE_KS
+    pool = lookup("pool")
+    rows = []
+    sets = {}
+    for k in ks:
+        yi, vi = simulate_meta_analyses(rng, 1, k)
+        yi, vi = yi[0], vi[0]
+        sets[k] = (yi, vi)
+        fns = {"DL": lambda: pool(yi, vi, method="DL"), "REML": lambda: pool(yi, vi, method="REML"),
+               "statsmodels_dl": lambda: statsmodels_dl(yi, vi)}
+        number = max(1, int(2e5 // k)) if k >= 1000 else 200
+        rounds = 5 if k >= 100_000 else 10
+        t = interleaved_best_times(fns, rounds=2 if quick else rounds, number=number)
+        rows.append({"k": k, "trialsynth_dl_seconds": t["DL"], "trialsynth_reml_seconds": t["REML"],
+                     "statsmodels_dl_seconds": t["statsmodels_dl"],
+                     "statsmodels_over_dl": t["statsmodels_dl"] / t["DL"],
+                     "reml_over_dl": t["REML"] / t["DL"]})
+    rscript = shutil.which("Rscript") if use_r else None
+    if rscript:
+        with tempfile.TemporaryDirectory(prefix="trialsynth-curve-") as tmp:
+            files = []
+            for k, (yi, vi) in sets.items():
+                if k <= CURVE_R_MAX_K:
+                    f = Path(tmp) / f"k{k}.csv"
+                    np.savetxt(f, np.column_stack([yi, vi]), delimiter=",", header="yi,vi",
+                               comments="", fmt="%.17g")
+                    files.append(str(f))
+            out = Path(tmp) / "r.csv"
+            proc = subprocess.run([rscript, "-e", R_CURVE, "--args", str(out), *files],
+                                  capture_output=True, text=True)
+            if proc.returncode == 0:
+                for line in out.read_text().split():
+                    k, m, sec = line.split(",")
+                    for row in rows:
+                        if row["k"] == int(k):
+                            row[f"metafor_{m.lower()}_seconds"] = float(sec)
+    results["curve"] = rows
+
+
+def print_curve(rows) -> None:
+    print(f"\n{'k':>9} {'DL':>11} {'REML':>11} {'statsmodels DL':>15} {'sm/DL':>7} {'REML/DL':>8} "
+          f"{'metafor DL':>11} {'metafor REML':>13}")
+    for r_ in rows:
+        print(f"{r_['k']:>9,} {fmt_seconds(r_['trialsynth_dl_seconds']):>11} "
+              f"{fmt_seconds(r_['trialsynth_reml_seconds']):>11} {fmt_seconds(r_['statsmodels_dl_seconds']):>15} "
+              f"{r_['statsmodels_over_dl']:>6.2f}x {r_['reml_over_dl']:>7.2f}x "
+              f"{fmt_seconds(r_.get('metafor_dl_seconds')):>11} {fmt_seconds(r_.get('metafor_reml_seconds')):>13}")
+
+
 def _enable_subreaper() -> bool:
     """Make this process the reaper of its orphaned descendants (Linux ``prctl``), so that the
     CPU time of every process a report run starts (notebook kernel, figure workers and their
@@ -749,7 +824,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-report", action="store_true", help="skip timing `make report`")
     parser.add_argument("--output", default=str(HERE / "results.json"), help="results file (default: %(default)s)")
     parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
+    parser.add_argument("--only", default=None,
+                        help="comma-separated parts to run: single,batch,gosh,permutest,memory,curve,report "
+                             "(default: all but curve)")
     args = parser.parse_args(argv)
+    parts = (set(args.only.split(",")) if args.only else
+             {"single", "batch", "gosh", "permutest", "memory", "report"})
+    if args.no_report:
+        parts.discard("report")
 
     repeat = 2 if args.quick else 5
     started = time.perf_counter()
@@ -761,21 +843,34 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine_info(),
         "targets": TARGETS,
     }
-    r = {"available": False, "reason": "skipped (--no-r)"} if args.no_r else run_r(data, args.quick)
+    needs_r = parts & {"single", "batch", "gosh", "permutest"}
+    if args.no_r or not needs_r:
+        r = {"available": False, "reason": "skipped (--no-r)" if args.no_r else "not needed"}
+    else:
+        r = run_r(data, args.quick)
     results["metafor"] = {k: v for k, v in r.items() if k not in ("loop",)}
-    if not r.get("available"):
+    if not r.get("available") and needs_r:
         print(f"metafor: {r['reason']}")
-    bench_single(data, r, repeat, results)
-    bench_batch(data, r, repeat, results)
-    bench_gosh(data, r, repeat, results)
-    bench_permutest(data, r, repeat, results)
-    bench_memory(data, results)
-    if not args.no_report:
+    if "single" in parts:
+        bench_single(data, r, repeat, results)
+    if "batch" in parts:
+        bench_batch(data, r, repeat, results)
+    if "gosh" in parts:
+        bench_gosh(data, r, repeat, results)
+    if "permutest" in parts:
+        bench_permutest(data, r, repeat, results)
+    if "memory" in parts:
+        bench_memory(data, results)
+    if "curve" in parts:
+        bench_curve(data, not args.no_r, results, args.quick)
+    if "report" in parts:
         bench_report(repeat, results)
     results["summary"] = summarise(results)
     results["benchmark_wall_seconds"] = time.perf_counter() - started
     print()
     print_table(results["summary"], results)
+    if "curve" in results:
+        print_curve(results["curve"])
     if args.markdown:
         print()
         print(markdown_table(results["summary"]))

@@ -40,6 +40,9 @@ _API: dict[str, str] = {
     "get_profile": "trialsynth.pooling.profiles",
     "pool_groups": "trialsynth.pooling.grouped",
     "permutation_test": "trialsynth.pooling.regression",
+    "RegressionResult": "trialsynth.pooling.regression",
+    "ContrastTest": "trialsynth.pooling.regression",
+    "heterogeneity_ci": "trialsynth.pooling.confint",
     # diagnostics (trialsynth.diagnostics lists them)
     **_DIAGNOSTICS_API,
     # plots

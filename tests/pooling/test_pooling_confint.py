@@ -67,10 +67,11 @@ def test_confint_tight_qprofile(case, measure, method):
     if method == "GENQ":
         # metafor: "Please install the 'CompQuadForm' package when method='QGEN'".
         assert "CompQuadForm" in rec["error"]
-        # We do not implement the generalised-Q interval of Jackson (2013); we return the
-        # Q-profile interval instead, which must then equal the DL record's (same data).
+        # The generalised-Q interval (Jackson 2013, the default for GENQ fits) is checked
+        # against metafor in test_engine_reference.py; the Q-profile interval of a GENQ fit
+        # must equal the DL record's (same data, same Q-profile).
         dl = load_case(case)["measures"][measure]["confint_tight"]["DL"]
-        ci = res.heterogeneity_ci()
+        ci = res.heterogeneity_ci("QP")
         m = Mismatch(1e-5, 1e-8)
         _compare(ci, dl, m, cols=COLS[1:])
         m.assert_ok()
@@ -133,4 +134,6 @@ def test_pl_needs_ml_or_reml():
 def test_unknown_ci_type():
     yi, vi = yivi("dat.bcg", "RR")
     with pytest.raises(ArgumentError, match="QP"):
-        pool(yi, vi).heterogeneity_ci("wald")
+        pool(yi, vi).heterogeneity_ci("bootstrap")
+    # "Wald" is a type since issue 14 (case-insensitive, as the others)
+    assert pool(yi, vi).heterogeneity_ci("wald").attrs["type"] == "WALD"

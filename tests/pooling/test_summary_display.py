@@ -67,3 +67,15 @@ def test_common_effect_repr():
     r = pool(YI, VI, method="EE", test="z")
     text = repr(r)
     assert text.startswith("MetaResult(common-effect, test z, k=5") and "tau2" not in text
+
+
+def test_mh_and_subgroup_summaries_display_as_text():
+    """MHResult and SubgroupResult print like MetaResult: a bare ``summary()`` shows the table."""
+    from trialsynth import pool_mh, subgroups
+    from trialsynth.pooling.results import SummaryText
+
+    mh = pool_mh("RR", events1=[5, 10, 3], n1=[50, 60, 40], events2=[9, 14, 8], n2=[50, 58, 41])
+    text = mh.summary()
+    assert isinstance(text, SummaryText) and repr(text) == str(text) and "\n" in repr(text)
+    sg = subgroups([0.1, 0.3, 0.2, 0.5], [0.01, 0.02, 0.015, 0.03], groups=["a", "a", "b", "b"])
+    assert isinstance(sg.summary(), SummaryText) and "\n" in repr(sg.summary())

@@ -107,11 +107,83 @@ def cumulative(
 
 def _knapp_hartung_scale(fit) -> float:
     """The factor multiplying the model variances: 1 (z), s2w (knha) or max(1, s2w) (adhoc)."""
-    if fit.test == "knha":
-        return float(fit.s2w)
-    if fit.test == "adhoc":
-        return max(1.0, float(fit.s2w))
-    return 1.0
+    from trialsynth.pooling.fit import knapp_hartung_scale
+
+    return knapp_hartung_scale(fit.test, fit.s2w)
+
+
+def _deleted_fits(reg) -> list[dict]:
+    """Study by study, a meta-regression (:class:`~trialsynth.pooling.regression.RegressionResult`)
+    refitted without that study with the same estimator, test, level, user weights and
+    tau2_init.  Each entry: ``fit`` (a ModelFit, or None when the design without the study is
+    rank deficient), ``resid`` (y_i - x_i b(-i)), ``se_resid`` and ``scale`` (the deleted fit's
+    Knapp-Hartung factor)."""
+    from trialsynth.pooling.fit import fit_model
+
+    rows = []
+    for i in range(reg.k):
+        keep = np.arange(reg.k) != i
+        Xd = reg.X[keep]
+        if np.linalg.matrix_rank(Xd) < reg.p or reg.k - 1 - reg.p < 1:
+            rows.append({"fit": None, "resid": math.nan, "se_resid": math.nan, "scale": math.nan})
+            continue
+        fit = fit_model(reg.yi[keep], reg.vi[keep], Xd, method=reg.method, test=reg.test,
+                        level=reg.level, tau2_init=reg.tau2_init,
+                        weights=None if reg.user_weights is None else reg.user_weights[keep])
+        scale = _knapp_hartung_scale(fit)
+        xi = reg.X[i]
+        resid = float(reg.yi[i] - xi @ fit.b)
+        se_resid = math.sqrt(scale * (reg.vi[i] + fit.tau2) + float(xi @ fit.vb @ xi))
+        rows.append({"fit": fit, "resid": resid, "se_resid": se_resid, "scale": scale})
+    return rows
+
+
+def _influence_regression(reg) -> pd.DataFrame:
+    """:func:`influence` for a meta-regression (the formulas of Viechtbauer & Cheung 2010 with
+    the design X: hat values diag(X (X'WX)^-1 X'W), Cook's distance with the full vb,
+    DFBETAS per coefficient with (X'W(-i)X)^-1)."""
+    k, p, X = reg.k, reg.p, reg.X
+    w = 1.0 / (reg.vi + reg.tau2)
+    if reg.user_weights is None:
+        a = w
+        xtax_inv = np.linalg.inv((X.T * a) @ X)
+        hat = np.einsum("ij,jk,ik->i", X, xtax_inv, X) * a
+    else:
+        a = reg.user_weights
+        xtax_inv = np.linalg.inv((X.T * a) @ X)
+        hat = np.einsum("ij,jk,ik->i", X, xtax_inv, X) * a
+    weight = 100 * a / a.sum()
+    vb_inv = np.linalg.inv(reg.vb)
+    det_vb = np.linalg.det(reg.vb)
+    out = {name: np.full(k, np.nan) for name in ("rstudent", "dffits", "cook_d", "cov_r",
+                                                  "tau2_del", "qe_del")}
+    dfbetas = np.full((k, p), np.nan)
+    for i, row in enumerate(_deleted_fits(reg)):
+        fit = row["fit"]
+        if fit is None:
+            continue
+        d = reg.b - fit.b
+        scale = row["scale"]
+        out["rstudent"][i] = row["resid"] / row["se_resid"]
+        out["dffits"][i] = float(X[i] @ d) / math.sqrt(scale * hat[i] * (reg.vi[i] + fit.tau2))
+        out["cook_d"][i] = float(d @ vb_inv @ d)
+        out["cov_r"][i] = np.linalg.det(fit.vb) / det_vb
+        out["tau2_del"][i] = fit.tau2
+        out["qe_del"][i] = fit.q
+        w_del = 1.0 / (reg.vi + fit.tau2)
+        dfbetas[i] = d / np.sqrt(scale * np.diag(np.linalg.inv((X.T * w_del) @ X)))
+    dffits_cut = 3 * math.sqrt(p / (k - p)) if k > p else math.inf
+    with np.errstate(invalid="ignore"):
+        infl = ((np.abs(out["dffits"]) > dffits_cut)
+                | (stats.chi2.cdf(out["cook_d"], p) > 0.5)
+                | (hat > 3 * p / k)
+                | np.any(np.abs(dfbetas) > 1, axis=1))
+    labels = reg.labels if reg.labels is not None else [str(i + 1) for i in range(k)]
+    frame = pd.DataFrame({"label": labels, **out, "hat": hat, "weight": weight})
+    for j, name in enumerate(reg.coef_names):
+        frame[f"dfbetas_{name}"] = dfbetas[:, j]
+    frame["is_influential"] = infl
+    return frame
 
 
 def influence(yi, vi=None, *, sei=None, method=None, test=None, level=None, labels=None) -> pd.DataFrame:
@@ -138,12 +210,21 @@ def influence(yi, vi=None, *, sei=None, method=None, test=None, level=None, labe
       cdf of cook_d > .5, or hat > 3p/k, or any |dfbetas| > 1 (the criteria
       of Viechtbauer & Cheung 2010, section 4, as metafor flags them).
 
+    Given a meta-regression (:func:`trialsynth.meta_regression`'s result) the same
+    diagnostics are computed with its moderators, estimator, test and weights (each study's
+    deleted fit is the meta-regression without it; DFBETAS become one column
+    ``dfbetas_<coef>`` per coefficient; criteria use p coefficients).
+
     Returns
     -------
     DataFrame
         One row per study: ``label, rstudent, dffits, cook_d, cov_r,
         tau2_del, qe_del, hat, weight, dfbetas, is_influential``.
     """
+    from trialsynth.pooling.regression import RegressionResult
+
+    if isinstance(yi, RegressionResult):
+        return _influence_regression(yi)
     y, v, lab, fit = study_arrays(yi, vi, sei=sei, labels=labels, min_k=2)
     method, test, level = fit_options(fit, method, test, level)
     k = y.size

@@ -27,24 +27,12 @@ if TYPE_CHECKING:
 
 from trialsynth.errors import ArgumentError
 from trialsynth.pooling._lazy import Deferred, LazyField
-from trialsynth.pooling.estimators import normalise_method
+from trialsynth.pooling._linalg import raise_malloc_mmap_threshold
+from trialsynth.pooling.estimators import EXTRA_METHODS, GENQ_METHODS, _estimate_extra, normalise_method
 from trialsynth.pooling.fit import PI_METHODS, check_level, normalise_test
 
 
-def _raise_malloc_mmap_threshold() -> None:
-    """Free one 16 MB block so that glibc serves later (m x k) temporaries from its heap.
-
-    glibc's malloc gives every block above its mmap threshold (128 kB at start) fresh pages
-    from the kernel, and each page faults on first touch; freeing a larger mapped block
-    raises the threshold to that size (mallopt(3), "M_MMAP_THRESHOLD", dynamic adjustment).
-    Importing pandas or scipy.stats happened to do this; without them a 10,000 x 10 batch
-    spent most of its time in page faults (DL 2.0 ms instead of 0.7 ms).  Harmless elsewhere.
-    """
-    block = np.empty(2_000_000)
-    del block
-
-
-_raise_malloc_mmap_threshold()
+raise_malloc_mmap_threshold()
 
 
 @dataclass
@@ -303,7 +291,7 @@ def pool_batch(
             if present is not None:
                 w *= pres
             sw = w @ ones
-        if method == "GENQ":
+        if method in GENQ_METHODS:
             wt = w0
             est = mu0
             var_b = np.einsum("ij,ij->i", w0 * w0, v0 + tau2[:, None]) / (sw0 * sw0)
@@ -463,11 +451,48 @@ def _rows(pres, idx):
     return pres if pres.shape[0] == 1 else pres[idx]
 
 
+def _tau2_batch_rowwise(method, y, v, pres, kf):
+    """GENQM, DLIT and SJIT row by row (root-finding estimators with no power-sum form; the
+    same function :func:`trialsynth.pool` uses)."""
+    m = y.shape[0]
+    tau2, se = np.zeros(m), np.full(m, np.nan)
+    for i in range(m):
+        if kf[i] < 2:
+            continue
+        row = _rows(pres, i).astype(bool) if pres.shape[0] > 1 else slice(None)
+        tau2[i], se[i] = _estimate_extra(y[i][row], v[i][row], None, method, None)
+    return tau2, se, np.ones(m, dtype=bool)
+
+
+def _boundary_rows(y, v, pres, tau2, q, sw0, reml):
+    """Rows whose ML/REML log-likelihood at tau2 = 0 exceeds the interior maximum reached
+    (see estimators.boundary_message): a boolean mask."""
+    idx = np.flatnonzero(tau2 > 0)
+    out = np.zeros(tau2.size, dtype=bool)
+    if idx.size == 0:
+        return out
+    pr = _rows(pres, idx)
+    t = tau2[idx]
+    s = v[idx] + t[:, None]
+    w = pr / s
+    sw = _rowsum(w)
+    mu = _rowsum(w * y[idx]) / sw
+    r = (y[idx] - mu[:, None]) * pr
+    logs = np.log(np.where(pr > 0, s, 1.0))
+    ll_t = -0.5 * (_rowsum(logs) + _rowsum(w * r * r) + (np.log(sw) if reml else 0.0))
+    logv = np.log(np.where(pr > 0, v[idx], 1.0))
+    ll_0 = -0.5 * (_rowsum(logv) + q[idx] + (np.log(sw0[idx]) if reml else 0.0))
+    out[idx] = ll_0 > ll_t + 1e-10 * np.maximum(1.0, np.abs(ll_t))
+    return out
+
+
 def _tau2_batch_impl(method, y, v, pres, kf, dfr, w0, sw0, sw0_2, q, trp0, tol, maxiter):
     m = y.shape[0]
     converged = np.ones(m, dtype=bool)
     if method == "EE":
         return np.zeros(m), np.full(m, np.nan), converged
+    if method in EXTRA_METHODS:
+        return _tau2_batch_rowwise(method, y, v, pres, kf)
     if method in ("DL", "GENQ"):
         tau2 = np.maximum(0.0, (q - dfr) / trp0)
 
@@ -541,6 +566,7 @@ def _tau2_batch_impl(method, y, v, pres, kf, dfr, w0, sw0, sw0_2, q, trp0, tol, 
             tau2[idx] = new
             conv[idx[done]] = True
         converged = conv
+        tau2 = np.where(_boundary_rows(y, v, pres, tau2, q, sw0, method == "REML"), 0.0, tau2)
         w = pres / (v + tau2[:, None])
         sw = _rowsum(w)
         sw2 = _rowsum(w * w)

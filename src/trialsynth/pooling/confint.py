@@ -6,6 +6,9 @@
   unique root of Q(tau2) = quantile, found with Brent's method to 1e-15.
 * Profile likelihood (Hardy & Thompson 1996, Stat Med 15:619-629, section 2.2): the set of
   tau2 whose (restricted) log-likelihood lies within chi2_{1, level}/2 of the maximum.
+* Generalised Q (Jackson 2013): the exact distribution of a generalised Q statistic with
+  arbitrary weights, a weighted sum of chi-squares (:func:`generalised_q_tau2`).
+* Wald-type: tau2 -+ z se(tau2) (:func:`wald_tau2`).
 
 Bounds are exact roots: no search cap is imposed (metafor caps the search at
 max(100, 10 tau2) by default and marks such a bound with ">"; we extend the bracket by
@@ -144,10 +147,70 @@ def profile_likelihood_tau2(yi, vi, X=None, *, tau2: float, method: str = "REML"
     return out
 
 
+def wald_tau2(tau2: float, se_tau2: float | None, level: float = 95.0) -> dict:
+    """Wald-type bounds tau2 -+ z_{1-alpha/2} se(tau2), truncated at 0 (as metafor's
+    ``confint(type="Wald")``).  Symmetric on the tau2 scale, so poor when tau2 is small or k is
+    small (Viechtbauer 2007 found its coverage far below nominal); offered for comparison."""
+    if se_tau2 is None or not math.isfinite(se_tau2):
+        raise ArgumentError("a Wald-type CI for tau2 needs the standard error of tau2; this fit "
+                            "has none (a fixed or common-effect tau2)")
+    z = float(stats.norm.ppf(1 - (1 - level / 100) / 2))
+    return {"ci_low": max(0.0, tau2 - z * se_tau2), "ci_high": max(0.0, tau2 + z * se_tau2),
+            "lb_sign": "", "ub_sign": ""}
+
+
+def generalised_q_tau2(yi, vi, X=None, weights=None, level: float = 95.0) -> dict:
+    """Generalised Q-statistic bounds for tau2 (Jackson 2013, Res Synth Methods 4:220-229;
+    Jackson, Turner, Rhodes & Viechtbauer 2014, BMC Med Res Methodol 14:103).
+
+    Q_a = y'P_a y with weights a_i (default 1/v_i) and, when ``X`` is given, moderators follows
+    sum_j lambda_j(tau2) chi2_1, the lambda_j being the eigenvalues of S^(1/2) P_a S^(1/2),
+    S = diag(v + tau2); P(Q_a > q) increases in tau2.  The bounds solve
+    P(Q_a > q_obs; tau2) = alpha/2 (lower) and = 1 - alpha/2 (upper), each 0 when it already
+    holds at tau2 = 0 (both bounds 0 are flagged "<", as in :func:`q_profile_tau2`).  The
+    distribution is evaluated by Imhof's method (:mod:`trialsynth.pooling._quadform`).
+    """
+    from trialsynth.pooling._quadform import generalised_q_eigenvalues, quadform_sf
+
+    yi = np.asarray(yi, float)
+    vi = np.asarray(vi, float)
+    k = yi.size
+    X = intercept_design(k) if X is None else np.asarray(X, float)
+    if k - X.shape[1] < 1:
+        raise ArgumentError(f"a CI for tau2 needs k - p >= 1; got k = {k}, p = {X.shape[1]}")
+    a = 1.0 / vi if weights is None else np.asarray(weights, float)
+    P = p_matrix(X, a)
+    q_obs = float(yi @ P @ yi)
+    alpha = 1 - level / 100
+
+    def sf(t):
+        return quadform_sf(q_obs, generalised_q_eigenvalues(P, vi, t))
+
+    sf0 = sf(0.0)
+    scale = max(float(np.var(yi)), float(np.mean(vi)), 1e-12)
+    out = {}
+    for key, prob in (("ci_low", alpha / 2), ("ci_high", 1 - alpha / 2)):
+        if sf0 >= prob:
+            out[key] = 0.0
+        else:
+            f = lambda t, c=prob: c - sf(t)  # noqa: E731  (decreasing in t)
+            hi = _expand(f, scale)
+            out[key] = float(optimize.brentq(f, 0.0, hi, xtol=1e-13, rtol=1e-11, maxiter=500))
+    both_below = sf0 >= 1 - alpha / 2
+    out["lb_sign"] = out["ub_sign"] = "<" if both_below else ""
+    return out
+
+
+CI_TYPES = ("QP", "PL", "GENQ", "WALD")
+
+
 def heterogeneity_ci(yi, vi, X=None, *, tau2: float, method: str = "REML", level: float = 95.0,
-                     type: str = "QP") -> pd.DataFrame:
+                     type: str = "QP", se_tau2: float | None = None,
+                     weights=None) -> pd.DataFrame:
     """Rows tau2, tau, i2, h2; columns estimate, ci_low, ci_high (plus the bound signs in
-    ``frame.attrs``).  ``type`` is ``QP`` (Q-profile) or ``PL`` (profile likelihood)."""
+    ``frame.attrs``).  ``type`` is ``QP`` (Q-profile), ``PL`` (profile likelihood), ``GENQ``
+    (generalised Q, Jackson 2013, with ``weights``; :func:`generalised_q_tau2`) or ``Wald``
+    (tau2 -+ z se_tau2, truncated at 0; needs ``se_tau2``)."""
     yi = np.asarray(yi, float)
     vi = np.asarray(vi, float)
     kind = str(type).upper()
@@ -155,8 +218,13 @@ def heterogeneity_ci(yi, vi, X=None, *, tau2: float, method: str = "REML", level
         b = q_profile_tau2(yi, vi, X, level)
     elif kind == "PL":
         b = profile_likelihood_tau2(yi, vi, X, tau2=tau2, method=method, level=level)
+    elif kind == "GENQ":
+        b = generalised_q_tau2(yi, vi, X, weights, level)
+    elif kind == "WALD":
+        b = wald_tau2(tau2, se_tau2, level)
     else:
-        raise ArgumentError(f"type must be 'QP' (Q-profile) or 'PL' (profile likelihood); got {type!r}")
+        raise ArgumentError(f"type must be one of 'QP' (Q-profile), 'PL' (profile likelihood), "
+                            f"'GENQ' (generalised Q) or 'Wald'; got {type!r}")
     s2 = typical_variance(vi, None if X is None else np.asarray(X, float))
 
     def row(t):
@@ -171,4 +239,5 @@ def heterogeneity_ci(yi, vi, X=None, *, tau2: float, method: str = "REML", level
     return frame
 
 
-__all__ = ["q_profile_tau2", "profile_likelihood_tau2", "heterogeneity_ci", "typical_variance"]
+__all__ = ["q_profile_tau2", "profile_likelihood_tau2", "generalised_q_tau2", "wald_tau2",
+           "heterogeneity_ci", "typical_variance", "CI_TYPES"]

@@ -26,7 +26,17 @@ Standard errors of tau^2 (``se_tau2``) follow the formulas reported by metafor
 * HS:        sqrt(Var(Q))/sum(w); HSk multiplies it by k/(k-p);
 * SJ:        tau_0^2/(k-p) sqrt(2 tr(P_0 S P_0 S)) with P_0 at weights 1/(v+tau_0^2);
 * ML, REML:  inverse Fisher information, sqrt(2/sum(w^2)) and sqrt(2/tr(PP));
-* EB, PM, PMM: sqrt(2 k^2/(k-p))/sum(w), w = 1/(v + tau^2) (Morris 1983, eq. 3.4).
+* EB, PM, PMM, SJIT: sqrt(2 k^2/(k-p))/sum(w), w = 1/(v + tau^2) (Morris 1983, eq. 3.4);
+* DLIT:      sqrt(2(k-p) + 4 tau^2 tr(P) + 2 tau^4 tr(PP))/tr(P), P at weights 1/(v + tau^2);
+* GENQM:     as GENQ, sqrt(Var(Q_a))/tr(P_a).
+
+ML and REML can have more than one local maximum.  Whenever the iteration ends at an interior
+tau^2 > 0, the (restricted) log-likelihood there is compared with its value on the boundary
+tau^2 = 0, and the boundary is returned when it is higher (with a note): the estimate is the
+maximum over [0, inf), not merely a stationary point.  PM, PMM, EB, SJIT and GENQM solve
+equations in a monotone function of tau^2 (a generalised Q statistic or its distribution
+function), whose root is unique, and GENQ and the other moment estimators are closed forms, so
+no such check is needed for them (tested on the same bimodal data).
 """
 
 from __future__ import annotations
@@ -38,12 +48,20 @@ import numpy as np
 from scipy import optimize, special
 
 from trialsynth.errors import ArgumentError
-from trialsynth.pooling._linalg import intercept_design, p_matrix, quad_p, wls
+from trialsynth.pooling._linalg import intercept_design, logdet, p_matrix, quad_p, vdot, wls
 
 METHODS: tuple[str, ...] = (
-    "EE", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM", "GENQ",
+    "EE", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM", "PMM", "GENQ", "GENQM",
+    "DLIT", "SJIT",
 )
-ITERATIVE: frozenset[str] = frozenset({"ML", "REML", "EB", "PM", "PMM"})
+ITERATIVE: frozenset[str] = frozenset({"ML", "REML", "EB", "PM", "PMM", "DLIT", "SJIT", "GENQM"})
+#: estimators of the generalised Q family, estimated with weights a_i (default 1/v_i)
+GENQ_METHODS: frozenset[str] = frozenset({"GENQ", "GENQM"})
+#: estimators computed by :func:`_estimate_extra` on every path (not the power-sum fast paths)
+EXTRA_METHODS: frozenset[str] = frozenset({"GENQM", "DLIT", "SJIT"})
+#: estimators for which ``tau2_init`` is used: the start of Fisher scoring/Newton (ML, REML)
+#: and the initial estimate tau0 of Sidik-Jonkman
+USES_TAU2_INIT: frozenset[str] = frozenset({"ML", "REML", "SJ"})
 _ALIASES = {"FE": "EE", "CE": "EE", "FIXED": "EE", "IV": "EE"}
 
 
@@ -166,14 +184,28 @@ def _hs(yi, vi, X, k, p, small_sample: bool):
     return tau2, se
 
 
-def _sj(yi, vi, X, k, p):
-    """Sidik & Jonkman (2005, eqs. 5-6): tau0 = RSS_OLS/k, then
-    tau2 = tau0 * y'P y/(k - p) with weights 1/(v_i + tau0)."""
-    b_ols, _ = wls(yi, X, np.ones(k))
-    resid = yi - X @ b_ols
-    tau0 = float(np.sum(resid * resid) / k)
-    if tau0 <= 0:
-        tau0 = 1e-10
+def sj_initial(yi) -> float:
+    """The Sidik-Jonkman initial estimate tau0 = sum (y_i - ybar)^2 / k, ybar the unweighted
+    mean (Sidik & Jonkman 2005, J Biopharm Stat 15:823-838, section 2; the same crude estimate
+    is used with moderators).  A tau0 of 0 (all effects equal) is replaced by 1e-10."""
+    yi = np.asarray(yi, dtype=float)
+    r = yi - yi.mean()
+    tau0 = float(r @ r) / yi.size
+    return tau0 if tau0 > 0 else 1e-10
+
+
+def _sj_init(tau2_init) -> float:
+    """A user's initial tau0 for SJ, checked (it must be positive)."""
+    tau0 = float(tau2_init)
+    if not tau0 > 0 or not math.isfinite(tau0):
+        raise ArgumentError(f"tau2_init for SJ must be positive and finite; got {tau2_init!r}")
+    return tau0
+
+
+def _sj(yi, vi, X, k, p, tau0=None):
+    """Sidik & Jonkman (2005, eqs. 5-6): from the initial estimate tau0 (:func:`sj_initial`
+    unless ``tau0`` is given), tau2 = tau0 * y'P y/(k - p) with weights 1/(v_i + tau0)."""
+    tau0 = sj_initial(yi) if tau0 is None else _sj_init(tau0)
     P = p_matrix(X, 1.0 / (vi + tau0))
     tau2 = tau0 * float(yi @ P @ yi) / (k - p)
     se = tau0 / (k - p) * np.sqrt(_var_quadform(P, vi, tau2))
@@ -209,6 +241,49 @@ def _tau2_floor(vi) -> float:
     return max(1e-12, float(np.mean(vi)))
 
 
+def boundary_message(method: str, tau2_interior: float) -> str:
+    """The note for an ML/REML fit whose interior maximum lies below the boundary tau2 = 0."""
+    return (f"the {method} log-likelihood is higher at tau2 = 0 than at the interior local "
+            f"maximum the iteration reached (tau2 = {tau2_interior:.6g}): the likelihood has "
+            "more than one local maximum, and tau2 is set to 0, the global maximum")
+
+
+def _boundary_is_higher(ll_zero: float, ll_interior: float) -> bool:
+    """True when the log-likelihood at tau2 = 0 exceeds the interior one (beyond rounding)."""
+    return ll_zero > ll_interior + 1e-10 * max(1.0, abs(ll_interior))
+
+
+def _loglik(yi, vi, X, tau2, reml: bool) -> float:
+    """The ML or REML log-likelihood up to a constant (Viechtbauer 2005, eqs. 8 and 10)."""
+    w = 1.0 / (vi + tau2)
+    b, _ = wls(yi, X, w)
+    r = yi - X @ b
+    value = float(np.sum(np.log(vi + tau2)) + np.sum(w * r * r))
+    if reml:
+        value += logdet((X.T * w) @ X)
+    return -0.5 * value
+
+
+def _loglik_intercept(yi, vi, tau2, reml: bool) -> float:
+    """:func:`_loglik` for X = 1, in O(k)."""
+    s = vi + tau2
+    w = 1.0 / s
+    sw = float(w.sum())
+    r = yi - vdot(w, yi) / sw
+    value = float(np.log(s).sum()) + vdot(w, r * r)
+    return -0.5 * (value + math.log(sw) if reml else value)
+
+
+def _loglik_intercept_small(ys, vs, tau2, reml: bool) -> float:
+    """:func:`_loglik_intercept` on Python floats."""
+    ws, sw, mu = _weighted_mean_small(ys, vs, tau2)
+    value = 0.0
+    for w, y in zip(ws, ys):
+        r = y - mu
+        value += w * (r * r) - math.log(w)
+    return -0.5 * (value + math.log(sw) if reml else value)
+
+
 def _fisher_scoring(yi, vi, X, method, start, tol, maxiter):
     score = _score_ml if method == "ML" else _score_reml
     floor = _tau2_floor(vi)
@@ -239,6 +314,36 @@ def _fisher_scoring(yi, vi, X, method, start, tol, maxiter):
 # intercept-only fast path (no k x k matrices: every trace is a power sum of the weights)
 
 
+#: elements per slice of :func:`_power_sums`: its temporaries stay in cache, and its dot
+#: products stay below OpenBLAS's threading threshold (see :func:`_linalg.vdot`)
+_SLICE = 8192
+
+
+def _power_sums(yc, vi, tau2):
+    """sum w, sum w y, sum w^2, sum w^2 y, sum w^2 y^2, sum w^3, sum w^3 y, sum w^3 y^2 with
+    w = 1/(v + tau2) and y = ``yc``, in one pass over slices of :data:`_SLICE` elements (a
+    pass over the whole arrays per sum cost a memory-bound read or write each)."""
+    acc = np.zeros(8)
+    n = yc.size
+    for start in range(0, n, _SLICE):
+        y = yc[start:start + _SLICE]
+        w = vi[start:start + _SLICE] + tau2
+        np.reciprocal(w, out=w)
+        wy = w * y
+        acc[0] += w.sum()
+        acc[1] += wy.sum()
+        wy *= w  # w^2 y
+        acc[3] += wy.sum()
+        acc[4] += wy @ y
+        wy *= w  # w^3 y
+        acc[6] += wy.sum()
+        acc[7] += wy @ y
+        w2 = w * w
+        acc[2] += w2.sum()
+        acc[5] += w2 @ w
+    return acc.tolist()
+
+
 def _newton_intercept(yi, vi, method, start, tol, maxiter):
     """Root of the ML/REML score or of the PM/PMM equation for an intercept-only model.
 
@@ -251,44 +356,66 @@ def _newton_intercept(yi, vi, method, start, tol, maxiter):
     Returns (tau2, converged, iterations).
     """
     k = yi.size
-    if method in ("PM", "EB", "PMM"):
+    pm = method in ("PM", "EB", "PMM")
+    if pm:
         target = (k - 1) if method != "PMM" else float(special.chdtri(k - 1, 0.5))
     floor = _tau2_floor(vi)
     tau2 = max(0.0, float(start))
+    if pm:
+        # four reused buffers: no temporaries (and no allocator traffic) inside the iteration
+        w, r, wr = (np.empty(k) for _ in range(3))
+    else:
+        # ML/REML: every sum in one pass over cache-sized slices, about the fixed-effect mean
+        # (yc = y - mu0; sums about the current mean follow from these, with little loss
+        # because mu(tau2) - mu0 is small against the spread of the effects)
+        mu0 = vdot(1.0 / vi, yi) / float((1.0 / vi).sum())
+        yc = yi - mu0
+    prev_step = None
     for it in range(1, maxiter + 1):
-        w = 1.0 / (vi + tau2)
-        sw = w.sum()
-        mu = (w @ yi) / sw
-        r = yi - mu
-        w2 = w * w
-        w2r = w2 * r
-        a = float(w2r @ r)
-        if method in ("PM", "EB", "PMM"):
-            u = float(w @ (r * r)) - target
+        if pm:
+            np.add(vi, tau2, out=w)
+            np.reciprocal(w, out=w)
+            sw = float(w.sum())
+            mu = vdot(w, yi) / sw
+            np.subtract(yi, mu, out=r)
+            np.multiply(w, r, out=wr)
+            a = vdot(wr, wr)  # sum w^2 r^2
+            u = vdot(wr, r) - target  # Q(tau2) - target
             du = -a
             step = -u / du if du < 0 else 0.0
             fisher = step
         else:
-            sw2 = w2.sum()
-            w3r2 = float((w2r * w) @ r)
-            d_a = -2.0 * w3r2 + 2.0 * float(w2r.sum()) ** 2 / sw
+            sw, s1, sw2, s3, s4, sw3, s6, s7 = _power_sums(yc, vi, tau2)
+            m = s1 / sw  # mu(tau2) - mu0
+            a = s4 - 2.0 * m * s3 + m * m * sw2  # sum w^2 r^2
+            s_w2r = s3 - m * sw2  # sum w^2 r
+            w3r2 = s7 - 2.0 * m * s6 + m * m * sw3  # sum w^3 r^2
+            d_a = -2.0 * w3r2 + 2.0 * s_w2r * s_w2r / sw
             if method == "ML":
                 u = a - sw
                 du = d_a + sw2
                 info = sw2
             else:
-                sw3 = float(w2 @ w)
                 u = a - (sw - sw2 / sw)
-                du = d_a + sw2 - 2.0 * sw3 / sw + (sw2 / sw) ** 2
                 info = sw2 - 2.0 * sw3 / sw + (sw2 / sw) ** 2
+                du = d_a + info
             fisher = u / info
             step = -u / du if du < 0 else fisher
         new = tau2 + step
         if not np.isfinite(new) or new < 0:
             new = tau2 + fisher
         new = max(0.0, new)
-        if abs(new - tau2) <= tol * max(new, floor) or (new == 0.0 and tau2 == 0.0):
+        change = abs(new - tau2)
+        scale = tol * max(new, floor)
+        if change <= scale or (new == 0.0 and tau2 == 0.0):
             return new, True, it
+        # Newton converges quadratically: when the step the next iteration would take,
+        # about change * (change / previous change), is below the tolerance, stop here
+        # (this saves the last pass over the data, which would only confirm convergence)
+        if (prev_step is not None and new > 0 and change < prev_step
+                and change * (change / prev_step) <= scale):
+            return new, True, it
+        prev_step = change
         tau2 = new
     return tau2, False, maxiter
 
@@ -408,6 +535,9 @@ def _estimate_intercept_small(ys, vs, method, tol, maxiter, tau2_start, fe=None)
     Same estimators and formulas; ``fe`` is :func:`fixed_effect_sums_small` when the caller
     has it already.  Returns ``(tau2, se_tau2, converged, iterations)``.
     """
+    if method in EXTRA_METHODS:
+        tau2, se = _estimate_extra(np.asarray(ys, float), np.asarray(vs, float), None, method, None)
+        return tau2, se, True, 0, ()
     k = len(ys)
     dfr = k - 1
     w0, sw0, sw0_2, mu0, q, trp0 = fixed_effect_sums_small(ys, vs) if fe is None else fe
@@ -424,11 +554,11 @@ def _estimate_intercept_small(ys, vs, method, tol, maxiter, tau2_start, fe=None)
 
     if method in ("DL", "GENQ"):
         tau2 = max(0.0, (q - dfr) / trp0)
-        return tau2, math.sqrt(var_q_fixed(tau2)) / trp0, True, 0
+        return tau2, math.sqrt(var_q_fixed(tau2)) / trp0, True, 0, ()
     if method in ("HS", "HSk"):
         factor = k / dfr if method == "HSk" else 1.0
         tau2 = max(0.0, (factor * q - k) / sw0)
-        return tau2, factor * math.sqrt(var_q_fixed(tau2)) / sw0, True, 0
+        return tau2, factor * math.sqrt(var_q_fixed(tau2)) / sw0, True, 0, ()
     if method in ("HE", "SJ"):
         ybar = sum(ys) / k
         rss = 0.0
@@ -437,11 +567,9 @@ def _estimate_intercept_small(ys, vs, method, tol, maxiter, tau2_start, fe=None)
     if method == "HE":
         tau2 = max(0.0, (rss - sum(vs) * dfr / k) / dfr)
         ss = [x + tau2 for x in vs]
-        return tau2, math.sqrt(_var_q_weights_small([1.0] * k, ss)) / dfr, True, 0
+        return tau2, math.sqrt(_var_q_weights_small([1.0] * k, ss)) / dfr, True, 0, ()
     if method == "SJ":
-        tau0 = rss / k
-        if tau0 <= 0:
-            tau0 = 1e-10
+        tau0 = (rss / k if rss > 0 else 1e-10) if tau2_start is None else _sj_init(tau2_start)
         ws = [1.0 / (x + tau0) for x in vs]
         sw = swy = 0.0
         for w, y in zip(ws, ys):
@@ -453,11 +581,28 @@ def _estimate_intercept_small(ys, vs, method, tol, maxiter, tau2_start, fe=None)
             qw += w * (y - mu) * (y - mu)
         tau2 = tau0 * qw / dfr
         ss = [x + tau2 for x in vs]
-        return tau2, tau0 / dfr * math.sqrt(_var_q_weights_small(ws, ss)), True, 0
+        return tau2, tau0 / dfr * math.sqrt(_var_q_weights_small(ws, ss)), True, 0, ()
     floor = max(1e-12, sum(vs) / k)  # _tau2_floor
     if method in ("ML", "REML"):
         start = max(0.0, (q - dfr) / trp0) if tau2_start is None else float(tau2_start)
         tau2, conv, it = _newton_intercept_small(ys, vs, method, start, tol, maxiter, floor)
+        notes = ()
+        if tau2 > 0:
+            # tau2 = 0 can be the maximum only if the score there is <= 0 (Viechtbauer 2005,
+            # eqs. 9 and 11 at tau2 = 0): a cheap pass that spares the log-likelihoods
+            reml = method == "REML"
+            a0 = 0.0
+            for w, y in zip(w0, ys):
+                wr = w * (y - mu0)
+                a0 += wr * wr
+            if a0 - (trp0 if reml else sw0) <= 0:
+                ll0 = 0.0
+                for x in vs:
+                    ll0 += math.log(x)
+                ll0 = -0.5 * (ll0 + q + (math.log(sw0) if reml else 0.0))
+                if _boundary_is_higher(ll0, _loglik_intercept_small(ys, vs, tau2, reml)):
+                    notes = (boundary_message(method, tau2),)
+                    tau2 = 0.0
         sw = sw2 = sw3 = 0.0
         for x in vs:
             w = 1.0 / (x + tau2)
@@ -469,7 +614,7 @@ def _estimate_intercept_small(ys, vs, method, tol, maxiter, tau2_start, fe=None)
             se = math.sqrt(2.0 / sw2)
         else:
             se = math.sqrt(2.0 / (sw2 - 2.0 * sw3 / sw + (sw2 / sw) ** 2))
-        return tau2, se, conv, it
+        return tau2, se, conv, it, notes
     # EB, PM, PMM
     target = dfr if method != "PMM" else float(special.chdtri(dfr, 0.5))
     if q <= target:
@@ -479,7 +624,7 @@ def _estimate_intercept_small(ys, vs, method, tol, maxiter, tau2_start, fe=None)
     sw = 0.0
     for x in vs:
         sw += 1.0 / (x + tau2)
-    return tau2, math.sqrt(2.0 * k * k / dfr) / sw, conv, it
+    return tau2, math.sqrt(2.0 * k * k / dfr) / sw, conv, it, ()
 
 
 def nonconvergence_message(method: str, maxiter: int, tau2: float) -> str:
@@ -488,22 +633,32 @@ def nonconvergence_message(method: str, maxiter: int, tau2: float) -> str:
             f"(last tau2 = {tau2:.6g})")
 
 
-def _estimate_intercept(yi, vi, method, tol, maxiter, tau2_start):
-    """All estimators for X = 1 from power sums (same formulas as the general path)."""
+def fixed_effect_sums(yi, vi):
+    """:func:`fixed_effect_sums_small` on numpy arrays: ``(w0, sw0, sw0_2, mu0, q, trp0)``."""
+    w0 = 1.0 / vi
+    sw0 = float(w0.sum())
+    sw0_2 = vdot(w0, w0)
+    mu0 = vdot(w0, yi) / sw0
+    r0 = yi - mu0
+    r0 *= r0
+    q = vdot(w0, r0)
+    return w0, sw0, sw0_2, mu0, q, sw0 - sw0_2 / sw0
+
+
+def _estimate_intercept(yi, vi, method, tol, maxiter, tau2_start, fe=None):
+    """All estimators for X = 1 from power sums (same formulas as the general path);
+    ``fe`` is :func:`fixed_effect_sums` when the caller has it already."""
+    if method in EXTRA_METHODS:
+        tau2, se = _estimate_extra(yi, vi, None, method, None)
+        return tau2, se, True, 0, ()
     k = yi.size
     dfr = k - 1
-    w0 = 1.0 / vi
-    sw0 = w0.sum()
-    w0sq = w0 * w0
-    sw0_2 = w0sq.sum()
-    mu0 = (w0 @ yi) / sw0
-    r0 = yi - mu0
-    q = float(w0 @ (r0 * r0))
-    trp0 = sw0 - sw0_2 / sw0
+    w0, sw0, sw0_2, mu0, q, trp0 = fixed_effect_sums(yi, vi) if fe is None else fe
 
     def var_q_fixed(tau2):
         # tr(P S P S) for P at weights 1/v, S = diag(v + tau2)
-        sw0_3 = float(w0sq @ w0)
+        w0sq = w0 * w0
+        sw0_3 = vdot(w0sq, w0)
         sa2 = k + 2 * tau2 * sw0 + tau2 * tau2 * sw0_2
         swa2 = sw0 + 2 * tau2 * sw0_2 + tau2 * tau2 * sw0_3
         saw = sw0 + tau2 * sw0_2
@@ -512,41 +667,48 @@ def _estimate_intercept(yi, vi, method, tol, maxiter, tau2_start):
     def var_q_weights(w, s):
         a = w * s
         sw = w.sum()
-        return 2.0 * (float(a @ a) - 2.0 * float((w * a) @ a) / sw + (float(a @ w) / sw) ** 2)
+        return 2.0 * (vdot(a, a) - 2.0 * vdot(w * a, a) / sw + (vdot(a, w) / sw) ** 2)
 
     if method in ("DL", "GENQ"):
         tau2 = max(0.0, (q - dfr) / trp0)
-        return tau2, float(np.sqrt(var_q_fixed(tau2)) / trp0), True, 0
+        return tau2, float(np.sqrt(var_q_fixed(tau2)) / trp0), True, 0, ()
     if method in ("HS", "HSk"):
         factor = k / dfr if method == "HSk" else 1.0
         tau2 = max(0.0, (factor * q - k) / sw0)
-        return tau2, float(factor * np.sqrt(var_q_fixed(tau2)) / sw0), True, 0
+        return tau2, float(factor * np.sqrt(var_q_fixed(tau2)) / sw0), True, 0, ()
     if method in ("HE", "SJ"):
         rr = yi - yi.mean()
-        rss = float(rr @ rr)
+        rss = vdot(rr, rr)
     if method == "HE":
         tau2 = max(0.0, (rss - vi.sum() * dfr / k) / dfr)
-        return tau2, float(np.sqrt(var_q_weights(np.ones(k), vi + tau2)) / dfr), True, 0
+        return tau2, float(np.sqrt(var_q_weights(np.ones(k), vi + tau2)) / dfr), True, 0, ()
     if method == "SJ":
-        tau0 = rss / k
-        if tau0 <= 0:
-            tau0 = 1e-10
+        tau0 = (rss / k if rss > 0 else 1e-10) if tau2_start is None else _sj_init(tau2_start)
         w = 1.0 / (vi + tau0)
-        mu = (w @ yi) / w.sum()
+        mu = vdot(w, yi) / w.sum()
         r = yi - mu
-        tau2 = tau0 * float(w @ (r * r)) / dfr
-        return tau2, float(tau0 / dfr * np.sqrt(var_q_weights(w, vi + tau2))), True, 0
+        tau2 = tau0 * vdot(w, r * r) / dfr
+        return tau2, float(tau0 / dfr * np.sqrt(var_q_weights(w, vi + tau2))), True, 0, ()
     if method in ("ML", "REML"):
         start = max(0.0, (q - dfr) / trp0) if tau2_start is None else float(tau2_start)
         tau2, conv, it = _newton_intercept(yi, vi, method, start, tol, maxiter)
+        notes = ()
+        if tau2 > 0:
+            reml = method == "REML"
+            wr0 = w0 * (yi - mu0)
+            if vdot(wr0, wr0) - (trp0 if reml else sw0) <= 0:  # score at 0 (see above)
+                ll0 = -0.5 * (float(np.log(vi).sum()) + q + (math.log(sw0) if reml else 0.0))
+                if _boundary_is_higher(ll0, _loglik_intercept(yi, vi, tau2, reml)):
+                    notes = (boundary_message(method, tau2),)
+                    tau2 = 0.0
         w = 1.0 / (vi + tau2)
-        sw, sw2 = w.sum(), float(w @ w)
+        sw, sw2 = w.sum(), vdot(w, w)
         if method == "ML":
             se = np.sqrt(2.0 / sw2)
         else:
-            sw3 = float((w * w) @ w)
+            sw3 = vdot(w * w, w)
             se = np.sqrt(2.0 / (sw2 - 2.0 * sw3 / sw + (sw2 / sw) ** 2))
-        return tau2, float(se), conv, it
+        return tau2, float(se), conv, it, notes
     # EB, PM, PMM
     target = dfr if method != "PMM" else float(special.chdtri(dfr, 0.5))
     if q <= target:
@@ -554,11 +716,118 @@ def _estimate_intercept(yi, vi, method, tol, maxiter, tau2_start):
     else:
         tau2, conv, it = _newton_intercept(yi, vi, method, 0.0, tol, maxiter)
     w = 1.0 / (vi + tau2)
-    return tau2, float(np.sqrt(2.0 * k * k / dfr) / w.sum()), conv, it
+    return tau2, float(np.sqrt(2.0 * k * k / dfr) / w.sum()), conv, it, ()
 
 
 # ----------------------------------------------------------------------------
 # public
+
+
+def _pm_root(yi, vi, X, k, p, target) -> float:
+    """The root of Q(tau2) = target (0 when Q(0) <= target); Q(tau2) decreases in tau2."""
+    def f(t):
+        return _generalised_q(yi, vi, X, t) - target
+
+    if f(0.0) <= 0:
+        return 0.0
+    scale = max(float(np.var(yi)), float(np.max(vi)), 1e-8)
+    return _root_decreasing(f, scale)
+
+
+def _p_stats(yi, X, w) -> tuple[float, float, float]:
+    """``(y'Py, tr(P), tr(PP))`` for P at weights ``w`` (O(k) when ``X`` is None)."""
+    if X is None:
+        sw = float(w.sum())
+        r = yi - float(w @ yi) / sw
+        w2 = w * w
+        sw2 = float(w2.sum())
+        return (float(w @ (r * r)), sw - sw2 / sw,
+                sw2 - 2.0 * float(w2 @ w) / sw + (sw2 / sw) ** 2)
+    P = p_matrix(X, w)
+    return float(yi @ P @ yi), float(np.trace(P)), float(np.sum(P * P))
+
+
+def _dlit(yi, vi, X, k, p):
+    """The iterated DerSimonian-Laird estimator as metafor defines ``method="DLIT"``: the DL
+    formula tau2 = (Q_w - (k - p))/tr(P_w) evaluated again and again with the weights
+    w = 1/(v + tau2) of the previous step, starting from DL (DerSimonian & Kacker 2007,
+    section 3, iterate the two-step estimator).  Its limit is the root of
+    g(tau2) = Q_w(tau2) - (k - p) - tau2 tr(P_w(tau2)), found here directly by Brent's method
+    (the iteration itself oscillates and can need thousands of steps), and 0 when the DL
+    estimate is 0.  Note that metafor keeps k - p where the moment equation with these weights
+    has tr(P_w V) (the generalised method of moments of DerSimonian & Kacker, whose iteration
+    converges to Paule-Mandel): DLIT is therefore not PM.
+    """
+    dfr = k - p
+
+    def g(t):
+        q, trp, _ = _p_stats(yi, X, 1.0 / (vi + t))
+        return q - dfr - t * trp
+
+    if g(0.0) <= 0:
+        tau2 = 0.0
+    else:
+        tau2 = _root_decreasing(g, max(float(np.var(yi)), float(np.max(vi)), 1e-8))
+    _, trp, trpp = _p_stats(yi, X, 1.0 / (vi + tau2))
+    se = math.sqrt(2.0 * dfr + 4.0 * tau2 * trp + 2.0 * tau2 * tau2 * trpp) / trp
+    return tau2, se
+
+
+def _genqm(yi, vi, X, k, p, a):
+    """Median-unbiased generalised Q estimator (metafor's ``GENQM``; Jackson 2013 with the
+    median in place of the mean): the tau2 at which the observed Q_a = y'P_a y is the median of
+    its distribution sum_j lambda_j(tau2) chi2_1 (:mod:`trialsynth.pooling._quadform`);
+    0 when Q_a is at or below its median at tau2 = 0.  P(Q_a > q) increases in tau2, so the
+    root is unique.  Its SE is that of GENQ."""
+    from trialsynth.pooling._quadform import generalised_q_eigenvalues, quadform_sf
+
+    Xd = intercept_design(k) if X is None else X
+    P = p_matrix(Xd, a)
+    q_obs = float(yi @ P @ yi)
+
+    def f(t):
+        return 0.5 - quadform_sf(q_obs, generalised_q_eigenvalues(P, vi, t))
+
+    if f(0.0) <= 0:
+        tau2 = 0.0
+    else:
+        upper = _find_upper(f, max(float(np.var(yi)), float(np.max(vi)), 1e-8))
+        tau2 = float(optimize.brentq(f, 0.0, upper, xtol=1e-13, rtol=1e-12, maxiter=500))
+    se = np.sqrt(_var_quadform(P, vi, tau2)) / float(np.trace(P))
+    return tau2, float(se)
+
+
+def _estimate_extra(yi, vi, X, method, weights):
+    """GENQM, DLIT and SJIT on any design (``X`` None: intercept only).
+
+    SJIT, the Sidik-Jonkman estimator iterated to convergence (tau <- tau Q_w(tau)/(k - p),
+    w = 1/(v + tau); Sidik & Jonkman 2005, section 3), has the Paule-Mandel root of
+    Q_w(tau) = k - p as its limit from any positive start (and tends to 0 when Q(0) <= k - p),
+    so it is computed as that root, with the PM standard error (as metafor reports).
+    """
+    k = yi.size
+    p = 1 if X is None else X.shape[1]
+    if method == "DLIT":
+        return _dlit(yi, vi, X, k, p)
+    if method == "GENQM":
+        return _genqm(yi, vi, X, k, p, 1.0 / vi if weights is None else weights)
+    # SJIT
+    tau2 = _pm_root(yi, vi, intercept_design(k) if X is None else X, k, p, k - p)
+    w = 1.0 / (vi + tau2)
+    return tau2, float(np.sqrt(2.0 * k * k / (k - p)) / np.sum(w))
+
+
+def check_tau2_init(tau2_init) -> float | None:
+    """None, or ``tau2_init`` as a float >= 0 (ArgumentError otherwise)."""
+    if tau2_init is None:
+        return None
+    try:
+        value = float(tau2_init)
+    except (TypeError, ValueError):
+        raise ArgumentError(f"tau2_init must be a number >= 0; got {tau2_init!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise ArgumentError(f"tau2_init must be a finite number >= 0; got {tau2_init!r}")
+    return value
 
 
 def estimate_tau2(
@@ -570,7 +839,7 @@ def estimate_tau2(
     weights: np.ndarray | None = None,
     tol: float = 1e-12,
     maxiter: int = 10000,
-    tau2_start: float | None = None,
+    tau2_init: float | None = None,
 ) -> Tau2Estimate:
     """Estimate tau^2 by the named method.
 
@@ -590,30 +859,39 @@ def estimate_tau2(
         Viechtbauer et al. 2015 note), ``PM`` (Paule & Mandel 1982: Q(tau2) = k - p),
         ``PMM`` (median-unbiased PM, Viechtbauer 2021: Q(tau2) = median of chi2_{k-p}),
         ``GENQ`` (generalised Q estimator with user weights, Jackson et al. 2014, eq. 5;
-        equals DL when the weights are 1/v_i).
+        equals DL when the weights are 1/v_i), ``GENQM`` (its median-unbiased version,
+        :func:`_genqm`), ``DLIT`` (iterated DL, :func:`_dlit`), ``SJIT`` (iterated SJ,
+        :func:`_estimate_extra`).
     weights : array, optional
-        The weights a_i of GENQ (default 1/v_i).
+        The weights a_i of GENQ and GENQM (default 1/v_i).
     tol, maxiter : float, int
         Fisher scoring tolerance (relative to tau2) and iteration cap.
-    tau2_start : float, optional
-        Starting value for ML/REML (default: the DL estimate).
+    tau2_init : float, optional
+        As metafor's ``control=list(tau2.init=)``: the starting value of the ML/REML iteration
+        (default: the DL estimate) and the initial estimate tau0 of SJ (default
+        :func:`sj_initial`).  The other estimators are closed forms or unique roots, which do
+        not depend on a start; it is ignored there.
     """
     method = normalise_method(method)
     yi = np.asarray(yi, dtype=float)
     vi = np.asarray(vi, dtype=float)
     k = yi.size
-    if X is None and (weights is None or method != "GENQ") and method != "EE" and k >= 2:
+    tau2_init = check_tau2_init(tau2_init)
+    if (X is None and (weights is None or method not in GENQ_METHODS) and method != "EE"
+            and k >= 2 and method not in EXTRA_METHODS):
         if k <= SMALL_K:
-            tau2, se, converged, it = _estimate_intercept_small(
-                yi.tolist(), vi.tolist(), method, tol, maxiter, tau2_start)
+            tau2, se, converged, it, notes = _estimate_intercept_small(
+                yi.tolist(), vi.tolist(), method, tol, maxiter, tau2_init)
         else:
-            tau2, se, converged, it = _estimate_intercept(yi, vi, method, tol, maxiter, tau2_start)
-        messages = []
+            tau2, se, converged, it, notes = _estimate_intercept(yi, vi, method, tol, maxiter,
+                                                                 tau2_init)
+        messages = list(notes)
         if not converged:
             messages.append(nonconvergence_message(method, maxiter, tau2))
         return Tau2Estimate(float(tau2), se, converged, it, method, messages)
-    X = intercept_design(k) if X is None else np.asarray(X, dtype=float)
-    p = X.shape[1]
+    if X is not None:
+        X = np.asarray(X, dtype=float)
+    p = 1 if X is None else X.shape[1]
     messages: list[str] = []
     if method == "EE":
         return Tau2Estimate(0.0, None, True, 0, method, messages)
@@ -623,6 +901,10 @@ def estimate_tau2(
             "it is set to 0 (common-effect fit)"
         )
         return Tau2Estimate(0.0, None, True, 0, method, messages)
+    if method in EXTRA_METHODS:
+        tau2, se = _estimate_extra(yi, vi, X, method, weights)
+        return Tau2Estimate(float(tau2), float(se), True, 0, method, messages)
+    X = intercept_design(k) if X is None else X
 
     if method == "DL":
         tau2, se = _dl(yi, vi, X, k, p)
@@ -635,10 +917,15 @@ def estimate_tau2(
     elif method == "HSk":
         tau2, se = _hs(yi, vi, X, k, p, small_sample=True)
     elif method == "SJ":
-        tau2, se = _sj(yi, vi, X, k, p)
+        tau2, se = _sj(yi, vi, X, k, p, tau2_init)
     elif method in ("ML", "REML"):
-        start = _dl(yi, vi, X, k, p)[0] if tau2_start is None else float(tau2_start)
+        start = _dl(yi, vi, X, k, p)[0] if tau2_init is None else tau2_init
         tau2, converged, it = _fisher_scoring(yi, vi, X, method, start, tol, maxiter)
+        if tau2 > 0:
+            reml = method == "REML"
+            if _boundary_is_higher(_loglik(yi, vi, X, 0.0, reml), _loglik(yi, vi, X, tau2, reml)):
+                messages.append(boundary_message(method, tau2))
+                tau2 = 0.0
         w = 1.0 / (vi + tau2)
         if method == "ML":
             se = np.sqrt(2.0 / np.sum(w * w))
@@ -653,15 +940,7 @@ def estimate_tau2(
         return Tau2Estimate(tau2, float(se), converged, it, method, messages)
     else:  # EB, PM, PMM
         target = (k - p) if method in ("PM", "EB") else float(2.0 * special.gammaincinv((k - p) / 2, 0.5))  # = chi2.ppf(0.5, k - p)
-
-        def f(t):
-            return _generalised_q(yi, vi, X, t) - target
-
-        if f(0.0) <= 0:
-            tau2 = 0.0
-        else:
-            scale = max(float(np.var(yi)), float(np.max(vi)), 1e-8)
-            tau2 = _root_decreasing(f, scale)
+        tau2 = _pm_root(yi, vi, X, k, p, target)
         w = 1.0 / (vi + tau2)
         se = np.sqrt(2.0 * k * k / (k - p)) / np.sum(w)
         return Tau2Estimate(tau2, float(se), True, 0, method, messages)

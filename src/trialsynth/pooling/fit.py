@@ -34,20 +34,33 @@ from scipy import special  # not scipy.stats: its import costs ~0.3 s; same func
 
 from trialsynth.errors import ArgumentError
 from trialsynth.pooling._lazy import Deferred, LazyField
-from trialsynth.pooling._linalg import intercept_design, logdet, p_matrix, wls
+from trialsynth.pooling._linalg import (
+    intercept_design,
+    logdet,
+    p_matrix,
+    raise_malloc_mmap_threshold,
+    vdot,
+    wls,
+)
 from trialsynth.pooling.estimators import (
+    EXTRA_METHODS,
+    GENQ_METHODS,
     METHODS,
     SMALL_K,
     _estimate_intercept,
     _estimate_intercept_small,
     _weighted_mean_small,
+    check_tau2_init,
     estimate_tau2,
+    fixed_effect_sums,
     fixed_effect_sums_small,
     nonconvergence_message,
     normalise_method,
 )
 from trialsynth.pooling.profiles import get_profile
 from trialsynth.pooling.results import MetaResult
+
+raise_malloc_mmap_threshold()  # large-k fits: temporaries from the heap, not fresh mappings
 
 TESTS: tuple[str, ...] = ("z", "knha", "adhoc")
 _TEST_ALIASES = {"HKSJ": "knha", "KNHA": "knha", "HK": "knha", "Z": "z", "ADHOC": "adhoc",
@@ -199,6 +212,7 @@ def fit_model(
     tau2: float | None = None,
     tol: float = 1e-12,
     maxiter: int = 10000,
+    tau2_init: float | None = None,
 ) -> ModelFit:
     """Fit the (mixed-effects) meta-analysis model y = X b + u + e.
 
@@ -216,23 +230,27 @@ def fit_model(
         uses them (default 1/v) in its estimating equation.
     tau2 : float, optional
         A fixed tau2 value (no estimation).
+    tau2_init : float, optional
+        Start of the ML/REML iteration, initial estimate of SJ (metafor's ``tau2.init``).
     """
     method = normalise_method(method)
     test = normalise_test(test)
     level = check_level(level)
+    tau2_init = check_tau2_init(tau2_init)
     k = yi.size
     if X is None and weights is None and k >= 2:
-        return _fit_intercept(yi, vi, method, test, level, tau2, tol, maxiter)
+        return _fit_intercept(yi, vi, method, test, level, tau2, tol, maxiter, tau2_init)
     X = intercept_design(k) if X is None else np.asarray(X, dtype=float)
     p = X.shape[1]
     msgs: list[str] = []
-    if method == "GENQ" and weights is None:
+    if method in GENQ_METHODS and weights is None:
         weights = 1.0 / vi
 
     if tau2 is not None:
         est_tau2, se_tau2, converged, iterations = float(tau2), None, True, 0
     else:
-        est = estimate_tau2(yi, vi, X, method, weights=weights, tol=tol, maxiter=maxiter)
+        est = estimate_tau2(yi, vi, X, method, weights=weights, tol=tol, maxiter=maxiter,
+                            tau2_init=tau2_init)
         est_tau2, se_tau2, converged, iterations = est.tau2, est.se_tau2, est.converged, est.iterations
         msgs.extend(est.messages)
 
@@ -324,6 +342,15 @@ def fit_model(
     )
 
 
+def knapp_hartung_scale(test: str, s2w: float) -> float:
+    """The factor multiplying the model variances: 1 (z), s2w (knha) or max(1, s2w) (adhoc)."""
+    if test == "knha":
+        return float(s2w)
+    if test == "adhoc":
+        return max(1.0, float(s2w))
+    return 1.0
+
+
 def _hksj_narrowing_message(s2w: float, t_crit: float, z_crit: float) -> str | None:
     if t_crit * math.sqrt(s2w) < z_crit:
         return (
@@ -358,7 +385,7 @@ def _intercept_fit_stats(yi, vi, tau2, b, sw, estimated_tau2) -> dict:
     k = yi.size
     rb = yi - b
     w = 1.0 / (vi + tau2)
-    rss_b = float(w @ (rb * rb))
+    rss_b = vdot(w, rb * rb)
     sum_log = float(np.log(vi + tau2).sum())
     ll_ml = -0.5 * (k * _LOG2PI + sum_log + rss_b)
     ll_sat = -0.5 * float(np.log(2 * math.pi * vi).sum())
@@ -367,7 +394,8 @@ def _intercept_fit_stats(yi, vi, tau2, b, sw, estimated_tau2) -> dict:
                                  estimated_tau2=estimated_tau2)
 
 
-def _intercept_core(yi, vi, method, test, level, tau2_fixed, tol, maxiter) -> dict:
+def _intercept_core(yi, vi, method, test, level, tau2_fixed, tol, maxiter,
+                    tau2_init=None) -> dict:
     """The intercept-only fit (k >= 2) as a dict of Python scalars, from power sums of the
     weights.
 
@@ -386,25 +414,27 @@ def _intercept_core(yi, vi, method, test, level, tau2_fixed, tol, maxiter) -> di
         fe = fixed_effect_sums_small(ys, vs)
         w0, sw0, _, mu0, q, trp0 = fe
     else:
-        w0 = 1.0 / vi
-        sw0 = float(w0.sum())
-        mu0 = float(w0 @ yi) / sw0
-        r0 = yi - mu0
-        q = float(w0 @ (r0 * r0))
-        trp0 = sw0 - float(w0 @ w0) / sw0
+        fe = fixed_effect_sums(yi, vi)
+        w0, sw0, _, mu0, q, trp0 = fe
     if tau2_fixed is not None:
         tau2, se_tau2, converged, iterations = float(tau2_fixed), None, True, 0
     elif method == "EE":
         tau2, se_tau2, converged, iterations = 0.0, None, True, 0
+    elif method in EXTRA_METHODS:
+        est = estimate_tau2(yi, vi, None, method, tol=tol, maxiter=maxiter, tau2_init=tau2_init)
+        tau2, se_tau2, converged, iterations = est.tau2, est.se_tau2, est.converged, est.iterations
+        msgs.extend(est.messages)
     else:
         if small:
-            tau2, se_tau2, converged, iterations = _estimate_intercept_small(
-                ys, vs, method, tol, maxiter, None, fe)
+            tau2, se_tau2, converged, iterations, notes = _estimate_intercept_small(
+                ys, vs, method, tol, maxiter, tau2_init, fe)
         else:
-            tau2, se_tau2, converged, iterations = _estimate_intercept(
-                yi, vi, method, tol, maxiter, None)
+            tau2, se_tau2, converged, iterations, notes = _estimate_intercept(
+                yi, vi, method, tol, maxiter, tau2_init, fe)
             se_tau2 = float(se_tau2)
         tau2 = float(tau2)
+        if notes:
+            msgs.extend(notes)
         if not converged:
             msgs.append(nonconvergence_message(method, maxiter, tau2))
     if small:
@@ -414,19 +444,21 @@ def _intercept_core(yi, vi, method, test, level, tau2_fixed, tol, maxiter) -> di
             r = y - mu
             rss_w += w * (r * r)
     else:
-        w = 1.0 / (vi + tau2)
+        w = vi + tau2
+        np.divide(1.0, w, out=w)
         sw = float(w.sum())
-        mu = float(w @ yi) / sw
+        mu = vdot(w, yi) / sw
         r = yi - mu
-        rss_w = float(w @ (r * r))
-    if method == "GENQ":
+        r *= r
+        rss_w = vdot(w, r)
+    if method in GENQ_METHODS:
         b = mu0
         if small:
             acc = 0.0
             for w, x in zip(w0, vs):
                 acc += (w * w) * (x + tau2)
         else:
-            acc = float((w0 * w0) @ (vi + tau2))
+            acc = vdot(w0 * w0, vi + tau2)
         var_b = acc / (sw0 * sw0)
         weights = Deferred(_percent_weights, vi, 0.0)
     else:
@@ -482,10 +514,11 @@ def _intercept_core(yi, vi, method, test, level, tau2_fixed, tol, maxiter) -> di
     }
 
 
-def _fit_intercept(yi, vi, method, test, level, tau2_fixed, tol, maxiter) -> ModelFit:
+def _fit_intercept(yi, vi, method, test, level, tau2_fixed, tol, maxiter,
+                   tau2_init=None) -> ModelFit:
     """:func:`fit_model` for an intercept-only model (k >= 2): :func:`_intercept_core` as a
     :class:`ModelFit`."""
-    c = _intercept_core(yi, vi, method, test, level, tau2_fixed, tol, maxiter)
+    c = _intercept_core(yi, vi, method, test, level, tau2_fixed, tol, maxiter, tau2_init)
     return ModelFit(
         b=np.array([c["b"]]), se=np.array([c["se"]]), vb=np.array([[c["var_b"]]]),
         statistic=np.array([c["statistic"]]), p_value=np.array([c["p_value"]]),
@@ -585,6 +618,39 @@ def _extreme_ratio_warning(vi: np.ndarray) -> str | None:
     return None
 
 
+def default_labels(k: int) -> list[str]:
+    """Study labels "1".."k" (metafor's default)."""
+    return list(map(str, range(1, k + 1)))
+
+
+def drop_missing(yi, vi=None, sei=None, weights=None, labels=None):
+    """Drop the studies with a missing (NaN) effect, variance, standard error or weight, as
+    metafor's ``na.action = "na.omit"``.  Returns the filtered ``(yi, vi, sei, weights,
+    labels, omitted)``, ``omitted`` being the labels (or 1-based positions) dropped.  Lengths
+    are checked here so that the error names the argument."""
+    y = _as_1d(yi, "yi")
+    arrays = {"vi": vi, "sei": sei, "weights": weights}
+    arrays = {name: _as_1d(value, name) for name, value in arrays.items() if value is not None}
+    missing = np.isnan(y)
+    for name, arr in arrays.items():
+        if arr.size != y.size:
+            raise ArgumentError(f"yi has {y.size} values but {name} has {arr.size}; lengths must match")
+        missing |= np.isnan(arr)
+    lab = None if labels is None else [str(x) for x in list(labels)]
+    if lab is not None and len(lab) != y.size:
+        raise ArgumentError(f"labels has {len(lab)} entries but yi has {y.size}; lengths must match")
+    if not missing.any():
+        return yi, vi, sei, weights, labels, []
+    keep = ~missing
+    if not keep.any():
+        raise ArgumentError("every study has a missing value; nothing is left to pool")
+    names = lab if lab is not None else [str(i + 1) for i in range(y.size)]
+    omitted = [names[i] for i in np.flatnonzero(missing)]
+    out = {name: arr[keep] for name, arr in arrays.items()}
+    new_labels = [names[i] for i in np.flatnonzero(keep)]
+    return (y[keep], out.get("vi"), out.get("sei"), out.get("weights"), new_labels, omitted)
+
+
 def _core_from_modelfit(fit: ModelFit) -> dict:
     """The scalars :func:`pool` reads, from a one-coefficient :class:`ModelFit`."""
     return {
@@ -615,6 +681,8 @@ def pool(
     tol: float = 1e-12,
     maxiter: int = 10000,
     warn: bool = True,
+    tau2_init: float | None = None,
+    na_action: str = "fail",
 ):
     """Pool study effects in a common-effect or random-effects meta-analysis.
 
@@ -625,7 +693,7 @@ def pool(
     vi, sei : array-like
         Sampling variances, or standard errors (give exactly one).
     method : str, default "REML"
-        tau2 estimator: EE DL HE HS HSk SJ ML REML EB PM PMM GENQ (see
+        tau2 estimator: EE DL HE HS HSk SJ ML REML EB PM PMM GENQ GENQM DLIT SJIT (see
         :mod:`trialsynth.pooling.estimators`).
     test : str, default "z"
         ``z`` (Wald, normal), ``knha`` (Hartung & Knapp 2001 / Sidik & Jonkman 2002: scale
@@ -645,7 +713,7 @@ def pool(
         Prediction interval rule: ``auto``, ``normal``, ``t`` or ``hts`` (see
         :func:`prediction_interval`).
     weights : array-like, optional
-        User weights (metafor's ``weights=``); GENQ uses 1/vi by default.
+        User weights (metafor's ``weights=``); GENQ and GENQM use 1/vi by default.
     tau2 : float, optional
         Fix tau2 at this value instead of estimating it.
     tol, maxiter :
@@ -653,6 +721,13 @@ def pool(
     warn : bool
         Emit the collected warnings through :func:`warnings.warn` (always kept in
         ``result.warnings``).
+    tau2_init : float, optional
+        metafor's ``control=list(tau2.init=)``: the start of the ML/REML iteration (default the
+        DL estimate) and the initial estimate of SJ (default sum (y - ybar)^2/k).
+    na_action : {"fail", "omit"}
+        ``"fail"`` (default) raises on a missing (NaN) effect, variance, standard error or
+        weight; ``"omit"`` drops those studies with a warning naming them, as metafor's
+        ``na.action = "na.omit"`` (the dropped labels are in ``result.omitted``).
 
     Returns
     -------
@@ -670,10 +745,18 @@ def pool(
     method = normalise_method(method)
     test = normalise_test(test)
     level = check_level(level)
+    if tau2_init is not None:
+        tau2_init = check_tau2_init(tau2_init)
+    omitted: list[str] = []
+    if na_action == "omit":
+        yi, vi, sei, weights, labels, omitted = drop_missing(yi, vi, sei, weights, labels)
+    elif na_action != "fail":
+        raise ArgumentError(f"na_action must be 'fail' or 'omit'; got {na_action!r}")
     y, v = validate_inputs(yi, vi, sei)
     k = y.size
     if labels is None:
-        lab = list(map(str, range(1, k + 1)))
+        # "1".."k", built on first read (100,000 strings cost more than the whole DL fit)
+        lab = Deferred(default_labels, k) if k > SMALL_K else list(map(str, range(1, k + 1)))
     else:
         lab = [str(x) for x in list(labels)]
         if len(lab) != k:
@@ -689,6 +772,9 @@ def pool(
             raise ArgumentError("weights must be positive and finite")
 
     msgs: list[str] = []
+    if omitted:
+        msgs.append(f"{len(omitted)} {'study' if len(omitted) == 1 else 'studies'} with missing "
+                    f"values omitted from the fit (na_action='omit'): {', '.join(omitted)}")
     ratio_msg = _extreme_ratio_warning(v)
     if ratio_msg:
         msgs.append(ratio_msg)
@@ -708,11 +794,11 @@ def pool(
         )
     if a is None and k >= 2:
         # the intercept-only fast path (what fit_model would call), without the ModelFit
-        core = _intercept_core(y, v, eff_method, eff_test, level, tau2, tol, maxiter)
+        core = _intercept_core(y, v, eff_method, eff_test, level, tau2, tol, maxiter, tau2_init)
     else:
         core = _core_from_modelfit(fit_model(y, v, None, method=eff_method, test=eff_test,
                                              level=level, weights=a, tau2=tau2, tol=tol,
-                                             maxiter=maxiter))
+                                             maxiter=maxiter, tau2_init=tau2_init))
     msgs.extend(core["warnings"])
     estimate, se, tau2_hat = core["b"], core["se"], core["tau2"]
     pi_low, pi_high, pi_df = prediction_interval(
@@ -731,7 +817,7 @@ def pool(
         converged=core["converged"], warnings=msgs, level=level, s2w=core["s2w"],
         fit_stats=core["fit_stats"], pi_method=pi_method, pi_df=pi_df,
         iterations=core["iterations"], user_weights=a, s2=core["s2"], crit=core["crit"],
-        fitted_method=eff_method,
+        fitted_method=eff_method, omitted=omitted, tau2_init=tau2_init,
     )
     if warn:
         for m in msgs:
@@ -739,6 +825,6 @@ def pool(
     return result
 
 
-__all__ = ["pool", "fit_model", "ModelFit", "prediction_interval", "likelihood_stats",
+__all__ = ["pool", "fit_model", "drop_missing", "ModelFit", "prediction_interval", "likelihood_stats",
            "validate_inputs", "normalise_test", "check_level", "TESTS", "METHODS",
            "MetaWarning"]

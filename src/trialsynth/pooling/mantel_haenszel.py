@@ -273,7 +273,7 @@ class MHResult:
             )
         return pd.DataFrame([row])
 
-    def summary(self) -> str:
+    def summary(self) -> "SummaryText":
         """A short text summary."""
         name = "Mantel-Haenszel" if self.method == "MH" else "Peto"
         lines = [f"{name} common-effect model (k = {self.k}), measure {self.measure}", ""]
@@ -301,7 +301,9 @@ class MHResult:
                 f"Tarone's test: X^2 = {self.tarone:.4f}, df = {self.k_pos - 1}, p = {self.tarone_p_value:.4g}"
             )
         lines.extend(f"Note: {message}" for message in self.warnings)
-        return "\n".join(lines)
+        from trialsynth.pooling.results import SummaryText
+
+        return SummaryText("\n".join(lines))  # displays as text in Jupyter
 
     def __repr__(self) -> str:  # pragma: no cover - convenience
         return self.summary()

@@ -32,6 +32,9 @@ _METHOD_NAMES = {
     "PM": "Paule-Mandel",
     "PMM": "median-unbiased Paule-Mandel",
     "GENQ": "generalised Q-statistic",
+    "GENQM": "median-unbiased generalised Q-statistic",
+    "DLIT": "iterated DerSimonian-Laird",
+    "SJIT": "iterated Sidik-Jonkman",
 }
 
 
@@ -107,7 +110,8 @@ class MetaResult:
     weights: np.ndarray = LazyField()
     yi: np.ndarray
     vi: np.ndarray
-    labels: list
+    #: study labels ("1".."k" by default, then built on first read)
+    labels: list = LazyField()
     method: str
     test: str
     measure: str | None = None
@@ -126,6 +130,10 @@ class MetaResult:
     s2: float = float("nan")
     crit: float = float("nan")
     fitted_method: str | None = None
+    #: labels of the studies dropped for missing values (``pool(..., na_action="omit")``)
+    omitted: list = field(default_factory=list)
+    #: the ``tau2_init`` the fit was given (None: the estimator's default start)
+    tau2_init: float | None = None
 
     # ------------------------------------------------------------------ basics
     @property
@@ -163,12 +171,13 @@ class MetaResult:
         return {"pred": self.estimate, "se": self.se, "ci_low": self.ci_low,
                 "ci_high": self.ci_high, "pi_low": self.pi_low, "pi_high": self.pi_high}
 
-    def heterogeneity_ci(self, type: str = "QP") -> pd.DataFrame:
+    def heterogeneity_ci(self, type: str | None = None) -> pd.DataFrame:
         """CIs for tau2, tau, I2 and H2 (rows) with columns estimate, ci_low, ci_high.
 
-        ``type="QP"``: Q-profile (Viechtbauer 2007), the default; ``"PL"``: profile
-        likelihood for ML/REML fits.  For GENQ fits the Q-profile interval is returned
-        (metafor's generalised-Q interval of Jackson 2013 is not implemented).
+        ``type="QP"``: Q-profile (Viechtbauer 2007), the default except for GENQ/GENQM fits;
+        ``"PL"``: profile likelihood for ML/REML fits; ``"GENQ"``: the generalised Q interval
+        (Jackson 2013) with the fit's weights (1/v_i unless user weights were given), the
+        default for GENQ and GENQM fits, as in metafor; ``"Wald"``: tau2 -+ z se(tau2).
         """
         from trialsynth.pooling.confint import heterogeneity_ci
 
@@ -176,8 +185,11 @@ class MetaResult:
             raise ArgumentError("a CI for tau2 needs at least two studies (k >= 2)")
         if (self.fitted_method or self.method) == "EE":
             raise ArgumentError("a common-effect (EE) fit has no tau2; refit with a random-effects method")
+        if type is None:
+            type = "GENQ" if self.method in ("GENQ", "GENQM") else "QP"
         return heterogeneity_ci(self.yi, self.vi, tau2=self.tau2, method=self.method,
-                                level=self.level, type=type)
+                                level=self.level, type=type, se_tau2=self.se_tau2,
+                                weights=self.user_weights)
 
     # ------------------------------------------------------------------ frames
     def to_frame(self) -> pd.DataFrame:

@@ -137,7 +137,7 @@ class SubgroupResult:
             [t.as_row() for t in (self.between_separate, self.mixed, self.fixed_between, self.fixed_within)]
         )
 
-    def summary(self) -> str:
+    def summary(self) -> "SummaryText":
         lines = [f"Subgroup analysis ({self.method}, test={self.test}), {len(self.levels)} subgroups"]
         for lvl in self.levels:
             fit = self.fits[lvl]
@@ -148,7 +148,9 @@ class SubgroupResult:
         for t in (self.between_separate, self.mixed, self.fixed_between, self.fixed_within):
             df = f"{t.df}" if t.df2 is None else f"{t.df}, {t.df2:g}"
             lines.append(f"  {t.name}: {t.statistic:.4f} (df = {df}), p = {t.p_value:.4g}")
-        return "\n".join(lines)
+        from trialsynth.pooling.results import SummaryText
+
+        return SummaryText("\n".join(lines))  # displays as text in Jupyter
 
     def __str__(self) -> str:
         return self.summary()
