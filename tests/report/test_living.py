@@ -5,9 +5,7 @@ the trials that caused the change, versioned runs with a history, the living-sta
 The real added trial: Liu 2023 (the article's trial) is removed from a copy of the shipped data,
 a first run is recorded, and its four rows are re-added with ``add-trial``."""
 
-import csv
 import json
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -99,55 +97,48 @@ def test_versions_advance_only_when_something_changed():
 # ----------------------------------------------------------------------------- a real added trial
 
 
-@pytest.fixture
-def project(tmp_path):
-    shutil.copytree(ROOT / "data", tmp_path / "data")
-    shutil.copytree(ROOT / "evidence", tmp_path / "evidence")
-    data = tmp_path / "data" / "trials.csv"
-    rows = list(csv.reader(data.open(encoding="utf-8")))
-    header, body = rows[0], rows[1:]
-    sid = header.index("study_id")
-    removed = [r for r in body if r[sid] == STUDY]
-    assert removed, "the shipped data must hold the study this test re-adds"
-    with data.open("w", encoding="utf-8", newline="") as fh:
-        csv.writer(fh, lineterminator="\n").writerows([header] + [r for r in body if r[sid] != STUDY])
-    new_rows = tmp_path / "new_rows.csv"
-    with new_rows.open("w", encoding="utf-8", newline="") as fh:
-        csv.writer(fh, lineterminator="\n").writerows([header] + removed)
-    return tmp_path, data, new_rows, len(removed)
-
-
-def test_a_real_added_trial_is_classified_versioned_and_shown_before_writing(project):
-    root, data, new_rows, n_rows = project
+def test_a_real_added_trial_is_classified_versioned_and_shown_before_writing(without_study):
+    root, data, new_rows, _header, removed = without_study(STUDY)
+    n_rows = len(removed)
     out = root / "out"
     out.mkdir()
-    first = _write_changes(run_analysis(data), out)
+    before = run_analysis(data)
+    first = _write_changes(before, out)
     assert first.first_run and first.run["version"] == "v1"
+    keys = C.cell_key_columns(before.pooled)
+    had = {C.cell_key(r, keys) for r in before.pooled.to_dict("records")}
 
     # --dry-run: the classified changes, and nothing written
     before_bytes = data.read_bytes()
     dry = add_trials(new_rows, data, evidence_dir=root / "evidence", dry_run=True)
     assert data.read_bytes() == before_bytes
-    assert any(line.startswith("function | no_treatment | immediate: new cell") and "caused by: added Liu2023" in line
-               for line in dry.changes), dry.changes
-    moved = [line for line in dry.changes if line.startswith("pain | no_treatment | immediate:")]
-    assert moved and "estimate moved within its class" in moved[0] and "caused by: added Liu2023" in moved[0]
 
     add_trials(new_rows, data, evidence_dir=root / "evidence")
-    ch = _write_changes(run_analysis(data), out)
+    after = run_analysis(data)
+    touched = {C.cell_key(r, keys) for r in after.pooled.to_dict("records") if STUDY in str(r["study_ids"])}
+    assert touched, "the re-added trial enters no pooled cell"
+    ch = _write_changes(after, out)
     assert ch.run["version"] == "v2" and ch.run["previous"] == "v1"
     cells = {c.key: c for c in ch.cells}
-    assert cells["function | no_treatment | immediate"].kinds == (C.NEW_CELL,)
-    pain = cells["pain | no_treatment | immediate"]
-    assert C.MOVED_WITHIN_CLASS in pain.kinds and pain.added and all(k.startswith(STUDY) for k in pain.added)
-    # every changed cell names Liu2023 as its cause, and no other trial
-    assert all({k.split(" | ")[0] for k in c.added + c.removed + c.edited} == {STUDY} for c in ch.cells)
+    # every cell the trial entered is classified, a new cell where it had no estimate before, and
+    # names Liu2023 (and no other trial) as the cause; the dry run showed the same lines
+    assert set(cells) == touched
+    for key, cell in cells.items():
+        assert (C.NEW_CELL in cell.kinds) == (key not in had), (key, cell.kinds)
+        assert cell.added and {k.split(" | ")[0] for k in cell.added + cell.removed + cell.edited} == {STUDY}
+        line = next(ln for ln in dry.changes if ln.startswith(f"{key}: "))
+        assert ", ".join(cell.kinds) in line and line.endswith(f"caused by: added {STUDY}" + (
+            f" ({len(cell.added)} rows)" if len(cell.added) > 1 else ""))
+    new_cells = [k for k in touched if k not in had]
     md = (out / "changes.md").read_text(encoding="utf-8")
-    assert "Version v2, made" in md and "## What changed, cell by cell" in md
-    assert "* function | no_treatment | immediate: **new cell**:" in md and "caused by: added Liu2023" in md
+    assert "Version v2, made" in md and "## What changed, cell by cell" in md and f"caused by: added {STUDY}" in md
+    for key in new_cells:
+        assert f"* {key}: **new cell**:" in md
     status = C.living_status(ch)
     assert status.startswith("Living review, version v2 (") and ", updated from v1: " in status
-    assert f"{n_rows} trial rows added (Liu2023)" in status and "1 new cell" in status
+    assert f"{n_rows} trial rows added ({STUDY})" in status
+    if new_cells:
+        assert f"{len(new_cells)} new cell" in status
     banner = C.living_status_html(ch)
     assert "<p class='living'>" in banner and "history/index.html" in banner and "<script" not in banner
 

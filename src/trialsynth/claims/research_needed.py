@@ -21,12 +21,12 @@ a sensitivity analysis (Cochrane Handbook 6.4, section 22.3.2), and the reason s
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 import pandas as pd
 
 from trialsynth.claims.records import Claim, require_claim
+from trialsynth.pooling.grouped import split_study_ids
 from trialsynth.claims.verdicts import (
     AGREES,
     DISAGREES,
@@ -42,21 +42,6 @@ from trialsynth.claims.verdicts import (
 __all__ = ["check_research_needed"]
 
 
-def _finite(x) -> bool:
-    try:
-        return x is not None and math.isfinite(float(x))
-    except (TypeError, ValueError):
-        return False
-
-
-def _ids(value) -> list[str]:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return []
-    if isinstance(value, str):
-        return [s.strip() for s in value.replace(";", ",").split(",") if s.strip()]
-    return [str(v) for v in value]
-
-
 def _true(value) -> bool:
     return bool(value) and str(value).strip().lower() not in ("false", "0", "nan", "none", "")
 
@@ -69,7 +54,7 @@ def _quality(cell: Mapping, pooled: pd.DataFrame | None, trials: pd.DataFrame | 
     for c in keys:
         if c in m.columns:
             m = m[m[c].astype(str) == str(cell.get(c))]
-    ids = _ids(m["study_ids"].iloc[0]) if len(m) and "study_ids" in m.columns else []
+    ids = split_study_ids(m["study_ids"].iloc[0]) if len(m) and "study_ids" in m.columns else []
     rows = trials
     for c in keys:
         if c in rows.columns:

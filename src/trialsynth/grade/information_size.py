@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from trialsynth.errors import ArgumentError
+from trialsynth.pooling.grouped import split_study_ids
 
 __all__ = [
     "InformationSize", "ris_continuous", "ris_binary", "diversity", "information_size", "research_status", "assess_cells",
@@ -256,26 +257,17 @@ def research_status(tsa_status: str, ci_low, ci_high, *, mid: float, harm_mid: f
     return NOT_ASSESSABLE
 
 
-def _ids(value) -> list[str]:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return []
-    if isinstance(value, str):
-        return [s.strip() for s in value.replace(";", ",").split(",") if s.strip()]
-    return [str(v) for v in value]
-
-
 def _cell_rows(studies: pd.DataFrame | None, rec: Mapping, keys: Sequence[str]) -> pd.DataFrame:
-    if studies is None or len(studies) == 0:
-        return pd.DataFrame()
-    m = studies
-    for col in keys:
-        if col in m.columns:
-            m = m[m[col].astype(str) == str(rec.get(col))]
+    """The cell's trial rows (:func:`trialsynth.grade.sof._group_studies`) in the order of its
+    ``study_ids``, which is the order of the pooled result's ``yi``."""
+    from trialsynth.grade.sof import _group_studies
+
+    ids = split_study_ids(rec.get("study_ids"))
+    m = _group_studies(studies, rec, ids, columns=keys)
     name = "label" if "label" in m.columns else "study_id"
-    ids = _ids(rec.get("study_ids"))
     if ids and name in m.columns:
-        m = m[m[name].astype(str).isin(ids)].drop_duplicates(name)
-        m = m.set_index(m[name].astype(str)).loc[[i for i in ids if i in set(m[name].astype(str))]]
+        present = set(m[name].astype(str))
+        m = m.set_index(m[name].astype(str)).loc[[i for i in ids if i in present]]
     return m
 
 

@@ -105,19 +105,15 @@ def _finite(x) -> bool:
         return False
 
 
-def _study_ids(value) -> list[str]:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return []
-    if isinstance(value, str):
-        return [s.strip() for s in value.replace(";", ",").split(",") if s.strip()]
-    return [str(v) for v in value]
+from trialsynth.pooling.grouped import split_study_ids as _study_ids  # noqa: E402 - one parser of study_ids
 
 
-def _group_studies(studies: pd.DataFrame | None, key: Mapping, ids: list[str]) -> pd.DataFrame:
+def _group_studies(studies: pd.DataFrame | None, key: Mapping, ids: list[str], columns=KEY) -> pd.DataFrame:
+    """The rows of ``studies`` in the cell ``key`` (matched on ``columns``) whose study is in ``ids``, one per study."""
     if studies is None or len(studies) == 0:
         return pd.DataFrame()
     m = studies
-    for col in KEY:
+    for col in columns:
         if col in m.columns and key.get(col) is not None:
             m = m[m[col].astype(str) == str(key[col])]
     if ids and "study_id" in m.columns:

@@ -261,13 +261,15 @@ def classify_cell(key: str, old: Mapping | None, new: Mapping | None, *, edited_
     ``rows`` (see :func:`make_state`) they name the trials behind the change. A state without
     ``rows`` (made before they were recorded) falls back on the cell's ``study_ids``.
     """
+    from trialsynth.pooling.grouped import split_study_ids
+
     if old is None and new is None:
         return None
     o_rows = set((old or {}).get("rows") or [])
     n_rows = set((new or {}).get("rows") or [])
     if old is not None and new is not None and ("rows" not in old or "rows" not in new):
-        o_rows = {f"{s} | (study)" for s in _split_ids(old.get("study_ids"))}
-        n_rows = {f"{s} | (study)" for s in _split_ids(new.get("study_ids"))}
+        o_rows = {f"{s} | (study)" for s in split_study_ids(old.get("study_ids"))}
+        n_rows = {f"{s} | (study)" for s in split_study_ids(new.get("study_ids"))}
     change = CellChange(key, (), dict(old) if old else None, dict(new) if new else None,
                         added=sorted(n_rows - o_rows), removed=sorted(o_rows - n_rows),
                         edited=sorted(r for r in (o_rows & n_rows) if r in set(edited_rows)))
@@ -291,12 +293,6 @@ def classify_cell(key: str, old: Mapping | None, new: Mapping | None, *, edited_
         return None
     change.kinds = tuple(kinds)
     return change
-
-
-def _split_ids(value) -> list[str]:
-    if not isinstance(value, str):
-        return []
-    return [s.strip() for s in value.replace(";", ",").split(",") if s.strip()]
 
 
 @dataclass
