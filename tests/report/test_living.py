@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from trialsynth.cli.add_trial import add_trials
+from trialsynth.cli.main import main
 from trialsynth.report import changes as C
 from trialsynth.report.analysis import run_analysis
 from trialsynth.report.build import _write_changes
@@ -97,7 +98,7 @@ def test_versions_advance_only_when_something_changed():
 # ----------------------------------------------------------------------------- a real added trial
 
 
-def test_a_real_added_trial_is_classified_versioned_and_shown_before_writing(without_study):
+def test_a_real_added_trial_is_classified_versioned_and_shown_before_writing(without_study, capsys):
     root, data, new_rows, _header, removed = without_study(STUDY)
     n_rows = len(removed)
     out = root / "out"
@@ -108,10 +109,13 @@ def test_a_real_added_trial_is_classified_versioned_and_shown_before_writing(wit
     keys = C.cell_key_columns(before.pooled)
     had = {C.cell_key(r, keys) for r in before.pooled.to_dict("records")}
 
-    # --dry-run: the classified changes, and nothing written
+    # trialsynth add-trial --dry-run prints the classified changes, and writes nothing
     before_bytes = data.read_bytes()
-    dry = add_trials(new_rows, data, evidence_dir=root / "evidence", dry_run=True)
-    assert data.read_bytes() == before_bytes
+    assert main(["add-trial", str(new_rows), "--data", str(data), "--evidence-dir", str(root / "evidence"), "--dry-run"]) == 0
+    printed = capsys.readouterr().out
+    assert data.read_bytes() == before_bytes and "nothing was written" in printed
+    assert "what the change report will say, cell by cell (classes against the MID, not p < 0.05):" in printed
+    dry = [ln.strip() for ln in printed.splitlines()]
 
     add_trials(new_rows, data, evidence_dir=root / "evidence")
     after = run_analysis(data)
@@ -126,7 +130,7 @@ def test_a_real_added_trial_is_classified_versioned_and_shown_before_writing(wit
     for key, cell in cells.items():
         assert (C.NEW_CELL in cell.kinds) == (key not in had), (key, cell.kinds)
         assert cell.added and {k.split(" | ")[0] for k in cell.added + cell.removed + cell.edited} == {STUDY}
-        line = next(ln for ln in dry.changes if ln.startswith(f"{key}: "))
+        line = next(ln for ln in dry if ln.startswith(f"{key}: "))
         assert ", ".join(cell.kinds) in line and line.endswith(f"caused by: added {STUDY}" + (
             f" ({len(cell.added)} rows)" if len(cell.added) > 1 else ""))
     new_cells = [k for k in touched if k not in had]
