@@ -79,3 +79,7 @@ def test_mh_and_subgroup_summaries_display_as_text():
     assert isinstance(text, SummaryText) and repr(text) == str(text) and "\n" in repr(text)
     sg = subgroups([0.1, 0.3, 0.2, 0.5], [0.01, 0.02, 0.015, 0.03], groups=["a", "a", "b", "b"])
     assert isinstance(sg.summary(), SummaryText) and "\n" in repr(sg.summary())
+    from trialsynth import meta_regression
+
+    reg = meta_regression([0.1, 0.3, 0.2, 0.5, 0.4], [0.01, 0.02, 0.015, 0.03, 0.02], moderators=[[1], [2], [3], [4], [5]])
+    assert isinstance(reg.summary(), SummaryText) and "\n" in repr(reg.summary())

@@ -344,7 +344,7 @@ class RegressionResult:
                              "ci_high": pred + crit * se, "pi_low": pred - half_pi,
                              "pi_high": pred + half_pi})
 
-    def summary(self) -> str:
+    def summary(self) -> "SummaryText":
         """Text in the layout of metafor's print.rma for mixed-effects models."""
         lines = [f"Mixed-Effects Model (k = {self.k}; tau^2 estimator: {self.method})", "",
                  f"tau^2 (estimated amount of residual heterogeneity):     {self.tau2:.4f}"
@@ -367,7 +367,9 @@ class RegressionResult:
         lines.append(table.to_string(float_format=lambda x: f"{x:.4f}"))
         if self.warnings:
             lines += ["", "Warnings:"] + [f"  - {w}" for w in self.warnings]
-        return "\n".join(lines)
+        from trialsynth.pooling.results import SummaryText
+
+        return SummaryText("\n".join(lines))  # displays as text in Jupyter
 
     def __str__(self) -> str:
         return self.summary()
