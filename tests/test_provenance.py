@@ -37,7 +37,7 @@ def test_repository_is_clean(evidence):
 
 def test_evidence_base_is_not_empty(evidence):
     records, claims, trials, reviews = evidence
-    assert len(trials) >= 10 and len(reviews) >= 1 and len(claims) == 6
+    assert len(trials) >= 10 and len(reviews) >= 1 and len(claims) == 7
     assert set(trials["source_id"]) <= set(records)
 
 
@@ -231,9 +231,9 @@ def test_claim_text_must_be_verbatim(evidence):
     assert [(p.column) for p in problems] == [f"{planted[0]['id']}.article_text"]
 
 
-def test_claims_cover_the_six_article_claims(evidence):
+def test_claims_cover_the_seven_article_claims(evidence):
     records, claims, trials, reviews = evidence
-    assert [c["id"][:2] for c in claims] == ["C1", "C2", "C3", "C4", "C5", "C6"]
+    assert [c["id"][:2] for c in claims] == ["C1", "C2", "C3", "C4", "C5", "C6", "C7"]
     for claim in claims:
         for key in ("supported", "contradicted", "open"):
             assert key in claim["decision"], (claim["id"], key)

@@ -78,20 +78,10 @@ def test_writes_only_inside_out_dir_and_links_resolve(tmp_path):
 
 
 @pytest.mark.slow
-def test_added_trial_flows_into_estimates_figures_claims_and_changes(tmp_path):
-    proj = project_copy(tmp_path)
-    data = proj / "data" / "trials.csv"
-    rows = list(csv.reader(data.open(encoding="utf-8")))
-    header, body = rows[0], rows[1:]
-    sid = header.index("study_id")
+def test_added_trial_flows_into_estimates_figures_claims_and_changes(tmp_path, without_study):
     study = "Liu2023"  # the article's trial: its rows feed a pooled group and claim C2
-    removed = [r for r in body if r[sid] == study]
-    assert removed, "the shipped data must hold the study this test re-adds"
-    with data.open("w", encoding="utf-8", newline="") as fh:
-        csv.writer(fh, lineterminator="\n").writerows([header] + [r for r in body if r[sid] != study])
-    new_rows = tmp_path / "new_rows.csv"
-    with new_rows.open("w", encoding="utf-8", newline="") as fh:
-        csv.writer(fh, lineterminator="\n").writerows([header] + removed)
+    proj, data, new_rows, header, removed = without_study(study)
+    sid = header.index("study_id")
 
     out = tmp_path / "out"
     build_report(data, out, notebooks_dir=ROOT / "notebooks", execute_notebooks=True)
@@ -127,6 +117,11 @@ def test_added_trial_flows_into_estimates_figures_claims_and_changes(tmp_path):
         assert f"added: {r[sid]} | {r[header.index('comparison_id')]} | {r[header.index('outcome')]}" in changes
     assert " | ".join(key) in changes
     assert f"**flipped** {claim}: insufficient evidence -> {verdicts2.loc[claim, 'verdict']}" in changes
+    # ... classifies the cells the trial changed, naming it, and the front page's living banner says so
+    assert "## What changed, cell by cell" in changes and "caused by: added Liu2023" in changes
+    page = index.read_text(encoding="utf-8")
+    assert "<p class='living'>" in page and "version v2" in page and "trial rows added (Liu2023)" in page
+    assert (out / "history" / "v1.html").is_file() and (out / "history" / "v2.html").is_file()
     # and the executed notebooks are linked from the index
     for name in ("01_evidence_base", "02_short_vs_long_term", "03_article_claims", "04_robustness", "05_summary_of_findings"):
         assert f"notebooks/{name}.html" in links(index)

@@ -30,6 +30,7 @@ CHECK_KINDS: dict[str, tuple[str, ...]] = {
     "certainty": ("certainty", "evidence_level", "certainty_by_condition", "grade", "quality_of_evidence"),
     "source_statement": ("source_statement", "statement", "quote_check"),
     "documentary": ("documentary", "external", "coverage", "source_fact", "document", "policy", "fact"),
+    "research_needed": ("research_needed", "more_research", "information_size", "more_research_needed"),
 }
 _KIND_BY_ALIAS = {alias: kind for kind, aliases in CHECK_KINDS.items() for alias in aliases}
 

@@ -1235,6 +1235,23 @@ def _same_value(a, b) -> bool:
     return str(a).strip().lower() == str(b).strip().lower()
 
 
+def check_research_needed(claim: Claim, **kwargs) -> Verdict:
+    """"More (high-quality) research is needed", judged per pooled cell of the claim's outcomes and
+    comparators (:func:`trialsynth.claims.research_needed.check_research_needed`).
+
+    Each cell has a required information size (participants to detect the MID with alpha 0.05 and
+    power 80%, divided by 1 - D2) and a trial sequential analysis (Lan-DeMets O'Brien-Fleming
+    boundaries over the cumulative z-curve; a sensitivity analysis). A cell is settled when a
+    boundary is crossed, or the information size is reached, and the pooled CI decides the
+    question against the MID; then the part disagrees with "more research is needed", unless
+    every trial's risk of bias is entered and those at low risk fall short of the information
+    size. Otherwise the part agrees. All parts agree -> supported; all disagree -> contradicted;
+    both -> mixed; no computable information size -> insufficient evidence."""
+    from trialsynth.claims.research_needed import check_research_needed as check
+
+    return check(claim, **kwargs)
+
+
 CHECKS = {
     "mixed_results": check_mixed_results,
     "durability": check_durability,
@@ -1244,28 +1261,33 @@ CHECKS = {
     "certainty": check_certainty,
     "source_statement": check_source_statement,
     "documentary": check_documentary,
+    "research_needed": check_research_needed,
 }
 
 
 def evaluate_claim(claim: Claim, *, pooled=None, trials=None, reviews=None, sof=None, mid: float | None = None, subset_pooled=None,
-                   quotes: Mapping[str, str] | None = None) -> Verdict:
+                   quotes: Mapping[str, str] | None = None, information: pd.DataFrame | None = None) -> Verdict:
     """Run the claim's check; a claim with no known check gets ``insufficient evidence`` saying so."""
     require_claim(claim)
     func = CHECKS.get(claim.check)
     if func is None:
         return Verdict(claim.id, claim.check or "none", INSUFFICIENT, f"no automatic check for this claim (check {claim.check or 'not named'!r}; known: {', '.join(CHECKS)})")
-    return func(claim, pooled=pooled, trials=trials, reviews=reviews, sof=sof, mid=mid, subset_pooled=subset_pooled, quotes=quotes)
+    return func(claim, pooled=pooled, trials=trials, reviews=reviews, sof=sof, mid=mid, subset_pooled=subset_pooled, quotes=quotes,
+                information=information)
 
 
 def evaluate_claims(claims: Sequence[Claim], *, pooled=None, trials=None, reviews=None, sof=None, mid: float | None = None,
-                    subset_pooled: Mapping[str, pd.DataFrame] | None = None, quotes: Mapping[str, str] | None = None) -> pd.DataFrame:
+                    subset_pooled: Mapping[str, pd.DataFrame] | None = None, quotes: Mapping[str, str] | None = None,
+                    information: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per claim: ``claim_id``, ``check``, ``verdict``, ``reason``, ``article_text``,
     ``outcome``, ``comparators``, ``windows``. ``subset_pooled`` maps a claim id to a re-pooling
-    restricted as that claim says (see :func:`trialsynth.claims.analysis.claim_subsets`)."""
+    restricted as that claim says (see :func:`trialsynth.claims.analysis.claim_subsets`);
+    ``information`` is the required information size and trial sequential analysis of every
+    pooled cell (:func:`trialsynth.grade.information_size.assess_cells`)."""
     rows = []
     for claim in claims:
         v = evaluate_claim(claim, pooled=pooled, trials=trials, reviews=reviews, sof=sof, mid=mid,
-                           subset_pooled=(subset_pooled or {}).get(claim.id), quotes=quotes)
+                           subset_pooled=(subset_pooled or {}).get(claim.id), quotes=quotes, information=information)
         rows.append({
             "claim_id": claim.id,
             "check": v.check,

@@ -68,6 +68,8 @@ class AddResult:
     notes: list[str] = field(default_factory=list)
     dry_run: bool = False
     understood: list[str] = field(default_factory=list)
+    #: the pooled cells the new rows change, classified as the change report will classify them
+    changes: list[str] = field(default_factory=list)
 
 
 def _canonical_number(text: str, decimal: str) -> str:
@@ -258,7 +260,7 @@ def add_trials(new_path: str | os.PathLike, data_path: str | os.PathLike = "data
                            notes=[f"{new_name}: {n}" for n in new.notes + notes], dry_run=dry_run)
         payload = _serialise(old, old_bytes, header, added_columns, [cells for _, _, cells in new_records])
         if explain:
-            result.understood = _understood(data, payload, [r for _, r, _ in new_records], new_name)
+            result.understood, result.changes = _understood(data, payload, [r for _, r, _ in new_records], new_name)
         if show is not None:
             show(result)
         if dry_run:
@@ -311,8 +313,11 @@ def _normalised_ref(by_name: dict[str, str], evidence, ev_dir: Path | None) -> s
     return None
 
 
-def _understood(data: Path, payload: bytes, new_rownums: list[int], new_name: str) -> list[str]:
-    """The new rows as the report's analysis sees them, with the pooled groups' k before -> after.
+def _understood(data: Path, payload: bytes, new_rownums: list[int], new_name: str) -> tuple[list[str], list[str]]:
+    """The new rows as the report's analysis sees them, with the pooled groups' k before -> after,
+    and the pooled cells they change, classified as the change report classifies them
+    (:func:`trialsynth.report.changes.diff_states`: new cell, estimate moved within its class,
+    conclusion changed, certainty changed, heterogeneity changed class, with the trials behind it).
 
     Runs :func:`trialsynth.report.analysis.run_analysis` (loading, windows, effects, the population
     filter, one row per trial per window, pooling) on the table without and with the new rows.
@@ -334,12 +339,27 @@ def _understood(data: Path, payload: bytes, new_rownums: list[int], new_name: st
             after = run_analysis(combined, **kwargs)
     except Exception as exc:  # noqa: BLE001 - the rows are valid; the description is extra
         return [f"(the new rows could not be run through the analysis: {type(exc).__name__}: {exc}; "
-                "this is a bug, please report it)"]
+                "this is a bug, please report it)"], []
     if after.problem_items or len(after.effects) < len(new_rownums):
-        return ["(the analysis did not accept the combined table: " + "; ".join(after.problems[:3]) + ")"]
+        return ["(the analysis did not accept the combined table: " + "; ".join(after.problems[:3]) + ")"], []
     labels = list(after.effects.index[-len(new_rownums):])
     names = {label: f"row {r} of {new_name}" for label, r in zip(labels, new_rownums)}
-    return understood_rows(after, labels, before=before, names=names, conditions=POOLED_CONDITIONS)
+    lines = understood_rows(after, labels, before=before, names=names, conditions=POOLED_CONDITIONS)
+    return lines, _classified_changes(before, after)
+
+
+def _classified_changes(before, after) -> list[str]:
+    """The change report's cell-by-cell lines for ``before`` -> ``after`` (two analyses)."""
+    from trialsynth.report.changes import cell_change_lines, diff_states, make_state
+
+    if before is None or before.problem_items:
+        return []
+
+    def state(an):
+        return make_state(an.trials, an.pooled, None, profile=an.profile, sof=an.sof, selected=an.selected)
+
+    changes = diff_states(state(before), state(after))
+    return [line.replace("**", "") for line in cell_change_lines(changes)] or ["no pooled cell changes"]
 
 
 def _describe_row(rownum: int, new_by_combined: dict[int, int], new_name: str, data: Path) -> str:
@@ -435,6 +455,10 @@ def _show(result: AddResult) -> None:
     if result.understood:
         print("as the analysis understands the new rows:")
         for line in result.understood:
+            print(f"  {line}")
+    if result.changes:
+        print("what the change report will say, cell by cell (classes against the MID, not p < 0.05):")
+        for line in result.changes:
             print(f"  {line}")
 
 

@@ -23,6 +23,8 @@ _API: dict[str, str] = {
     "small_study_summary": "trialsynth.diagnostics.bias_summary",
     "bayes_cell_rows": "trialsynth.diagnostics.bayes_cells",
     "prior_sensitivity": "trialsynth.diagnostics.bayes_cells",
+    "sequential_analysis": "trialsynth.diagnostics.sequential",
+    "spending_boundaries": "trialsynth.diagnostics.sequential",
 }
 
 __all__ = sorted(_API)

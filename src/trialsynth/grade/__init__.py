@@ -6,6 +6,7 @@ against a minimal important difference and the optimal information size, publica
 where k >= 10, indirectness as an editable field; certainty starts at high for randomised trials.
 """
 
+from trialsynth.grade.information_size import InformationSize  # the module stays trialsynth.grade.information_size
 from trialsynth.grade.rules import CERTAINTY_LEVELS, DOMAINS, RULES, Judgement, optimal_information_size
 from trialsynth.grade.sof import (
     GradeSettings,
@@ -20,6 +21,6 @@ from trialsynth.grade.sof import (
 )
 
 __all__ = [
-    "CERTAINTY_LEVELS", "DOMAINS", "GradeSettings", "Judgement", "RULES", "apply_overrides", "draft_sof", "neutralise_cell",
-    "optimal_information_size", "recompute_certainty", "sof_table_html", "sof_to_csv", "sof_to_html", "sof_to_markdown",
+    "CERTAINTY_LEVELS", "DOMAINS", "GradeSettings", "InformationSize", "Judgement", "RULES", "apply_overrides", "draft_sof",
+    "neutralise_cell", "optimal_information_size", "recompute_certainty", "sof_table_html", "sof_to_csv", "sof_to_html", "sof_to_markdown",
 ]

@@ -47,7 +47,11 @@ RULES = {
                    "(OIS: a single trial with two-sided alpha {alpha:g} and power {power:g} to detect the MID; for a ratio, a 25% relative change "
                    "of the comparator's median risk), or the effect's class changes between the shipped method profiles "
                    "(conclusion_depends_on_method) -> serious; else not serious "
-                   "(GRADE guidelines 6, Guyatt 2011, J Clin Epidemiol 64:1283-1293). MID: {mid_source} Thresholds for {ratio_mid_source}",
+                   "(GRADE guidelines 6, Guyatt 2011, J Clin Epidemiol 64:1283-1293). Where the report has computed a cell's "
+                   "required information size (RIS), the OIS is that RIS: the same single-trial size (for a ratio, "
+                   "4(z+z)²p(1-p)/δ² with the comparator arms' pooled risk) divided by 1 - D² for the "
+                   "diversity of the random-effects meta-analysis (Wetterslev et al. 2009, BMC Med Res Methodol 9:86). "
+                   "MID: {mid_source} Thresholds for {ratio_mid_source}",
     "publication_bias": "Assessed only with k >= {min_k_publication} studies (Cochrane Handbook 13.3.5.4; Sterne 2011, BMJ 343:d4002): "
                         "Egger's regression test p < {egger_alpha:g} -> suspected (downgrade 1); else undetected. With fewer studies: not assessed, no downgrade.",
 }
@@ -211,7 +215,7 @@ def optimal_information_size_binary(control_risk: float, *, relative_change: flo
 
 def judge_imprecision(ci_low, ci_high, participants, *, mid: float, ois: int | None, benefit_sign: int = -1,
                       harm_mid: float | None = None, display=None, threshold_text: str | None = None,
-                      method_dependent: str | None = None) -> Judgement:
+                      method_dependent: str | None = None, ois_label: str = "OIS") -> Judgement:
     """Imprecision from the CI against the MID and the total sample against the OIS (see :data:`RULES`).
 
     ``benefit_sign`` is -1 when negative effects favour the intervention (oriented SMD/MD), +1 for
@@ -222,7 +226,10 @@ def judge_imprecision(ci_low, ci_high, participants, *, mid: float, ois: int | N
     control risk for a binary outcome); it is then not used. ``method_dependent`` (a sentence):
     the effect's class changes between the method profiles (see
     :func:`trialsynth.pooling.profiles.conclusion_depends_on_method`): the interval the conclusion
-    rests on is not robust, which is serious imprecision at least.
+    rests on is not robust, which is serious imprecision at least. ``ois_label`` names the size in
+    the reason: ``OIS`` (GRADE's single-trial optimal information size) or, when ``ois`` is the
+    meta-analysis' heterogeneity-adjusted required information size, e.g. ``RIS {} (D2 65%)`` (``{}``
+    is replaced by the size).
     """
     mid, harm = _thresholds(mid, harm_mid)
     if not (_finite(ci_low) and _finite(ci_high)):
@@ -230,10 +237,12 @@ def judge_imprecision(ci_low, ci_high, participants, *, mid: float, ois: int | N
     lo_b, hi_b = sorted((benefit_sign * float(ci_low), benefit_sign * float(ci_high)))  # benefit-positive scale
     n = float(participants) if _finite(participants) else math.nan
     text = f"CI {_fmt_scale(display, ci_low, ci_high)} vs {threshold_text or f'MID {mid:g}'}"
+    short = ois_label.split(" ")[0]
+    size = ois_label.format(ois) if "{}" in ois_label else f"{ois_label} {ois}"
     if ois:
-        text += f"; {int(n)} participants vs OIS {ois}" if not math.isnan(n) else f"; participants unknown (OIS {ois})"
+        text += f"; {int(n)} participants vs {size}" if not math.isnan(n) else f"; participants unknown ({size})"
     elif not math.isnan(n):
-        text += f"; {int(n)} participants (OIS not computable)"
+        text += f"; {int(n)} participants ({short} not computable)"
     if hi_b >= mid and lo_b <= -harm:
         return Judgement(VERY_SERIOUS, 2, text + ": the CI includes both an important benefit and an important harm")
     reasons = []
@@ -242,7 +251,7 @@ def judge_imprecision(ci_low, ci_high, participants, *, mid: float, ois: int | N
     elif lo_b < mid < hi_b:
         reasons.append("the CI crosses the MID (important and unimportant effects both compatible)")
     if ois and (math.isnan(n) or n < ois):
-        reasons.append("fewer participants than the OIS" if not math.isnan(n) else "sample size unknown")
+        reasons.append(f"fewer participants than the {short}" if not math.isnan(n) else "sample size unknown")
     if method_dependent:
         reasons.append(f"the conclusion depends on the method ({method_dependent})")
     if reasons:

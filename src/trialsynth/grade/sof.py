@@ -115,23 +115,18 @@ def _finite(x) -> bool:
         return False
 
 
-def _study_ids(value) -> list[str]:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return []
-    if isinstance(value, str):
-        return [s.strip() for s in value.replace(";", ",").split(",") if s.strip()]
-    return [str(v) for v in value]
+from trialsynth.pooling.grouped import split_study_ids as _study_ids  # noqa: E402 - one parser of study_ids
 
 
-def _group_studies(studies: pd.DataFrame | None, key: Mapping, ids: list[str]) -> pd.DataFrame:
-    """The rows of ``studies`` behind one SoF row: its cell, and its pooled labels (``label``,
-    ``study_id`` plus the comparison where a trial gives two comparisons whose shared arm was
-    split, else ``study_id``), one row per label, so that the split n of a shared arm is counted
-    once (Cochrane Handbook 23.3.4)."""
+def _group_studies(studies: pd.DataFrame | None, key: Mapping, ids: list[str], columns=KEY) -> pd.DataFrame:
+    """The rows of ``studies`` behind one SoF row: its cell (matched on ``columns``), and its
+    pooled labels (``label``, ``study_id`` plus the comparison where a trial gives two comparisons
+    whose shared arm was split, else ``study_id``), one row per label, so that the split n of a
+    shared arm is counted once (Cochrane Handbook 23.3.4)."""
     if studies is None or len(studies) == 0:
         return pd.DataFrame()
     m = studies
-    for col in KEY:
+    for col in columns:
         if col in m.columns and key.get(col) is not None:
             m = m[m[col].astype(str) == str(key[col])]
     name = "label" if "label" in m.columns else "study_id"
@@ -143,7 +138,8 @@ def _group_studies(studies: pd.DataFrame | None, key: Mapping, ids: list[str]) -
 
 
 def draft_sof(pooled: pd.DataFrame, studies: pd.DataFrame | None = None, *, settings: GradeSettings | None = None,
-              egger_p: Mapping | None = None, weights: Mapping | None = None, extra_keys: Sequence[str] = ()) -> pd.DataFrame:
+              egger_p: Mapping | None = None, weights: Mapping | None = None, extra_keys: Sequence[str] = (),
+              information: pd.DataFrame | None = None) -> pd.DataFrame:
     """Draft the SoF table.
 
     Parameters
@@ -160,6 +156,11 @@ def draft_sof(pooled: pd.DataFrame, studies: pd.DataFrame | None = None, *, sett
         Group key tuple -> {study_id: weight}; equal weights when absent.
     extra_keys : sequence of str
         Further grouping columns of ``pooled`` to carry (e.g. ``condition``).
+    information : DataFrame, optional
+        Each cell's required information size (:func:`trialsynth.grade.information_size.assess_cells`:
+        the key columns, ``ris``, ``diversity``): imprecision then compares the participants with
+        that heterogeneity-adjusted size instead of the single-trial OIS (GRADE's optimal
+        information size criterion applied to the meta-analysis; Wetterslev et al. 2009).
     """
     settings = settings or GradeSettings()
     if not isinstance(pooled, pd.DataFrame):
@@ -170,6 +171,7 @@ def draft_sof(pooled: pd.DataFrame, studies: pd.DataFrame | None = None, *, sett
         raise ArgumentError(f"pooled: missing column(s) {', '.join(missing)}")
     rules = settings.rules()
     ois_continuous = settings.optimal_information_size
+    ris = _information_lookup(information)
     rows = []
     for rec in pooled.to_dict("records"):
         key = tuple(rec.get(c) for c in key_cols)
@@ -202,6 +204,10 @@ def draft_sof(pooled: pd.DataFrame, studies: pd.DataFrame | None = None, *, sett
             mid, scale, ois = md_mid, dict(mid=md_mid), ois_continuous
         else:
             mid, scale, ois = settings.mid, dict(mid=settings.mid), ois_continuous
+        ois_label = "OIS"
+        cell_ris = ris(rec)
+        if cell_ris is not None:
+            ois, ois_label = cell_ris
         depends = bool(rec.get("conclusion_depends_on_method")) if _known(rec.get("conclusion_depends_on_method")) else False
         depends_text = str(rec.get("method_classes") or "") if depends else None
         rob = R.judge_risk_of_bias(rob_values, w, serious=settings.rob_serious, very_serious=settings.rob_very_serious)
@@ -210,7 +216,7 @@ def draft_sof(pooled: pd.DataFrame, studies: pd.DataFrame | None = None, *, sett
                                     **{k_: v for k_, v in scale.items() if k_ != "threshold_text"})
         imp = R.judge_imprecision(rec.get("ci_low"), rec.get("ci_high"), participants, ois=ois, benefit_sign=sign,
                                   method_dependent=depends_text or ("see the method-profile comparison" if depends else None),
-                                  **scale)
+                                  ois_label=ois_label, **scale)
         pub = R.judge_publication_bias(k, (egger_p or {}).get(key), min_k=settings.min_k_publication, alpha=settings.egger_alpha)
         ind = R.Judgement(R.NOT_SERIOUS, 0, "not assessed from the data (reviewer's judgement)")
         row = {c: rec.get(c, False) for c in KEY}
@@ -238,6 +244,25 @@ def draft_sof(pooled: pd.DataFrame, studies: pd.DataFrame | None = None, *, sett
     cols = list(KEY) + list(extra_keys) + [c for c in SOF_COLUMNS if c not in KEY] + ["effect_class", "point_size"]
     table = pd.DataFrame(rows, columns=cols)
     return recompute_certainty(table)
+
+
+def _information_lookup(information: pd.DataFrame | None):
+    """A function cell record -> (RIS, label) from an information-size table, or None for a cell
+    it has no finite RIS for (matched on the key columns the table shares with :data:`KEY`)."""
+    if information is None or len(information) == 0 or "ris" not in information.columns:
+        return lambda rec: None
+    cols = [c for c in KEY if c in information.columns]
+    table = {tuple(str(r.get(c)) for c in cols): r for r in information.to_dict("records")}
+
+    def lookup(rec):
+        row = table.get(tuple(str(rec.get(c)) for c in cols))
+        if row is None or not _finite(row.get("ris")):
+            return None
+        d2 = row.get("diversity")
+        label = f"RIS {{}} (D² {float(d2):.0%})" if _finite(d2) else "RIS"
+        return int(row["ris"]), label
+
+    return lookup
 
 
 def _known(value) -> bool:

@@ -16,6 +16,7 @@ with :func:`save_figure` (deterministic SVG, PDF with embedded fonts, PNG).
 ``favours_labels``        which side favours whom, from the results' ``favourable_direction``
 ``prior_sensitivity_plot`` one cell's Bayesian posterior under several tau priors
 ``time_response_plot``    a time-response model's pooled curve, bands, trials and MID crossing
+``sequential_plot``       trial sequential analysis: cumulative z-curve, boundaries, RIS
 ``save_figure``           write SVG/PDF/PNG atomically, byte-identical across runs
 ``get_style``             house styles ``cochrane`` and ``jama``
 ========================  ==========================================================
@@ -38,6 +39,7 @@ _API = {
     "favours_labels": "trialsynth.plots.favours",
     "prior_sensitivity_plot": "trialsynth.plots.bayes",
     "time_response_plot": "trialsynth.plots.time_response",
+    "sequential_plot": "trialsynth.plots.sequential",
     "evidence_grid_plot": "trialsynth.plots.evidence_grid",
     "save_figure": "trialsynth.plots.export",
     "figure_bytes": "trialsynth.plots.export",

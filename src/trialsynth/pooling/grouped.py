@@ -77,6 +77,16 @@ class GroupedResults:
         return pd.DataFrame(rows, columns=[*self.by, *FRAME_COLUMNS, "notes"])
 
 
+def split_study_ids(value) -> list[str]:
+    """The study labels of a pooled row's ``study_ids`` (``"A; B"``, ``"A,B"`` or a list) as a list
+    of strings; ``[]`` for a missing value."""
+    if value is None or (isinstance(value, float) and value != value):
+        return []
+    if isinstance(value, str):
+        return [s.strip() for s in value.replace(";", ",").split(",") if s.strip()]
+    return [str(v) for v in value]
+
+
 def pool_groups(
     effects_df: pd.DataFrame,
     by=DEFAULT_BY,

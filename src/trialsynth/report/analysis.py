@@ -7,8 +7,9 @@ the previous one's result::
     sources = load_sources(reviews, evidence, claims)
     effects = compute_effects(loaded, conditions=POOLED_CONDITIONS, pool_across=())
     pooled  = pool_cells(effects, profile, sources.claims)
-    graded  = grade_cells(pooled, effects)
-    judged  = judge_claims(sources, pooled, effects, graded)
+    info    = size_information(pooled, effects)    # required information size, TSA
+    graded  = grade_cells(pooled, effects, info)
+    judged  = judge_claims(sources, pooled, effects, graded, info)
 
 and keeps their results in an :class:`Analysis` (``analysis.stages`` holds the stage values
 themselves), which the notebooks and the report's views read. What could not run (no data, a file
@@ -42,6 +43,7 @@ from trialsynth.report.stages import (  # noqa: F401 - re-exported: the report's
     pool_cells,
     population_label,
     scope_label,
+    size_information,
 )
 
 DEFAULT_PROFILE = "cochrane-2025"
@@ -73,6 +75,8 @@ class Analysis:
     conditions: tuple | None = POOLED_CONDITIONS  # the pooled populations (None: all)
     refits: dict = field(default_factory=dict)  # group key -> the cell refitted under each shipped profile
     bayes: pd.DataFrame = field(default_factory=pd.DataFrame)  # every cell's Bayesian rows (default and sensitivity prior)
+    information: pd.DataFrame = field(default_factory=pd.DataFrame)  # required information size per cell
+    sequential: dict = field(default_factory=dict)  # cell key -> trial sequential analysis (a sensitivity analysis)
     stages: dict = field(default_factory=dict)  # stage name -> the value it returned
     set_apart: pd.DataFrame = field(default_factory=pd.DataFrame)  # rows the pooling rules left out, with why
     sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)  # every cell x sensitivity analysis
@@ -149,6 +153,9 @@ class Analysis:
                      "flat prior on the mean; posterior median and 95% credible interval); a cell whose class changes "
                      "between them is flagged 'depends on the method'.")
         parts.append(SENSITIVITY_TEXT)
+        parts.append("Each cell's required information size (participants to detect the MID with alpha 0.05 and power 80%, "
+                     "divided by 1 - D\u00b2 for diversity; Wetterslev et al. 2009) sets the GRADE imprecision criterion; a trial "
+                     "sequential analysis with Lan-DeMets O'Brien-Fleming boundaries is reported as a sensitivity analysis.")
         return " ".join(parts)
 
     def windows_used(self):
@@ -316,18 +323,22 @@ def _run_analysis(data_path, profile, windows, reviews_path, evidence_dir, claim
                                   binary_measure=binary_measure)
     with _timed(t, "pooling"):
         pooled = pool_cells(effects, profile, sources.claims)
+    with _timed(t, "information_size"):
+        info = size_information(pooled, effects)
     with _timed(t, "grade"):
-        graded = grade_cells(pooled, effects)
+        graded = grade_cells(pooled, effects, info)
     with _timed(t, "claims"):
-        judged = judge_claims(sources, pooled, effects, graded)
+        judged = judge_claims(sources, pooled, effects, graded, info)
     return Analysis(
         data_path=str(data_path), profile=profile, windows=windows, trials=loaded.trials, effects=effects.effects,
         selected=effects.selected, grouped=pooled.grouped, pooled=pooled.frame, reviews=sources.reviews,
         claims=sources.claims, verdicts=judged.verdicts, sof=graded.sof, quotes=sources.quotes,
-        subset_pooled=pooled.subset_pooled, notes=[*loaded.notes, *sources.notes, *effects.notes, *pooled.notes, *graded.notes],
+        subset_pooled=pooled.subset_pooled,
+        notes=[*loaded.notes, *sources.notes, *effects.notes, *pooled.notes, *info.notes, *graded.notes],
         timings=t, problems=loaded.problems, problem_items=loaded.problem_items,
         conditions=effects.conditions, refits=pooled.refits, set_apart=effects.set_apart,
         sensitivity=pooled.sensitivity, subgroups=pooled.subgroups, pool_across=effects.pool_across, rules=effects.rules,
-        bayes=pooled.bayes,
-        stages={"loaded": loaded, "sources": sources, "effects": effects, "pooled": pooled, "graded": graded, "judged": judged},
+        bayes=pooled.bayes, information=info.frame, sequential=info.analyses,
+        stages={"loaded": loaded, "sources": sources, "effects": effects, "pooled": pooled, "information": info,
+                "graded": graded, "judged": judged},
     )

@@ -13,7 +13,8 @@ analysis, one kernel per notebook), and writes, inside ``out_dir`` only and ever
     tables/*.csv (+ .md, .html for the SoF)   pooled estimates, claim verdicts, GRADE SoF draft...
     exports/                 what the notebooks export (05: SoF CSV/Markdown/HTML), the SoF in
                              GRADEpro's layout (DOCX, HTML) and the pooled tables as RevMan CSV
-    changes.md, changes.html what changed since the previous run
+    changes.md, changes.html what changed since the previous run, cell by cell, with the version
+    history/                 every version's change report (<version>.md/.html), versions.json, index.html
     timings.json             wall time per stage
     .state/state.json        this run's state, the baseline of the next change report
     .previous/tables/        the previous run's tables
@@ -291,8 +292,14 @@ def _write_figures(an: Analysis, folder: Path, formats, *, out_dir: Path | None 
 
 
 def _write_changes(an: Analysis, out: Path) -> object:
+    """``changes.md``/``.html`` against the previous run's state, this run's version record
+    (:func:`trialsynth.report.changes.run_record`: a new version when anything or the data file
+    changed), and ``history/``: every version's change report and an index of the versions."""
+    from datetime import datetime, timezone
+
     from trialsynth.data.io import atomic_write_text
-    from trialsynth.report.changes import changes_html, changes_markdown, diff_states, make_state
+    from trialsynth.report.changes import (changes_html, changes_markdown, data_hash, diff_states, make_state,
+                                           run_record)
 
     state_path = out / ".state" / "state.json"
     previous = None
@@ -301,16 +308,61 @@ def _write_changes(an: Analysis, out: Path) -> object:
             previous = json.loads(state_path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, OSError):
             an.notes.append(f"The previous run's state ({state_path}) could not be read; the change report starts afresh.")
-    current = make_state(an.trials, an.pooled, an.verdicts, profile=an.profile, sof=an.sof)
-    label = "the previous run"
-    if previous and previous.get("created"):
-        label += f" ({previous['created']})"
+    current = make_state(an.trials, an.pooled, an.verdicts, profile=an.profile, sof=an.sof, selected=an.selected)
     changes = diff_states(previous, current)
-    atomic_write_text(out / "changes.md", changes_markdown(changes, previous_label=label))
-    atomic_write_text(out / "changes.html", changes_html(changes, previous_label=label))
+    digest = data_hash(an.data_path)
+    prev_run = (previous or {}).get("run") or {}
+    now = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    run = run_record(previous, changes.any or changes.first_run or prev_run.get("data_sha256") != digest,
+                     data_sha256=digest, now=now)
+    current["run"] = changes.run = run
+    label = "the previous run"
+    if prev_run:
+        label += f" ({prev_run.get('version')}, {str(prev_run.get('created', ''))[:10]})"
+    elif previous and previous.get("created"):
+        label += f" ({previous['created']})"
+    markdown, page = changes_markdown(changes, previous_label=label), changes_html(changes, previous_label=label)
+    atomic_write_text(out / "changes.md", markdown)
+    atomic_write_text(out / "changes.html", page)
+    _write_history(out / "history", run, changes, markdown, page, new=run.get("number") != prev_run.get("number"))
     state_path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(state_path, json.dumps(current, indent=1, sort_keys=True) + "\n")
     return changes
+
+
+def _write_history(folder: Path, run: dict, changes, markdown: str, page: str, *, new: bool) -> None:
+    """``history/<version>.md``/``.html`` (the change report that made each version, kept when
+    later runs overwrite ``changes.md``), ``history/versions.json`` and ``history/index.html``."""
+    import html as _html
+
+    from trialsynth.data.io import atomic_write_text
+    from trialsynth.report.changes import living_status
+
+    folder.mkdir(parents=True, exist_ok=True)
+    index_path = folder / "versions.json"
+    try:
+        versions = json.loads(index_path.read_text(encoding="utf-8")) if index_path.is_file() else []
+    except (json.JSONDecodeError, OSError):
+        versions = []
+    name = str(run.get("version"))
+    if new or not any(v.get("version") == name for v in versions):
+        atomic_write_text(folder / f"{name}.md", markdown)
+        atomic_write_text(folder / f"{name}.html", page)
+        versions = [v for v in versions if v.get("version") != name]
+        versions.append({"version": name, "created": run.get("created"), "data_sha256": run.get("data_sha256"),
+                         "summary": changes.summary(), "status": living_status(changes)})
+        atomic_write_text(index_path, json.dumps(versions, indent=1) + "\n")
+    rows = "".join(
+        f"<tr><td><a href='{_html.escape(str(v['version']))}.html'>{_html.escape(str(v['version']))}</a></td>"
+        f"<td>{_html.escape(str(v.get('created', '')))}</td><td><code>{_html.escape(str(v.get('data_sha256', ''))[:12])}</code></td>"
+        f"<td>{_html.escape(str(v.get('summary', '')))}</td></tr>" for v in reversed(versions))
+    atomic_write_text(folder / "index.html", (
+        "<!doctype html><html><head><meta charset='utf-8'><title>trialsynth: versions of the review</title>"
+        "<style>body{font:14px sans-serif;max-width:70em;margin:2em auto}td,th{border:1px solid #ccc;padding:3px 6px;"
+        "vertical-align:top}table{border-collapse:collapse}</style></head><body><h1>Versions of the review</h1>"
+        "<p>Newest first; each version's change report is kept as it was written. <a href='../index.html'>Back to the "
+        f"report</a></p><table><tr><th>Version</th><th>Made (UTC)</th><th>Data SHA-256</th><th>What changed</th></tr>{rows}"
+        "</table></body></html>\n"))
 
 
 # --------------------------------------------------------------------------- index

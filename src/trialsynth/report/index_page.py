@@ -49,6 +49,7 @@ STYLE = (
     "details ul{margin:.3em 0;padding-left:1.3em;font-size:13px}details h4{margin:.4em 0 0;font-size:13px}"
     ".grid img{max-width:100%;border:1px solid #eee}"
     ".change{background:#f3f7ff;border:1px solid #cfdcf5;border-radius:6px;padding:.5em .8em}"
+    ".living{background:#eef8f0;border:1px solid #b9dfc2;border-radius:6px;padding:.5em .8em;font-size:14px}"
     "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px;vertical-align:top}"
     "th{background:#f0f0f0}.fail{color:#b00}.ok{color:#070}img.thumb{max-width:22em;border:1px solid #ddd}"
     ".figs{display:flex;flex-wrap:wrap;gap:1em}.fig{font-size:12px}"
@@ -145,6 +146,10 @@ def render_index(an, out: Path, *, tables, figures, runs, changes, timings, nb_d
                 if nb04 else "")
         parts.append(f"<p class='change' id='sensitivity'><b>Sensitivity analyses.</b> {e(sensitivity_summary_line(an))}{link}</p>")
     parts.append("<h2>What changed since the previous run</h2>")
+    if getattr(changes, "run", None):
+        from trialsynth.report.changes import living_status_html
+
+        parts.append(living_status_html(changes))
     parts.append(f"<p class='change'>{e(changes.summary())} <a href='changes.html'>Details</a> \u00b7 "
                  "<a href='changes.md'>changes.md</a></p>")
     if len(an.pooled):

@@ -10,8 +10,11 @@
                                                                 its class under every shipped
                                                                 profile and every sensitivity
                                                                 analysis)
-    grade_cells(pooled, effects)                -> Graded      (the GRADE summary of findings)
-    judge_claims(sources, pooled, effects, graded) -> Judged   (a verdict per claim)
+    size_information(pooled, effects)           -> Information (the required information size and
+                                                                the trial sequential analysis of
+                                                                every cell)
+    grade_cells(pooled, effects, information)   -> Graded      (the GRADE summary of findings)
+    judge_claims(sources, pooled, effects, graded, information) -> Judged   (a verdict per claim)
 
 A reader can follow a number from ``data/trials.csv`` to the page by following these values:
 :func:`trialsynth.report.analysis.run_analysis` only calls them in turn and keeps their results
@@ -556,6 +559,39 @@ def pool_cells(effects: Effects, profile: str, claims: Sequence = ()) -> Pooled:
     return out
 
 
+# --------------------------------------------------------------------------- information size
+
+
+@dataclass
+class Information:
+    """Is more research needed? One row per pooled cell (``frame``: the cell's key columns, the
+    participants accrued, the diversity D2, the required information size at power 0.80 and 0.90,
+    the trial sequential analysis' status; :func:`trialsynth.grade.information_size.assess_cells`)
+    and the trial sequential analyses themselves (``analyses``: cell key -> SequentialAnalysis, a
+    sensitivity analysis, for the plots)."""
+
+    frame: pd.DataFrame = field(default_factory=pd.DataFrame)
+    analyses: dict = field(default_factory=dict)
+    key_columns: tuple = GROUP_BY
+    notes: list = field(default_factory=list)
+
+
+def size_information(pooled: Pooled, effects: Effects) -> Information:
+    """The required information size of every pooled cell (MID 0.5 SD; ratios: a 25% relative
+    change of the comparator arms' risk; alpha 0.05, power 0.80, D2-adjusted) and the trial
+    sequential analysis against it (:func:`trialsynth.grade.information_size.assess_cells`)."""
+    from trialsynth.claims.effects import DEFAULT_MID_SMD
+    from trialsynth.grade.information_size import assess_cells
+
+    keys = tuple(getattr(pooled.grouped, "by", None) or GROUP_BY)
+    out = Information(key_columns=keys)
+    if len(pooled.frame) == 0:
+        return out
+    out.frame, out.analyses = assess_cells(pooled.frame, pooled.results(), effects.selected, key_columns=keys,
+                                           mid=DEFAULT_MID_SMD)
+    return out
+
+
 # --------------------------------------------------------------------------- grade
 
 
@@ -581,9 +617,10 @@ def _study_ids_of(pooled: pd.DataFrame, key) -> list[str]:
     return list(ids)
 
 
-def grade_cells(pooled: Pooled, effects: Effects) -> Graded:
+def grade_cells(pooled: Pooled, effects: Effects, information: Information | None = None) -> Graded:
     """Draft the SoF from the pooled cells, their studies' risk of bias and sizes, the pooled
-    weights and (k >= 10) Egger's test."""
+    weights, (k >= 10) Egger's test and, for imprecision, each cell's required information size
+    (``information``; without it, GRADE's single-trial optimal information size)."""
     from trialsynth.grade import GradeSettings, draft_sof
 
     out = Graded()
@@ -603,7 +640,9 @@ def grade_cells(pooled: Pooled, effects: Effects) -> Graded:
                 egger[key] = float(getattr(egger_test(res), "p_value"))
             except Exception as exc:  # noqa: BLE001 - the draft says the test is not available
                 out.notes.append(f"Egger's test failed for {key}: {exc}")
-    out.sof = draft_sof(pooled.frame, effects.selected, settings=GradeSettings(), weights=weights, egger_p=egger)
+    info = information.frame if information is not None and len(information.frame) else None
+    out.sof = draft_sof(pooled.frame, effects.selected, settings=GradeSettings(), weights=weights, egger_p=egger,
+                        information=info)
     return out
 
 
@@ -618,13 +657,15 @@ class Judged:
     verdicts: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def judge_claims(sources: Sources, pooled: Pooled, effects: Effects, graded: Graded) -> Judged:
+def judge_claims(sources: Sources, pooled: Pooled, effects: Effects, graded: Graded,
+                 information: Information | None = None) -> Judged:
     """Judge every claim against the pooled cells, the trial rows, the published estimates, the
-    SoF and the quotes."""
+    SoF, the quotes and the information sizes."""
     from trialsynth.claims import evaluate_claims
 
     return Judged(evaluate_claims(sources.claims, pooled=pooled.frame, trials=effects.effects, reviews=sources.reviews,
-                                  sof=graded.sof, quotes=sources.quotes, subset_pooled=pooled.subset_pooled))
+                                  sof=graded.sof, quotes=sources.quotes, subset_pooled=pooled.subset_pooled,
+                                  information=None if information is None else information.frame))
 
 
 # --------------------------------------------------------------------------- durability
@@ -685,8 +726,8 @@ def durability_stage(effects: Effects, pooled: Pooled | None = None, *, outcome:
 
 __all__ = [
     "ACUTE_CONDITIONS", "BAYES_POOLED_COLUMNS", "Effects", "GROUP_BY", "POOLABLE_ACROSS", "bayes_class_differences",
-    "bayes_rows", "cell_mid", "classify_key", "scope_label", "sensitivity_cells", "Graded", "Judged", "Loaded",
-    "POOLED_COLUMNS", "POOLED_CONDITIONS", "Pooled", "Sources", "classify_cells", "compute_effects", "durability_stage", "grade_cells",
-    "judge_claims", "load_sources", "load_trials_stage",
-    "pool_cells", "population_label",
+    "bayes_rows", "cell_mid", "classify_key", "scope_label", "sensitivity_cells", "Graded", "Information", "Judged",
+    "Loaded", "POOLED_COLUMNS", "POOLED_CONDITIONS", "Pooled", "Sources", "classify_cells", "compute_effects",
+    "durability_stage", "grade_cells", "judge_claims", "load_sources", "load_trials_stage",
+    "pool_cells", "population_label", "size_information",
 ]

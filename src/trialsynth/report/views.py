@@ -645,6 +645,61 @@ def claim_rule(claim) -> str:
 
 
 
+def information_table(an: Analysis, outcome: str | None = None) -> pd.DataFrame:
+    """Is more research needed? One row per pooled cell: the cell, its trials and participants, the
+    diversity D2, the required information size at power 80% and 90% (D2-adjusted), the share
+    accrued, the trial sequential analysis (a sensitivity analysis) and what the two say
+    together (:func:`trialsynth.grade.information_size.assess_cells`)."""
+    info = an.information
+    if info is None or len(info) == 0:
+        return pd.DataFrame()
+    if outcome is not None:
+        info = info[info["outcome"] == outcome]
+    keys = list(info.columns[: list(info.columns).index("measure")])
+    out = with_comparison(info[keys].copy())  # the comparison in words, not its key columns
+    out = out.drop(columns=[c for c in ("comparator_class", "add_on") if c in out.columns and "comparison" in out.columns])
+    out["trials"] = info["k"].to_numpy()
+    out["participants"] = info["participants"].to_numpy()
+    out["D\u00b2"] = info["diversity"].map(lambda d: f"{d:.0%}" if pd.notna(d) else "")
+    out["RIS (80% power)"] = info["ris"]
+    out["RIS (90% power)"] = info["ris_power90"]
+    out["accrued"] = info["fraction"].map(lambda f: f"{f:.0%}" if pd.notna(f) else "")
+    out["TSA (sensitivity analysis)"] = info["tsa_summary"]
+    out["is more research needed?"] = info["more_research"]
+    return out.reset_index(drop=True)
+
+
+def sequential_keys(an: Analysis, outcome: str = "pain") -> list[tuple]:
+    """Up to two cells worth a trial sequential analysis plot: the one with the most trials, and
+    the open cell that needs the most participants."""
+    info = an.information
+    if info is None or len(info) == 0:
+        return []
+    keys = list(info.columns[: list(info.columns).index("measure")])
+    rows = info[(info["outcome"] == outcome) & info["tsa_status"].astype(bool)]
+    picked = []
+    if len(rows):
+        picked.append(tuple(rows.sort_values(["k", "participants"], ascending=False).iloc[0][keys]))
+        gaps = rows[rows["more_research"].astype(str).str.startswith("more trials needed") & rows["remaining"].gt(0)]
+        if len(gaps):
+            gap = tuple(gaps.sort_values("remaining", ascending=False).iloc[0][keys])
+            if gap not in picked:
+                picked.append(gap)
+    return [k for k in picked if k in an.sequential]
+
+
+def sequential_figure(an: Analysis, key: tuple, **kw):
+    """The trial sequential analysis plot of one cell (:func:`trialsynth.plots.sequential_plot`)."""
+    from trialsynth.grade.sof import _outcome_label  # the SoF's name of a cell ("Pain: vs sham, immediate")
+    from trialsynth.plots import sequential_plot
+
+    analysis = an.sequential.get(tuple(key))
+    if analysis is None:
+        return None
+    columns = list(an.information.columns[: list(an.information.columns).index("measure")])
+    return sequential_plot(analysis, title=_outcome_label(dict(zip(columns, key))), **kw)
+
+
 def _claim_rows(frame: pd.DataFrame, claim, *, windows: bool) -> pd.DataFrame:
     """The rows of ``frame`` in the claim's outcomes, comparator classes and (``windows``) time windows."""
     for column, values in (("outcome", claim.outcomes), ("comparator_class", claim.comparator_classes),
@@ -666,6 +721,8 @@ def claim_evidence(an: Analysis, claim) -> pd.DataFrame:
         cols = ["study_id", "comparison_id", "outcome", "comparator_class", "timepoint_weeks", "weeks_after", "window", "n1", "n2",
                 "p_value", "p_qualifier", "direction", "yi", "vi", "approximate"]
         return df[[c for c in cols if c in df.columns]].reset_index(drop=True)
+    if claim.check == "research_needed":
+        return _claim_rows(information_table(an), claim, windows=True) if len(an.information) else pd.DataFrame()
     if claim.check in ("source_statement", "documentary"):
         rows = [{"quote": st.get("quote"), "must contain": st.get("contains"), "quote text": an.quotes.get(str(st.get("quote")), "(not found)")}
                 for st in claim.params.get("statements", [])]
