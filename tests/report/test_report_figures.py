@@ -141,7 +141,7 @@ def test_every_kind_of_report_figure_is_byte_stable_in_workers_and_cached(tmp_pa
 
     data = Path(__file__).resolve().parents[2] / "data" / "trials.csv"
     an = run_analysis(str(data))
-    plan = plan_figures(an, KINDS, keys=[("pain", "sham", "short"), ("pain", "sham", "intermediate")])
+    plan = plan_figures(an, KINDS, keys=[("pain", "sham", False, "short"), ("pain", "sham", False, "intermediate")])
     kinds = {job.kind for job in plan.jobs}
     assert {"forest", "forest_by_window", "short_long_panel", "funnel", "leave_one_out", "cumulative", "gosh",
             "effect_by_time"} <= kinds
