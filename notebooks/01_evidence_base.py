@@ -37,7 +37,7 @@ views.show(views.status_markdown(analysis))
 # ## Methods
 
 # %%
-views.show(analysis.methods_text())
+views.show(views.methods_markdown(analysis))
 
 # %% [markdown]
 # ## Studies

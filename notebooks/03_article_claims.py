@@ -32,7 +32,7 @@ from trialsynth.report.analysis import run_analysis
 
 analysis = run_analysis(DATA_PATH, PROFILE, WINDOWS)
 views.show(views.status_markdown(analysis))
-views.show(analysis.methods_text())
+views.show(views.methods_markdown(analysis))
 
 # %% [markdown]
 # ## Verdicts at a glance

@@ -122,6 +122,32 @@ COMPARATOR_NAMES = {
 }
 
 
+CONDITION_NAMES = {
+    "chronic_lbp": "chronic LBP",
+    "mixed_lbp": "LBP, mixed or unstated duration",
+    "acute_lbp": "acute LBP",
+    "subacute_lbp": "subacute LBP",
+    "acute_subacute_lbp": "acute or subacute LBP",
+    "sciatica": "sciatica",
+}
+DATA_SHAPE_NAMES = {
+    "arm_continuous": "arm means",
+    "arm_binary": "arm events",
+    "contrast": "difference with CI/SE",
+    "test_only": "p-value or test only",
+}
+OUTCOME_NAMES = {"quality_of_life": "quality of life"}
+#: coded values of data columns, as a reader reads them (:func:`value_words`)
+VALUE_NAMES = {"condition": CONDITION_NAMES, "comparator_class": COMPARATOR_NAMES, "window": WINDOW_NAMES,
+               "data_shape": DATA_SHAPE_NAMES, "outcome": OUTCOME_NAMES}
+
+
+def value_words(column: str, value) -> str:
+    """A coded value of ``column`` in words (``("condition", "chronic_lbp")`` -> "chronic LBP");
+    other values as they are."""
+    return VALUE_NAMES.get(column, {}).get(str(value), str(value))
+
+
 def header(column: str) -> str:
     """The readable header of ``column`` (``comparator_class`` -> ``Comparator``)."""
     if column in HEADERS:

@@ -158,7 +158,10 @@ def _comparison_words(comp: tuple) -> str:
 
 
 def _cell_name(row: Mapping) -> str:
-    return f"{row.get('outcome')}, {_comparison_words(_comparison(row))}, {row.get('window')}"
+    """"Pain: acupuncture vs sham, immediately after treatment" (:func:`trialsynth.data.cells.cell_label`)."""
+    from trialsynth.data.cells import cell_label
+
+    return cell_label(row)
 
 
 def combine(parts: Sequence[str]) -> str:

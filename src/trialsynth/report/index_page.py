@@ -91,7 +91,7 @@ def findings_html(verdicts: pd.DataFrame, *, notebook_link: str | None = None) -
         unstable = _items(rec.get("method_dependent"))
         if unstable:
             parts.append(f"<p class='warn'>\u2020 Rests partly on estimates whose conclusion depends on the method profile "
-                         f"(not robust): {e(', '.join(unstable))}.</p>")
+                         f"(not robust): {e('; '.join(unstable))}.</p>")
         parts.append("<details><summary>Evidence for and against</summary>")
         for title, key in (("For", "evidence_for"), ("Against", "evidence_against"), ("Not tested", "evidence_untested")):
             items = _items(rec.get(key))

@@ -71,17 +71,20 @@ def studies_table(an: Analysis) -> pd.DataFrame:
     if len(df) == 0:
         return pd.DataFrame(columns=["study_id", "year", "country", "condition", "comparators", "outcomes", "data_shapes", "rows", "rob", "source_ref"])
 
-    def join(s):
-        return ", ".join(sorted({str(v) for v in s if v is not None and str(v) not in ("", "nan", "<NA>")}))
+    from trialsynth.display import value_words
+
+    def join(s, column=None):
+        values = sorted({str(v) for v in s if v is not None and str(v) not in ("", "nan", "<NA>")})
+        return ", ".join(value_words(column, v) if column else v for v in values)
 
     g = df.groupby("study_id", sort=True, observed=True)
     out = pd.DataFrame({
         "year": g["year"].first(),
         "country": g["country"].agg(join) if "country" in df else "",
-        "condition": g["condition"].agg(join),
-        "comparators": g["comparator_class"].agg(join),
-        "outcomes": g["outcome"].agg(join),
-        "data_shapes": g["data_shape"].agg(join),
+        "condition": g["condition"].agg(join, column="condition"),
+        "comparators": g["comparator_class"].agg(join, column="comparator_class"),
+        "outcomes": g["outcome"].agg(join, column="outcome"),
+        "data_shapes": g["data_shape"].agg(join, column="data_shape"),
         "rows": g.size(),
         "rob": g["rob"].agg(join) if "rob" in df else "",
         "source_ref": g["source_ref"].agg(join),
@@ -93,7 +96,11 @@ def shape_table(an: Analysis) -> pd.DataFrame:
     """Rows per data shape (arm-level continuous, arm-level binary, contrast, test-only) and outcome."""
     if len(an.trials) == 0:
         return pd.DataFrame()
-    return pd.crosstab(an.trials["data_shape"].astype(str), an.trials["outcome"].astype(str)).reset_index()
+    from trialsynth.display import value_words
+
+    shapes = an.trials["data_shape"].astype(str).map(lambda v: value_words("data_shape", v)).rename("data_shape")
+    outcomes = an.trials["outcome"].astype(str).map(lambda v: value_words("outcome", v)).rename("outcome")
+    return pd.crosstab(shapes, outcomes).reset_index()
 
 
 def window_table(an: Analysis) -> pd.DataFrame:
@@ -204,14 +211,20 @@ def heterogeneity_table(an: Analysis, outcome: str | None = None) -> pd.DataFram
 
 
 #: the columns a reader sees of a pooled frame (``effect`` and ``pi`` are formatted cells)
-POOLED_VIEW = ["outcome", "comparison", "window", "k", "effect", "pi", "i2", "tau2", "bayes_effect", "bayes_p",
+POOLED_VIEW = ["outcome", "comparison", "window", "k", "effect", "pi", "i2", "tau2",
                "conclusion_depends_on_method", "conclusion_depends_on_sensitivity", "study_ids", "method_classes",
                "sensitivity_changes"]
+#: the same with the Bayesian row beside the frequentist one (``pooled_view(..., bayes=True)``;
+#: notebook 04 shows every cell's Bayesian analysis in full, :func:`trialsynth.report.bayes_views.bayes_table`)
+POOLED_VIEW_BAYES = ["outcome", "comparison", "window", "k", "effect", "pi", "bayes_effect", "bayes_p",
+                     "conclusion_depends_on_method", "study_ids", "method_classes"]
 
 
-def pooled_view(an: Analysis, outcome: str | None = None):
+def pooled_view(an: Analysis, outcome: str | None = None, *, bayes: bool = False):
     """:func:`pooled_table` as a reader sees it (one formatted effect per row, ratios as ratios,
-    the method dependence as a footnote)."""
+    the method dependence as a footnote); ``bayes=True`` puts each cell's Bayesian estimate and
+    probabilities beside the frequentist one instead of the heterogeneity columns, so that the
+    table still fits a page."""
     df = with_comparison(pooled_table(an, outcome))
     if len(df):  # one study: heterogeneity is not estimable (RevMan: "Not applicable"), not 0
         one = pd.to_numeric(df["k"], errors="coerce") < 2
@@ -224,7 +237,7 @@ def pooled_view(an: Analysis, outcome: str | None = None):
                               if pd.notna(r.get("bayes_estimate")) else "" for r in df.to_dict("records")],
                 bayes_p=[f"{_percent(r['p_benefit'])} / {_percent(r['p_beyond_mid'])}"
                          if pd.notna(r.get("p_benefit")) and pd.notna(r.get("p_beyond_mid")) else "" for r in df.to_dict("records")])
-    return table(df, columns=POOLED_VIEW, notes=("method_classes", "sensitivity_changes"),
+    return table(df, columns=POOLED_VIEW_BAYES if bayes else POOLED_VIEW, notes=("method_classes", "sensitivity_changes"),
                  rename={"conclusion_depends_on_method": "Depends on method", "method_classes": "How",
                          "conclusion_depends_on_sensitivity": "Sensitive", "sensitivity_changes": "Which analysis",
                          "bayes_effect": "Bayesian (95% CrI)", "bayes_p": "P(benefit) / P(> MID)"})
@@ -597,9 +610,19 @@ def status_markdown(an: Analysis) -> str:
     if an.problems:
         lines.append(f"**The data did not validate** ({len(an.problems)} problem(s)); nothing was pooled:")
         lines += [f"* {p}" for p in an.problems]
-    for n in an.notes:
-        lines.append(f"* {n}")
+    if an.notes:  # folded: the reader first sees what was run on, then the results
+        rules = sum(1 for n in an.notes if str(n).startswith("Pooling rule"))
+        what = f"{len(an.notes)} note(s) on what was and was not pooled" + (f", {rules} of them pooling rules" if rules else "")
+        lines += ["", f"<details><summary>{what}</summary>", ""]
+        lines += [f"* {n}" for n in an.notes]
+        lines += ["", "</details>"]
     return "\n".join(lines)
+
+
+def methods_markdown(an: Analysis) -> str:
+    """The methods paragraph of ``an`` (:meth:`Analysis.methods_text`), folded under "Methods"
+    so that a notebook opens on its results."""
+    return f"<details><summary>Methods (model, pooling rules, sensitivity analyses)</summary>\n\n{an.methods_text()}\n\n</details>"
 
 
 def verdict_table(an: Analysis) -> pd.DataFrame:
@@ -645,16 +668,19 @@ def claim_rule(claim) -> str:
 
 
 
-def information_table(an: Analysis, outcome: str | None = None) -> pd.DataFrame:
+def information_table(an: Analysis, outcome: str | None = None, *, claim=None) -> pd.DataFrame:
     """Is more research needed? One row per pooled cell: the cell, its trials and participants, the
     diversity D2, the required information size at power 80% and 90% (D2-adjusted), the share
     accrued, the trial sequential analysis (a sensitivity analysis) and what the two say
-    together (:func:`trialsynth.grade.information_size.assess_cells`)."""
+    together (:func:`trialsynth.grade.information_size.assess_cells`). ``claim``: only the cells
+    that claim reads (its outcomes, comparator classes and windows)."""
     info = an.information
     if info is None or len(info) == 0:
         return pd.DataFrame()
     if outcome is not None:
         info = info[info["outcome"] == outcome]
+    if claim is not None:
+        info = _claim_rows(info, claim, windows=True)
     keys = list(info.columns[: list(info.columns).index("measure")])
     out = with_comparison(info[keys].copy())  # the comparison in words, not its key columns
     out = out.drop(columns=[c for c in ("comparator_class", "add_on") if c in out.columns and "comparison" in out.columns])
@@ -708,6 +734,7 @@ def _claim_rows(frame: pd.DataFrame, claim, *, windows: bool) -> pd.DataFrame:
             frame = frame[frame[column].astype(str).isin(values)]
     return frame
 
+
 def claim_evidence(an: Analysis, claim) -> pd.DataFrame:
     """The rows a claim's check reads: trial rows, pooled cells and published estimates, or quotes."""
     from trialsynth.claims import normalise_reviews
@@ -722,7 +749,7 @@ def claim_evidence(an: Analysis, claim) -> pd.DataFrame:
                 "p_value", "p_qualifier", "direction", "yi", "vi", "approximate"]
         return df[[c for c in cols if c in df.columns]].reset_index(drop=True)
     if claim.check == "research_needed":
-        return _claim_rows(information_table(an), claim, windows=True) if len(an.information) else pd.DataFrame()
+        return information_table(an, claim=claim) if len(an.information) else pd.DataFrame()
     if claim.check in ("source_statement", "documentary"):
         rows = [{"quote": st.get("quote"), "must contain": st.get("contains"), "quote text": an.quotes.get(str(st.get("quote")), "(not found)")}
                 for st in claim.params.get("statements", [])]
