@@ -41,7 +41,9 @@ views.show(views.methods_markdown(analysis))
 # ## Pooled estimates
 # Negative SMDs favour acupuncture; risk ratios above 1 favour acupuncture (more responders).
 # "Depends on method" marks a cell whose conclusion changes under another shipped method profile
-# (the never-narrower HKSJ variant or RevMan 5's DerSimonian-Laird); its footnote says how.
+# (the never-narrower HKSJ variant or RevMan 5's DerSimonian-Laird) or with Bayesian pooling;
+# "Sensitive" one whose conclusion changes in a sensitivity analysis (notebook 04). The footnotes
+# say how.
 
 # %%
 for outcome in ("pain", "function", "responder"):

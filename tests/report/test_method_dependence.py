@@ -75,7 +75,7 @@ def test_verdicts_say_the_late_benefit_is_not_robust():
                                  "comparators": ["sham"]})
     v = evaluate_claims([mixed, durable], pooled=pooled.frame).set_index("claim_id")
     assert "not robust" in v.loc["C1", "reason"] and "persists" not in v.loc["C1", "reason"]
-    assert v.loc["C1", "depends_on_method"] and v.loc["C1", "method_dependent"] == ["pain, acupuncture vs sham, intermediate"]
+    assert v.loc["C1", "depends_on_method"] and v.loc["C1", "method_dependent"] == ["Pain: acupuncture vs sham, intermediate term"]
     assert "depend on the method profile" in v.loc["C1", "summary"]
     # the durability claim cannot be judged on a late benefit that only one method sees
     assert v.loc["C2", "verdict"] == "insufficient evidence"
@@ -100,7 +100,7 @@ def test_the_bayesian_row_counts_in_the_flag_and_is_reported_beside_the_frequent
     late = frame.loc["intermediate"]
     # two agreeing trials: HKSJ says small benefit; the Bayesian answer, with tau's uncertainty, does not
     assert late["bayes_class"] == "no clear difference" and late["bayes_prior"].startswith("Rhodes 2015")
-    assert "no clear difference under bayes (CrI" in late["method_classes"]
+    assert "no clear difference with Bayesian pooling (CrI" in late["method_classes"]
     assert 0.5 < late["p_benefit"] < 1 and late["p_beyond_mid"] < late["p_benefit"]
     assert "essentially its prior" in late["bayes_note"]
     early = frame.loc["immediate"]

@@ -219,7 +219,9 @@ class MethodDependence:
         if not self.depends:
             return ""
         own = self.classes.get(self.active)
-        others = [f"{cls} under {name}" for name, cls in self.classes.items() if name != self.active and cls != own]
+        # the Bayesian refit (profile "bayes") is a method, not a profile: said in words
+        others = [f"{cls} with Bayesian pooling" if name == "bayes" else f"{cls} under {name}"
+                  for name, cls in self.classes.items() if name != self.active and cls != own]
         return f"{own} under {self.active}" + (f" ({self.intervals[self.active]})" if self.active in self.intervals else "") + \
             ", but " + "; ".join(f"{o} ({self.intervals[n]})" if n in self.intervals else o
                                  for o, n in zip(others, [n for n, c in self.classes.items() if n != self.active and c != own]))
