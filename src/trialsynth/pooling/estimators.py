@@ -238,7 +238,7 @@ def _tau2_floor(vi) -> float:
     variances, then exceeds the step that the rule asks for, and the fit never reports
     convergence.  The within-study variances set the scale on which tau2 is meaningful.
     """
-    return max(1e-12, float(np.mean(vi)))
+    return max(1e-12, float(vi.sum()) / vi.size)
 
 
 def boundary_message(method: str, tau2_interior: float) -> str:
@@ -314,97 +314,225 @@ def _fisher_scoring(yi, vi, X, method, start, tol, maxiter):
 # intercept-only fast path (no k x k matrices: every trace is a power sum of the weights)
 
 
-#: elements per slice of :func:`_power_sums`: its temporaries stay in cache, and its dot
-#: products stay below OpenBLAS's threading threshold (see :func:`_linalg.vdot`)
-_SLICE = 8192
+#: elements per slice of :func:`_weight_moments`: one slice up to k = 16,384, and few Python
+#: calls per pass beyond.  Its (R x slice) by (slice x 3) products are too skinny for OpenBLAS
+#: to split over threads (0.3.31: the same CPU time with one thread as with two, measured for
+#: slices of 12,288-32,768); 16,384 was faster than 8,192 at k = 10^6 (fewer calls)
+_MOMENT_SLICE = 16_384
 
 
-def _power_sums(yc, vi, tau2):
-    """sum w, sum w y, sum w^2, sum w^2 y, sum w^2 y^2, sum w^3, sum w^3 y, sum w^3 y^2 with
-    w = 1/(v + tau2) and y = ``yc``, in one pass over slices of :data:`_SLICE` elements (a
-    pass over the whole arrays per sum cost a memory-bound read or write each)."""
-    acc = np.zeros(8)
-    n = yc.size
-    for start in range(0, n, _SLICE):
-        y = yc[start:start + _SLICE]
-        w = vi[start:start + _SLICE] + tau2
-        np.reciprocal(w, out=w)
-        wy = w * y
-        acc[0] += w.sum()
-        acc[1] += wy.sum()
-        wy *= w  # w^2 y
-        acc[3] += wy.sum()
-        acc[4] += wy @ y
-        wy *= w  # w^3 y
-        acc[6] += wy.sum()
-        acc[7] += wy @ y
-        w2 = w * w
-        acc[2] += w2.sum()
-        acc[5] += w2 @ w
-    return acc.tolist()
+def _weight_moments(Y, vi, tau2, order, buf=None):
+    """``M[m - 1, j] = sum_i w_i^m Y[j, i]`` for m = 1..``order`` at w = 1/(v + tau2).
+
+    ``Y`` is (3, k) with rows 1, y - mu0 and (y - mu0)^2 (:func:`centred_fixed_effect_sums`),
+    so one pass gives every power sum the likelihood needs: per slice the powers of w are
+    rows of a small buffer and all the sums are one matrix product (a pass per sum, as
+    before, cost a read of the data each)."""
+    k = vi.size
+    S = min(_MOMENT_SLICE, k)
+    if buf is None or buf.shape[0] < order or buf.shape[1] < S:
+        buf = np.empty((order, S))
+    acc = np.zeros((order, 3))
+    for start in range(0, k, S):
+        stop = min(start + S, k)
+        W = buf[:order, :stop - start]
+        w = W[0]
+        np.add(vi[start:stop], tau2, out=w)
+        np.divide(1.0, w, out=w)
+        for m in range(1, order):
+            np.multiply(W[m - 1], w, out=W[m])
+        acc += W @ Y[:, start:stop].T
+    return acc
+
+
+def _series_terms(M, order):
+    """For :func:`_moments_at`: per m = 1, 2, 3 the rows binom(m + n - 1, n) M[m + n - 1]
+    (n = order - m ... 0, highest first, for Horner's rule), as Python floats."""
+    rows = M.tolist()
+    return [[(c * a, c * b, c * y) for c, (a, b, y) in zip(coefs, rows[m - 1:][::-1])]
+            for m, coefs in zip((1, 2, 3), _horner_coefficients(order))]
+
+
+_HORNER: dict = {}
+
+
+def _horner_coefficients(order):
+    """binom(m + n - 1, n) for n = order - m ... 0, m = 1, 2, 3 (cached per order)."""
+    if order not in _HORNER:
+        _HORNER[order] = [[math.comb(m + n - 1, n) for n in range(order - m, -1, -1)]
+                          for m in (1, 2, 3)]
+    return _HORNER[order]
+
+
+def _moments_at(terms, d):
+    """The sums of w^m, w^m y and w^m y^2 (m = 1, 2, 3) at tau2 + d from the moments at tau2
+    (:func:`_series_terms`): the binomial series w^m(tau2 + d) = w^m (1 + d w)^-m =
+    sum_n binom(m + n - 1, n) (-d)^n w^(m + n), truncated at the powers the moments hold
+    (exact at d = 0).  Returns three (sum w^m, sum w^m y, sum w^m y^2) triples."""
+    x = -d
+    out = []
+    for rows in terms:
+        a = b = c = 0.0
+        for ra, rb, rc in rows:
+            a = a * x + ra
+            b = b * x + rb
+            c = c * x + rc
+        out.append((a, b, c))
+    return out
+
+
+def _likelihood_score(S, method):
+    """(U, dU/dtau2, Fisher information) of ML or REML (Viechtbauer 2005, eqs. 9 and 11) from
+    the sums ``S`` of :func:`_moments_at` (about the fixed-effect mean mu0)."""
+    (sw, s1, _), (sw2, s3, s4), (sw3, s6, s7) = S
+    m = s1 / sw  # mu(tau2) - mu0
+    a = s4 - 2.0 * m * s3 + m * m * sw2  # sum w^2 r^2
+    s_w2r = s3 - m * sw2  # sum w^2 r
+    w3r2 = s7 - 2.0 * m * s6 + m * m * sw3  # sum w^3 r^2
+    d_a = -2.0 * w3r2 + 2.0 * s_w2r * s_w2r / sw
+    if method == "ML":
+        return a - sw, d_a + sw2, sw2
+    info = sw2 - 2.0 * sw3 / sw + (sw2 / sw) ** 2
+    return a - (sw - sw2 / sw), d_a + info, info
+
+
+def _score_error_bound(S, M, d, wmax, method, order):
+    """Bounds on the error of the truncated series at tau2 + d: of U and of the sums
+    (sum w, sum w^2, sum w^3, sum w y, sum w y^2).
+
+    The first neglected term of w^m(t + d) is binom(order, m - 1) |d|^(order - m + 1)
+    w^(order + 1); with sum w^(order + 1) f <= wmax sum w^order f (f >= 0) and, for y,
+    sum w^j |y| <= sqrt(sum w^j sum w^j y^2), and a tail at most twice its first term
+    while |d| wmax <= 1/4 (the ratio of successive terms is below 1/2 there)."""
+    a_r, _, c_r = M[order - 1].tolist()
+    b_r = math.sqrt(a_r * c_r)
+    dd = abs(d)
+    errs = []
+    for m in range(1, 4):
+        f = 2.0 * math.comb(order, m - 1) * dd ** (order - m + 1) * wmax
+        errs.append((f * a_r, f * b_r, f * c_r))
+    (sw, s1, c1), (sw2, s3, _), (sw3, _, _) = S
+    (ea1, eb1, ec1), (ea2, eb2, ec2), (ea3, _, _) = errs
+    m = s1 / sw
+    da_dm = abs(-2.0 * s3 + 2.0 * m * sw2)
+    em = eb1 / sw + abs(m) * ea1 / sw
+    du = ec2 + 2.0 * abs(m) * eb2 + m * m * ea2 + da_dm * em + ea1
+    if method != "ML":
+        du += ea2 / sw + sw2 * ea1 / (sw * sw)
+    return du, (ea1, ea2, ea3, eb1, ec1)
+
+
+def _moment_order(k: int) -> int:
+    """Powers of the weights per moment pass, by k.  The DL start is closer to the ML/REML
+    root for larger k (their difference shrinks like 1/sqrt(k)), so fewer powers give the
+    root to the tolerance from one pass (on simulated trial data: one pass for 40 of 40 data
+    sets at k = 10^4 with 9 powers, 35 with 8; every one of 8 at k = 10^6 with 7); when
+    they do not, another pass is made."""
+    return 10 if k < 2_000 else 9 if k < 200_000 else 7
+
+
+def _likelihood_root_intercept(Y, vi, vmin, method, start, tol, maxiter, floor):
+    """Root of the ML or REML score of an intercept-only model (Viechtbauer 2005, eqs. 9 and
+    11), truncated at 0, with few passes over the data.
+
+    Each pass computes the sums of w^m, w^m y, w^m y^2 (m = 1..R) at the current tau2
+    (:func:`_weight_moments`).  Within |d| max w <= 1/4 of that point, the sums at tau2 + d
+    follow from them by the binomial series of w^m(tau2 + d) (:func:`_moments_at`), with a
+    bound on the truncation error (:func:`_score_error_bound`).  Newton's method (Fisher
+    scoring as the fallback, as before) is run on that series; when its root is within the
+    series' range and the bound puts the true root within ``tol * max(tau2, floor)`` of it,
+    that is the estimate (converged), and the final sums (for the SE, the pooled mean and the
+    Knapp-Hartung scale) come from the same series.  Otherwise the next pass is made at the
+    series' root, or, when the iteration left the series' range, at the plain Newton step from
+    the current point (the step of the direct iteration).
+
+    Returns ``(tau2, converged, passes, final)``, ``final`` being (sum w, sum w^2, sum w^3,
+    sum w (y - mu0), sum w (y - mu0)^2) at ``tau2`` or None (not converged).
+    """
+    order = _moment_order(vi.size)
+    buf = None
+    te = max(0.0, float(start))
+    for passes in range(1, maxiter + 1):
+        M = _weight_moments(Y, vi, te, order, buf)
+        terms = _series_terms(M, order)
+        wmax = 1.0 / (vmin + te)
+        radius = 0.25 / wmax
+        t = te
+        first = prev = None
+        converged = False
+        for _ in range(200):
+            S = _moments_at(terms, t - te)
+            u, du, info = _likelihood_score(S, method)
+            fisher = u / info
+            step = -u / du if du < 0 else fisher
+            new = t + step
+            if not math.isfinite(new) or new < 0:
+                new = t + fisher
+            new = max(0.0, new)
+            if first is None:
+                first = new
+            if abs(new - te) > radius:
+                break
+            change = abs(new - t)
+            t = new
+            scale = tol * max(new, floor)
+            # converged, or (Newton converging quadratically) the next step, about
+            # change^3 / prev^2, predicted below the tolerance: checked below at t
+            if change <= scale or (prev is not None and change < prev
+                                   and change * (change / prev) ** 2 <= 0.1 * scale):
+                converged = True
+                break
+            prev = change
+        if converged:
+            d = t - te
+            S = _moments_at(terms, d)
+            if d == 0.0:
+                err_u, errs = 0.0, (0.0,) * 5
+            else:
+                err_u, errs = _score_error_bound(S, M, d, wmax, method, order)
+            u, du, info = _likelihood_score(S, method)
+            (sw, s1, c1), (sw2, _, _), (sw3, _, _) = S
+            slope = abs(du) if du < 0 else info
+            # the final sums to 1e-12 (relative; for sum w y, relative to its scale)
+            precise = (errs[0] <= 1e-12 * sw and errs[1] <= 1e-12 * sw2
+                       and errs[2] <= 1e-12 * sw3 and errs[3] <= 1e-12 * math.sqrt(sw * c1)
+                       and errs[4] <= 1e-12 * c1)
+            # the series' root and the series' error within the tolerance; at the boundary
+            # (t = 0 with the score pointing below it) the root is 0 whatever the error, so
+            # long as the score's sign is sure
+            if precise and (abs(u) + err_u <= slope * tol * max(t, floor)
+                            or (t == 0.0 and u < -err_u)):
+                return t, True, passes, (sw, sw2, sw3, s1, c1)
+            te = t
+        else:
+            te = first
+    return te, False, maxiter, None
 
 
 def _newton_intercept(yi, vi, method, start, tol, maxiter):
-    """Root of the ML/REML score or of the PM/PMM equation for an intercept-only model.
+    """Root of the PM/EB/PMM equation Q(tau2) = target for an intercept-only model.
 
-    Newton's method with the exact derivative (Fisher scoring step as a fallback when the
-    Newton step is not usable), truncated at 0.  ML score (Viechtbauer 2005, eq. 9):
-    U = sum w^2 r^2 - sum w; REML (eq. 11): U = sum w^2 r^2 - tr(P) with
-    tr(P) = sum w - sum w^2/sum w.  With dw/dtau = -w^2 and sum w r = 0,
-    d(sum w^2 r^2)/dtau = -2 sum w^3 r^2 + 2 (sum w^2 r)^2/sum w.  PM/PMM/EB: Q(tau2) - target
-    with dQ/dtau = -sum w^2 r^2 (DerSimonian & Kacker 2007).
-    Returns (tau2, converged, iterations).
+    Newton's method with dQ/dtau = -sum w^2 r^2 (DerSimonian & Kacker 2007), truncated at 0
+    (ML and REML: :func:`_likelihood_root_intercept`).  Returns (tau2, converged, iterations).
     """
     k = yi.size
-    pm = method in ("PM", "EB", "PMM")
-    if pm:
-        target = (k - 1) if method != "PMM" else float(special.chdtri(k - 1, 0.5))
+    target = (k - 1) if method != "PMM" else float(special.chdtri(k - 1, 0.5))
     floor = _tau2_floor(vi)
     tau2 = max(0.0, float(start))
-    if pm:
-        # four reused buffers: no temporaries (and no allocator traffic) inside the iteration
-        w, r, wr = (np.empty(k) for _ in range(3))
-    else:
-        # ML/REML: every sum in one pass over cache-sized slices, about the fixed-effect mean
-        # (yc = y - mu0; sums about the current mean follow from these, with little loss
-        # because mu(tau2) - mu0 is small against the spread of the effects)
-        mu0 = vdot(1.0 / vi, yi) / float((1.0 / vi).sum())
-        yc = yi - mu0
+    # reused buffers: no temporaries (and no allocator traffic) inside the iteration
+    w, r, wr = (np.empty(k) for _ in range(3))
     prev_step = None
     for it in range(1, maxiter + 1):
-        if pm:
-            np.add(vi, tau2, out=w)
-            np.reciprocal(w, out=w)
-            sw = float(w.sum())
-            mu = vdot(w, yi) / sw
-            np.subtract(yi, mu, out=r)
-            np.multiply(w, r, out=wr)
-            a = vdot(wr, wr)  # sum w^2 r^2
-            u = vdot(wr, r) - target  # Q(tau2) - target
-            du = -a
-            step = -u / du if du < 0 else 0.0
-            fisher = step
-        else:
-            sw, s1, sw2, s3, s4, sw3, s6, s7 = _power_sums(yc, vi, tau2)
-            m = s1 / sw  # mu(tau2) - mu0
-            a = s4 - 2.0 * m * s3 + m * m * sw2  # sum w^2 r^2
-            s_w2r = s3 - m * sw2  # sum w^2 r
-            w3r2 = s7 - 2.0 * m * s6 + m * m * sw3  # sum w^3 r^2
-            d_a = -2.0 * w3r2 + 2.0 * s_w2r * s_w2r / sw
-            if method == "ML":
-                u = a - sw
-                du = d_a + sw2
-                info = sw2
-            else:
-                u = a - (sw - sw2 / sw)
-                info = sw2 - 2.0 * sw3 / sw + (sw2 / sw) ** 2
-                du = d_a + info
-            fisher = u / info
-            step = -u / du if du < 0 else fisher
-        new = tau2 + step
-        if not np.isfinite(new) or new < 0:
-            new = tau2 + fisher
-        new = max(0.0, new)
+        np.add(vi, tau2, out=w)
+        np.reciprocal(w, out=w)
+        sw = float(w.sum())
+        mu = vdot(w, yi) / sw
+        np.subtract(yi, mu, out=r)
+        np.multiply(w, r, out=wr)
+        a = vdot(wr, wr)  # sum w^2 r^2
+        u = vdot(wr, r) - target  # Q(tau2) - target
+        step = u / a if a > 0 else 0.0
+        new = max(0.0, tau2 + step)
         change = abs(new - tau2)
         scale = tol * max(new, floor)
         if change <= scale or (new == 0.0 and tau2 == 0.0):
@@ -645,15 +773,37 @@ def fixed_effect_sums(yi, vi):
     return w0, sw0, sw0_2, mu0, q, sw0 - sw0_2 / sw0
 
 
-def _estimate_intercept(yi, vi, method, tol, maxiter, tau2_start, fe=None):
+def centred_fixed_effect_sums(yi, vi):
+    """:func:`fixed_effect_sums` plus ``Y`` (3 x k): rows 1, y - mu0 and (y - mu0)^2, which
+    the ML/REML passes (:func:`_weight_moments`) read; Q is computed from the last row."""
+    k = yi.size
+    w0 = 1.0 / vi
+    sw0 = float(w0.sum())
+    sw0_2 = vdot(w0, w0)
+    mu0 = vdot(w0, yi) / sw0
+    Y = np.empty((3, k))
+    Y[0] = 1.0
+    np.subtract(yi, mu0, out=Y[1])
+    np.multiply(Y[1], Y[1], out=Y[2])
+    q = vdot(w0, Y[2])
+    return w0, sw0, sw0_2, mu0, q, sw0 - sw0_2 / sw0, Y
+
+
+def _estimate_intercept(yi, vi, method, tol, maxiter, tau2_start, fe=None, final=None):
     """All estimators for X = 1 from power sums (same formulas as the general path);
-    ``fe`` is :func:`fixed_effect_sums` when the caller has it already."""
+    ``fe`` is :func:`fixed_effect_sums` (:func:`centred_fixed_effect_sums` for ML and REML)
+    when the caller has it already.  For ML/REML, a dict ``final`` receives the sum of the
+    weights, the pooled mean and the weighted residual sum of squares at the estimate
+    (``sw``, ``mu``, ``rss_w``), so that the caller need not compute them again."""
     if method in EXTRA_METHODS:
         tau2, se = _estimate_extra(yi, vi, None, method, None)
         return tau2, se, True, 0, ()
     k = yi.size
     dfr = k - 1
-    w0, sw0, sw0_2, mu0, q, trp0 = fixed_effect_sums(yi, vi) if fe is None else fe
+    if fe is None:
+        fe = centred_fixed_effect_sums(yi, vi) if method in ("ML", "REML") else \
+            fixed_effect_sums(yi, vi)
+    w0, sw0, sw0_2, mu0, q, trp0 = fe[:6]
 
     def var_q_fixed(tau2):
         # tr(P S P S) for P at weights 1/v, S = diag(v + tau2)
@@ -690,25 +840,36 @@ def _estimate_intercept(yi, vi, method, tol, maxiter, tau2_start, fe=None):
         tau2 = tau0 * vdot(w, r * r) / dfr
         return tau2, float(tau0 / dfr * np.sqrt(var_q_weights(w, vi + tau2))), True, 0, ()
     if method in ("ML", "REML"):
+        Y = fe[6] if len(fe) > 6 else centred_fixed_effect_sums(yi, vi)[6]
         start = max(0.0, (q - dfr) / trp0) if tau2_start is None else float(tau2_start)
-        tau2, conv, it = _newton_intercept(yi, vi, method, start, tol, maxiter)
+        tau2, conv, it, sums = _likelihood_root_intercept(
+            Y, vi, float(vi.min()), method, start, tol, maxiter, _tau2_floor(vi))
         notes = ()
+        reml = method == "REML"
         if tau2 > 0:
-            reml = method == "REML"
-            wr0 = w0 * (yi - mu0)
+            wr0 = w0 * Y[1]
             if vdot(wr0, wr0) - (trp0 if reml else sw0) <= 0:  # score at 0 (see above)
                 ll0 = -0.5 * (float(np.log(vi).sum()) + q + (math.log(sw0) if reml else 0.0))
                 if _boundary_is_higher(ll0, _loglik_intercept(yi, vi, tau2, reml)):
                     notes = (boundary_message(method, tau2),)
                     tau2 = 0.0
-        w = 1.0 / (vi + tau2)
-        sw, sw2 = w.sum(), vdot(w, w)
-        if method == "ML":
-            se = np.sqrt(2.0 / sw2)
-        else:
+                    sums = None
+        if sums is None:
+            w = 1.0 / (vi + tau2)
+            sw, sw2 = float(w.sum()), vdot(w, w)
             sw3 = vdot(w * w, w)
-            se = np.sqrt(2.0 / (sw2 - 2.0 * sw3 / sw + (sw2 / sw) ** 2))
-        return tau2, float(se), conv, it, notes
+            s1 = vdot(w, Y[1])
+            c1 = vdot(w, Y[2])
+        else:
+            sw, sw2, sw3, s1, c1 = sums
+        if final is not None:
+            # about mu0: mu = mu0 + s1/sw, sum w (y - mu)^2 = c1 - s1^2/sw
+            final.update(sw=sw, mu=mu0 + s1 / sw, rss_w=c1 - s1 * s1 / sw)
+        if method == "ML":
+            se = math.sqrt(2.0 / sw2)
+        else:
+            se = math.sqrt(2.0 / (sw2 - 2.0 * sw3 / sw + (sw2 / sw) ** 2))
+        return tau2, se, conv, it, notes
     # EB, PM, PMM
     target = dfr if method != "PMM" else float(special.chdtri(dfr, 0.5))
     if q <= target:

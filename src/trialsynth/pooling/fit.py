@@ -51,6 +51,7 @@ from trialsynth.pooling.estimators import (
     _estimate_intercept_small,
     _weighted_mean_small,
     check_tau2_init,
+    centred_fixed_effect_sums,
     estimate_tau2,
     fixed_effect_sums,
     fixed_effect_sums_small,
@@ -414,8 +415,10 @@ def _intercept_core(yi, vi, method, test, level, tau2_fixed, tol, maxiter,
         fe = fixed_effect_sums_small(ys, vs)
         w0, sw0, _, mu0, q, trp0 = fe
     else:
-        fe = fixed_effect_sums(yi, vi)
-        w0, sw0, _, mu0, q, trp0 = fe
+        likelihood = (method in ("ML", "REML") and tau2_fixed is None)
+        fe = centred_fixed_effect_sums(yi, vi) if likelihood else fixed_effect_sums(yi, vi)
+        w0, sw0, _, mu0, q, trp0 = fe[:6]
+    final: dict = {}
     if tau2_fixed is not None:
         tau2, se_tau2, converged, iterations = float(tau2_fixed), None, True, 0
     elif method == "EE":
@@ -430,7 +433,7 @@ def _intercept_core(yi, vi, method, test, level, tau2_fixed, tol, maxiter,
                 ys, vs, method, tol, maxiter, tau2_init, fe)
         else:
             tau2, se_tau2, converged, iterations, notes = _estimate_intercept(
-                yi, vi, method, tol, maxiter, tau2_init, fe)
+                yi, vi, method, tol, maxiter, tau2_init, fe, final)
             se_tau2 = float(se_tau2)
         tau2 = float(tau2)
         if notes:
@@ -443,6 +446,9 @@ def _intercept_core(yi, vi, method, test, level, tau2_fixed, tol, maxiter,
         for w, y in zip(ws, ys):
             r = y - mu
             rss_w += w * (r * r)
+    elif final:
+        # ML/REML: the estimator's last pass gave these at the estimate
+        sw, mu, rss_w = final["sw"], final["mu"], final["rss_w"]
     else:
         w = vi + tau2
         np.divide(1.0, w, out=w)
