@@ -381,6 +381,16 @@ def _moments_at(terms, d):
     return out
 
 
+def _newton_step(t, u, du, info):
+    """The next tau2 of the ML/REML iteration: the Newton step -u/du (Fisher scoring, u/info,
+    when du >= 0 or the Newton step is not finite or goes below 0), truncated at 0."""
+    fisher = u / info
+    new = t + (-u / du if du < 0 else fisher)
+    if not math.isfinite(new) or new < 0:
+        new = t + fisher
+    return max(0.0, new)
+
+
 def _likelihood_score(S, method):
     """(U, dU/dtau2, Fisher information) of ML or REML (Viechtbauer 2005, eqs. 9 and 11) from
     the sums ``S`` of :func:`_moments_at` (about the fixed-effect mean mu0)."""
@@ -463,12 +473,7 @@ def _likelihood_root_intercept(Y, vi, vmin, method, start, tol, maxiter, floor):
         for _ in range(200):
             S = _moments_at(terms, t - te)
             u, du, info = _likelihood_score(S, method)
-            fisher = u / info
-            step = -u / du if du < 0 else fisher
-            new = t + step
-            if not math.isfinite(new) or new < 0:
-                new = t + fisher
-            new = max(0.0, new)
+            new = _newton_step(t, u, du, info)
             if first is None:
                 first = new
             if abs(new - te) > radius:
@@ -570,8 +575,7 @@ def _newton_intercept_small(ys, vs, method, start, tol, maxiter, floor=None):
                 qg += wr2
                 a += wr2 * w
             u = qg - target
-            step = u / a if a > 0 else 0.0
-            fisher = step
+            new = max(0.0, tau2 + (u / a if a > 0 else 0.0))
         else:
             for w, y in zip(ws, ys):
                 r = y - mu
@@ -592,12 +596,7 @@ def _newton_intercept_small(ys, vs, method, start, tol, maxiter, floor=None):
                 u = a - sw
                 du = d_a + sw2
                 info = sw2
-            fisher = u / info
-            step = -u / du if du < 0 else fisher
-        new = tau2 + step
-        if not math.isfinite(new) or new < 0:
-            new = tau2 + fisher
-        new = max(0.0, new)
+            new = _newton_step(tau2, u, du, info)
         change = abs(new - tau2)
         if change <= tol * max(new, floor) or (new == 0.0 and tau2 == 0.0):
             return new, True, it
