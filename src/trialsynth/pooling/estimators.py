@@ -321,26 +321,30 @@ def _fisher_scoring(yi, vi, X, method, start, tol, maxiter):
 _MOMENT_SLICE = 16_384
 
 
-def _weight_moments(Y, vi, tau2, order, buf=None):
+def _weight_moments(Y, vi, tau2, order, buf=None, w0=None):
     """``M[m - 1, j] = sum_i w_i^m Y[j, i]`` for m = 1..``order`` at w = 1/(v + tau2).
 
     ``Y`` is (3, k) with rows 1, y - mu0 and (y - mu0)^2 (:func:`centred_fixed_effect_sums`),
     so one pass gives every power sum the likelihood needs: per slice the powers of w are
     rows of a small buffer and all the sums are one matrix product (a pass per sum, as
-    before, cost a read of the data each)."""
+    before, cost a read of the data each).  With ``w0`` (the weights 1/v), a last row holds
+    the sums of w0^2 Y (the score at tau2 = 0 needs sum w0^2 (y - mu0)^2)."""
     k = vi.size
     S = min(_MOMENT_SLICE, k)
-    if buf is None or buf.shape[0] < order or buf.shape[1] < S:
-        buf = np.empty((order, S))
-    acc = np.zeros((order, 3))
+    rows = order + (w0 is not None)
+    if buf is None or buf.shape[0] < rows or buf.shape[1] < S:
+        buf = np.empty((rows, S))
+    acc = np.zeros((rows, 3))
     for start in range(0, k, S):
         stop = min(start + S, k)
-        W = buf[:order, :stop - start]
+        W = buf[:rows, :stop - start]
         w = W[0]
         np.add(vi[start:stop], tau2, out=w)
         np.divide(1.0, w, out=w)
         for m in range(1, order):
             np.multiply(W[m - 1], w, out=W[m])
+        if w0 is not None:
+            np.multiply(w0[start:stop], w0[start:stop], out=W[order])
         acc += W @ Y[:, start:stop].T
     return acc
 
@@ -441,7 +445,7 @@ def _moment_order(k: int) -> int:
     return 10 if k < 2_000 else 9 if k < 200_000 else 7
 
 
-def _likelihood_root_intercept(Y, vi, vmin, method, start, tol, maxiter, floor):
+def _likelihood_root_intercept(Y, vi, vmin, method, start, tol, maxiter, floor, w0=None):
     """Root of the ML or REML score of an intercept-only model (Viechtbauer 2005, eqs. 9 and
     11), truncated at 0, with few passes over the data.
 
@@ -456,14 +460,19 @@ def _likelihood_root_intercept(Y, vi, vmin, method, start, tol, maxiter, floor):
     series' root, or, when the iteration left the series' range, at the plain Newton step from
     the current point (the step of the direct iteration).
 
-    Returns ``(tau2, converged, passes, final)``, ``final`` being (sum w, sum w^2, sum w^3,
-    sum w (y - mu0), sum w (y - mu0)^2) at ``tau2`` or None (not converged).
+    Returns ``(tau2, converged, passes, final, a0)``, ``final`` being (sum w, sum w^2,
+    sum w^3, sum w (y - mu0), sum w (y - mu0)^2) at ``tau2`` or None (not converged), and
+    ``a0`` sum w0^2 (y - mu0)^2 from the first pass when the weights ``w0`` are given.
     """
     order = _moment_order(vi.size)
     buf = None
+    a0 = None
     te = max(0.0, float(start))
     for passes in range(1, maxiter + 1):
-        M = _weight_moments(Y, vi, te, order, buf)
+        M = _weight_moments(Y, vi, te, order, buf, w0 if passes == 1 else None)
+        if passes == 1 and w0 is not None:
+            a0 = float(M[order, 2])
+            M = M[:order]
         terms = _series_terms(M, order)
         wmax = 1.0 / (vmin + te)
         radius = 0.25 / wmax
@@ -507,11 +516,11 @@ def _likelihood_root_intercept(Y, vi, vmin, method, start, tol, maxiter, floor):
             # long as the score's sign is sure
             if precise and (abs(u) + err_u <= slope * tol * max(t, floor)
                             or (t == 0.0 and u < -err_u)):
-                return t, True, passes, (sw, sw2, sw3, s1, c1)
+                return t, True, passes, (sw, sw2, sw3, s1, c1), a0
             te = t
         else:
             te = first
-    return te, False, maxiter, None
+    return te, False, maxiter, None, a0
 
 
 def _newton_intercept(yi, vi, method, start, tol, maxiter):
@@ -841,13 +850,12 @@ def _estimate_intercept(yi, vi, method, tol, maxiter, tau2_start, fe=None, final
     if method in ("ML", "REML"):
         Y = fe[6] if len(fe) > 6 else centred_fixed_effect_sums(yi, vi)[6]
         start = max(0.0, (q - dfr) / trp0) if tau2_start is None else float(tau2_start)
-        tau2, conv, it, sums = _likelihood_root_intercept(
-            Y, vi, float(vi.min()), method, start, tol, maxiter, _tau2_floor(vi))
+        tau2, conv, it, sums, a0 = _likelihood_root_intercept(
+            Y, vi, float(vi.min()), method, start, tol, maxiter, _tau2_floor(vi), w0)
         notes = ()
         reml = method == "REML"
         if tau2 > 0:
-            wr0 = w0 * Y[1]
-            if vdot(wr0, wr0) - (trp0 if reml else sw0) <= 0:  # score at 0 (see above)
+            if a0 - (trp0 if reml else sw0) <= 0:  # score at 0 (see above)
                 ll0 = -0.5 * (float(np.log(vi).sum()) + q + (math.log(sw0) if reml else 0.0))
                 if _boundary_is_higher(ll0, _loglik_intercept(yi, vi, tau2, reml)):
                     notes = (boundary_message(method, tau2),)
