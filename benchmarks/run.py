@@ -634,37 +634,41 @@ def bench_memory(data, results):
 CURVE_KS = (10, 100, 1_000, 10_000, 100_000, 1_000_000)
 CURVE_R_MAX_K = 10_000  # rma() at larger k takes minutes (O(k^2) matrices)
 
-R_CURVE = r"""
-suppressPackageStartupMessages(library(metafor))
-args <- commandArgs(trailingOnly = TRUE)
-args <- args[args != "--args"]
-out <- c()
-for (f in args[-1]) {
-  d <- read.csv(f)
-  for (m in c("DL", "REML")) {
-    rma(yi, vi, data = d, method = m)
-    n <- if (nrow(d) <= 1000) 20 else 2
-    t <- proc.time()[["elapsed"]]; for (i in seq_len(n)) rma(yi, vi, data = d, method = m)
-    out <- c(out, sprintf("%d,%s,%.9g", nrow(d), m, (proc.time()[["elapsed"]] - t) / n))
-  }
-}
-writeLines(out, args[1])
-"""
+def curve_sets(quick: bool = False) -> dict:
+    """k -> (yi, vi): the simulated data of the curve (seeded; what ``--curve-data`` writes)."""
+    rng = np.random.default_rng(SEED + 1)
+    sets = {}
+    for k in (CURVE_KS[:4] if quick else CURVE_KS):
+        yi, vi = simulate_meta_analyses(rng, 1, k)
+        sets[k] = (yi[0], vi[0])
+    return sets
+
+
+def write_curve_data(folder, sets: dict, max_k: int | None = None) -> list[str]:
+    """The curve's data sets as ``k<K>.csv`` (yi, vi) for ``r_curve.R``; returns the paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for k, (yi, vi) in sets.items():
+        if max_k is None or k <= max_k:
+            f = folder / f"k{k}.csv"
+            np.savetxt(f, np.column_stack([yi, vi]), delimiter=",", header="yi,vi",
+                       comments="", fmt="%.17g")
+            files.append(str(f))
+    return files
 
 
 def bench_curve(data, use_r: bool, results, quick: bool = False):
     """One fit's cost over k = 10 ... 10^6: ``pool(method=DL/REML)`` against statsmodels'
-    ``combine_effects`` (DL) on the same data, interleaved rounds; metafor ``rma()`` for
-    k <= 10^4 when R is present (timed inside R)."""
-    rng = np.random.default_rng(SEED + 1)
+    ``combine_effects`` (DL) on the same data, interleaved rounds; metafor ``rma()`` through
+    ``r_curve.R`` when R is present (timed inside R; sizes whose predicted time exceeds
+    60 s a fit are skipped)."""
     ks = CURVE_KS[:4] if quick else CURVE_KS
     pool = lookup("pool")
     rows = []
-    sets = {}
+    sets = curve_sets(quick)
     for k in ks:
-        yi, vi = simulate_meta_analyses(rng, 1, k)
-        yi, vi = yi[0], vi[0]
-        sets[k] = (yi, vi)
+        yi, vi = sets[k]
         fns = {"DL": lambda: pool(yi, vi, method="DL"), "REML": lambda: pool(yi, vi, method="REML"),
                "statsmodels_dl": lambda: statsmodels_dl(yi, vi)}
         number = max(1, int(2e5 // k)) if k >= 1000 else 200
@@ -677,22 +681,15 @@ def bench_curve(data, use_r: bool, results, quick: bool = False):
     rscript = shutil.which("Rscript") if use_r else None
     if rscript:
         with tempfile.TemporaryDirectory(prefix="trialsynth-curve-") as tmp:
-            files = []
-            for k, (yi, vi) in sets.items():
-                if k <= CURVE_R_MAX_K:
-                    f = Path(tmp) / f"k{k}.csv"
-                    np.savetxt(f, np.column_stack([yi, vi]), delimiter=",", header="yi,vi",
-                               comments="", fmt="%.17g")
-                    files.append(str(f))
-            out = Path(tmp) / "r.csv"
-            proc = subprocess.run([rscript, "-e", R_CURVE, "--args", str(out), *files],
-                                  capture_output=True, text=True)
+            write_curve_data(tmp, sets, CURVE_R_MAX_K)
+            out = Path(tmp) / "r.json"
+            proc = subprocess.run([rscript, str(HERE / "r_curve.R"), tmp, str(out),
+                                   "5" if quick else "60"], capture_output=True, text=True)
             if proc.returncode == 0:
-                for line in out.read_text().split():
-                    k, m, sec = line.split(",")
+                for entry in json.loads(out.read_text())["rows"]:
                     for row in rows:
-                        if row["k"] == int(k):
-                            row[f"metafor_{m.lower()}_seconds"] = float(sec)
+                        if row["k"] == int(entry["k"]) and entry["measured"]:
+                            row[f"metafor_{entry['method'].lower()}_seconds"] = float(entry["seconds"])
     results["curve"] = rows
 
 
@@ -964,10 +961,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-report", action="store_true", help="skip timing `make report`")
     parser.add_argument("--output", default=str(HERE / "results.json"), help="results file (default: %(default)s)")
     parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
+    parser.add_argument("--curve-data", default=None, metavar="DIR",
+                        help="write the curve's data sets (k<K>.csv) to DIR for r_curve.R and stop")
     parser.add_argument("--only", default=None,
                         help="comma-separated parts to run: single,batch,gosh,permutest,memory,bayes,curve,report "
                              "(default: all but curve)")
     args = parser.parse_args(argv)
+    if args.curve_data:
+        for f in write_curve_data(args.curve_data, curve_sets(args.quick), CURVE_R_MAX_K):
+            print(f)
+        return 0
     parts = (set(args.only.split(",")) if args.only else
              {"single", "batch", "gosh", "permutest", "memory", "bayes", "report"})
     if args.no_report:
