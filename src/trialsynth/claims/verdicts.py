@@ -43,6 +43,7 @@ from trialsynth.claims.effects import (
     SCALE_MIDS,
     SMALL_BENEFIT,
     UNSIZED_BENEFIT,
+    bayes_probability_text,
     benefit_sign,
     classify_effect,
     format_effect,
@@ -283,7 +284,8 @@ def describe_pooled_row(row: Mapping, *, mid: float) -> str:
     if i2 is not None and _isfinite(i2):
         parts.append(f"I2={float(i2):.0f}%")
     text = f"{_cell_name(row)}: {', '.join(parts)} -> {cls_label}"
-    return text + (_depends_note(row) if _depends(row) else "")
+    bayes = bayes_probability_text(row, short=True)
+    return text + (f" ({bayes})" if bayes else "") + (_depends_note(row) if _depends(row) else "")
 
 
 def _isfinite(x) -> bool:
