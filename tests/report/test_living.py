@@ -63,6 +63,22 @@ def test_each_kind_of_change_names_the_trials_behind_it():
     assert "1 heterogeneity class changed" in ch.summary()
 
 
+def test_a_row_set_apart_from_a_cell_is_not_called_removed():
+    # C stays in the data but leaves the cell (a pooling rule set it apart): "set apart", not
+    # "removed"; D is deleted from the data: "removed"; B re-enters a cell it was not in: "now pooled"
+    before = C.make_state(trials("A", "C", "D", "B"), pooled(k=3), None, selected=selected("A", "C", "D"))
+    after = C.make_state(trials("A", "C", "B"), pooled(k=2, est=-0.35), None, selected=selected("A", "B"))
+    (cell,) = C.diff_states(before, after).cells
+    assert cell.removed == ["D | c | pain | VAS | 8"] and cell.left == ["C | c | pain | VAS | 8"]
+    assert cell.joined == ["B | c | pain | VAS | 8"] and not cell.added
+    assert cell.trials == ("removed D; now pooled here (already in the data) B; "
+                           "set apart from this cell (still in the data) C")
+    # an edit that moves a row out of the cell is called an edit
+    edited = C.make_state(trials("A", "C", "D", "B", edit="C"), pooled(k=2, est=-0.35), None, selected=selected("A", "D"))
+    (cell,) = C.diff_states(before, edited).cells
+    assert cell.edited == ["C | c | pain | VAS | 8"] and not cell.left and not cell.removed
+
+
 def test_moved_within_class_new_and_removed_cells_and_certainty():
     grade = dict(risk_of_bias="not assessed", inconsistency="not serious", indirectness="not serious",
                  imprecision="serious", publication_bias="not assessed")

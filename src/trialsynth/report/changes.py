@@ -213,7 +213,10 @@ class CellChange:
 
     ``kinds`` are from :data:`CHANGE_KINDS` (a cell can change in several ways at once);
     ``old``/``new`` its entries in the two states (``None`` when it did not exist); ``added``,
-    ``removed``, ``edited`` the trial rows of this cell that caused the change (trial keys).
+    ``removed``, ``edited`` the trial rows of this cell that caused the change (trial keys):
+    ``added``/``removed`` rows that entered or left the data; ``joined``/``left`` rows that were in
+    the data in both runs and entered or left this cell (a rule, a window or another row moved
+    them: "set apart" is not "removed").
     """
 
     key: str
@@ -223,12 +226,16 @@ class CellChange:
     added: list = field(default_factory=list)
     removed: list = field(default_factory=list)
     edited: list = field(default_factory=list)
+    joined: list = field(default_factory=list)
+    left: list = field(default_factory=list)
 
     @property
     def trials(self) -> str:
         """"added Liu2023 (2 rows); edited Haake2007": the trials behind the change, by study."""
         bits = []
-        for label, keys in (("added", self.added), ("removed", self.removed), ("edited", self.edited)):
+        for label, keys in (("added", self.added), ("removed", self.removed), ("edited", self.edited),
+                            ("now pooled here (already in the data)", self.joined),
+                            ("set apart from this cell (still in the data)", self.left)):
             if keys:
                 counts: dict = {}
                 for k in keys:
@@ -277,11 +284,13 @@ def _moved(old: Mapping, new: Mapping) -> dict:
     return moved
 
 
-def classify_cell(key: str, old: Mapping | None, new: Mapping | None, *, edited_rows=()) -> CellChange | None:
+def classify_cell(key: str, old: Mapping | None, new: Mapping | None, *, edited_rows=(), kept_rows=None) -> CellChange | None:
     """Classify one pooled cell against the previous run (``None``: nothing changed).
 
     ``edited_rows`` are the trial keys whose content changed between the runs; with the cells'
-    ``rows`` (see :func:`make_state`) they name the trials behind the change. A state without
+    ``rows`` (see :func:`make_state`) they name the trials behind the change. ``kept_rows``, the
+    trial keys present in the data of both runs, tells a row that entered or left the data
+    (added, removed) from one that only entered or left this cell (joined, left). A state without
     ``rows`` (made before they were recorded) falls back on the cell's ``study_ids``.
     """
     from trialsynth.pooling.grouped import split_study_ids
@@ -293,9 +302,13 @@ def classify_cell(key: str, old: Mapping | None, new: Mapping | None, *, edited_
     if old is not None and new is not None and ("rows" not in old or "rows" not in new):
         o_rows = {f"{s} | (study)" for s in split_study_ids(old.get("study_ids"))}
         n_rows = {f"{s} | (study)" for s in split_study_ids(new.get("study_ids"))}
+    kept, edited = set(kept_rows or ()), set(edited_rows)
+    entered, gone = n_rows - o_rows, o_rows - n_rows
+    # an edited row is "edited" whether it stayed in the cell or the edit moved it in or out
     change = CellChange(key, (), dict(old) if old else None, dict(new) if new else None,
-                        added=sorted(n_rows - o_rows), removed=sorted(o_rows - n_rows),
-                        edited=sorted(r for r in (o_rows & n_rows) if r in set(edited_rows)))
+                        added=sorted(entered - kept), removed=sorted(gone - kept),
+                        edited=sorted((o_rows | n_rows) & edited),
+                        joined=sorted((entered & kept) - edited), left=sorted((gone & kept) - edited))
     if old is None:
         change.kinds = (NEW_CELL,)
         return change
@@ -424,7 +437,7 @@ def diff_states(previous: Mapping | None, current: Mapping) -> Changes:
             if grade:
                 ch.grade_changed.append((key, grade))
     for key in sorted(set(pp) | set(cp)):
-        cell = classify_cell(key, pp.get(key), cp.get(key), edited_rows=edited)
+        cell = classify_cell(key, pp.get(key), cp.get(key), edited_rows=edited, kept_rows=set(pt) & set(ct))
         if cell is not None:
             ch.cells.append(cell)
     ch.cells.sort(key=lambda c: (min(CHANGE_KINDS.index(k) for k in c.kinds), c.key))
