@@ -170,3 +170,33 @@ def test_a_real_added_trial_is_classified_versioned_and_shown_before_writing(wit
     assert not again.any and again.run["version"] == "v2" and again.run["checked"] >= again.run["created"]
     assert len(json.loads((out / "history" / "versions.json").read_text(encoding="utf-8"))) == 2
     assert "nothing changed" in C.living_status(again)
+
+
+def _fake_analysis(tmp_path, studies, est=-0.3):
+    from types import SimpleNamespace
+
+    data = tmp_path / "trials.csv"
+    data.write_text(",".join(studies), encoding="utf-8")
+    return SimpleNamespace(trials=trials(*studies), pooled=pooled(est=est), verdicts=None, profile="p", sof=None,
+                           selected=selected(*studies), data_path=data, notes=[])
+
+
+def test_a_lost_state_does_not_restart_at_v1_over_the_kept_history(tmp_path):
+    out = tmp_path / "reports"
+    out.mkdir()
+    assert _write_changes(_fake_analysis(tmp_path, ["A"]), out).run["version"] == "v1"
+    assert _write_changes(_fake_analysis(tmp_path, ["A", "B"], est=-0.4), out).run["version"] == "v2"
+    kept = {f.name: f.read_bytes() for f in (out / "history").glob("v*.md")}
+    (out / ".state" / "state.json").unlink()
+    an = _fake_analysis(tmp_path, ["A", "B", "C"], est=-0.5)
+    ch = _write_changes(an, out)
+    assert ch.run["version"] == "v3" and ch.run["previous"] == "v2"
+    assert any("reports/history" in n and "v2" in n for n in an.notes)
+    assert {f.name: f.read_bytes() for f in (out / "history").glob("v*.md") if f.name in kept} == kept
+    # an unreadable index is set aside, not overwritten
+    (out / "history" / "versions.json").write_text("not json", encoding="utf-8")
+    _write_changes(_fake_analysis(tmp_path, ["A", "B", "C", "D"], est=-0.6), out)
+    (aside,) = (out / "history").glob("versions.unreadable-*.json")
+    assert aside.read_text(encoding="utf-8") == "not json"
+    versions = json.loads((out / "history" / "versions.json").read_text(encoding="utf-8"))
+    assert [v["version"] for v in versions] == ["v4"]
