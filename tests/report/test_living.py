@@ -61,6 +61,8 @@ def test_each_kind_of_change_names_the_trials_behind_it():
     assert "small benefit \u2192 important benefit" in line and "might not be important \u2192 substantial" in line
     assert line.endswith("caused by: added C; edited B")
     assert "1 heterogeneity class changed" in ch.summary()
+    assert C.living_status(ch).endswith(": 1 trial row added (C); 1 trial row edited (B); 1 conclusion changed; "
+                                        "1 heterogeneity class changed (pain | sham | short: small benefit \u2192 important benefit).")
 
 
 def test_a_row_set_apart_from_a_cell_is_not_called_removed():

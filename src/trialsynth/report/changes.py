@@ -469,6 +469,19 @@ def _when(stamp) -> str:
     return str(stamp or "")[:19].replace("T", " ")
 
 
+_COUNT_PHRASES = {NEW_CELL: ("new cell", "new cells"), CELL_REMOVED: ("cell removed", "cells removed"),
+                  CONCLUSION_CHANGED: ("conclusion changed", "conclusions changed"),
+                  CERTAINTY_CHANGED: ("certainty rating changed", "certainty ratings changed"),
+                  HETEROGENEITY_CHANGED: ("heterogeneity class changed", "heterogeneity classes changed"),
+                  MOVED_WITHIN_CLASS: ("estimate moved within its class", "estimates moved within their class")}
+
+
+def _count_phrase(kind: str, n: int) -> str:
+    """"2 conclusions changed": a count of changed cells of one kind, in words."""
+    one, many = _COUNT_PHRASES[kind]
+    return f"{n} {one if n == 1 else many}"
+
+
 def living_status(ch: Changes) -> str:
     """The living-status line: the version and its date, the trials added, and what changed."""
     run = ch.run or {}
@@ -481,7 +494,11 @@ def living_status(ch: Changes) -> str:
     studies = sorted({k.split(" | ")[0] for k in ch.trials_added})
     added = (f"{len(ch.trials_added)} trial row{'s' if len(ch.trials_added) != 1 else ''} added ({', '.join(studies)})"
              if ch.trials_added else "no trial added")
-    counts = [f"{len(ch.cells_of(k))} {k}" for k in CHANGE_KINDS if ch.cells_of(k)]
+    for label, keys in (("removed", ch.trials_removed), ("edited", [k for k, _c in ch.trials_edited])):
+        if keys:
+            names = sorted({k.split(" | ")[0] for k in keys})
+            added += f"; {len(keys)} trial row{'s' if len(keys) != 1 else ''} {label} ({', '.join(names)})"
+    counts = [_count_phrase(k, len(ch.cells_of(k))) for k in CHANGE_KINDS if ch.cells_of(k)]
     flips = ch.cells_of(CONCLUSION_CHANGED)
     detail = ""
     if flips:
