@@ -57,12 +57,13 @@ def test_each_kind_of_change_names_the_trials_behind_it():
     assert cell.kinds == (C.CONCLUSION_CHANGED, C.HETEROGENEITY_CHANGED)
     assert cell.added == ["C | c | pain | VAS | 8"] and cell.edited == ["B | c | pain | VAS | 8"] and not cell.removed
     line = C.cell_change_lines(ch)[0]
-    assert line.startswith("pain | sham | short: **conclusion changed, heterogeneity changed class**:")
+    # the cell in the report's words, not its key codes
+    assert line.startswith("Pain: acupuncture vs sham, short term: **conclusion changed, heterogeneity changed class**:")
     assert "small benefit \u2192 important benefit" in line and "might not be important \u2192 substantial" in line
     assert line.endswith("caused by: added C; edited B")
     assert "1 heterogeneity class changed" in ch.summary()
     assert C.living_status(ch).endswith(": 1 trial row added (C); 1 trial row edited (B); 1 conclusion changed; "
-                                        "1 heterogeneity class changed (pain | sham | short: small benefit \u2192 important benefit).")
+                                        "1 heterogeneity class changed (Pain: acupuncture vs sham, short term: small benefit \u2192 important benefit).")
 
 
 def test_a_row_set_apart_from_a_cell_is_not_called_removed():
@@ -148,14 +149,14 @@ def test_a_real_added_trial_is_classified_versioned_and_shown_before_writing(wit
     for key, cell in cells.items():
         assert (C.NEW_CELL in cell.kinds) == (key not in had), (key, cell.kinds)
         assert cell.added and {k.split(" | ")[0] for k in cell.added + cell.removed + cell.edited} == {STUDY}
-        line = next(ln for ln in dry if ln.startswith(f"{key}: "))
+        line = next(ln for ln in dry if ln.startswith(f"{C.key_words(key)}: "))
         assert ", ".join(cell.kinds) in line and line.endswith(f"caused by: added {STUDY}" + (
             f" ({len(cell.added)} rows)" if len(cell.added) > 1 else ""))
     new_cells = [k for k in touched if k not in had]
     md = (out / "changes.md").read_text(encoding="utf-8")
     assert "Version v2, made" in md and "## What changed, cell by cell" in md and f"caused by: added {STUDY}" in md
     for key in new_cells:
-        assert f"* {key}: **new cell**:" in md
+        assert f"* {C.key_words(key)}: **new cell**:" in md
     status = C.living_status(ch)
     assert status.startswith("Living review, version v2 (") and ", updated from v1: " in status
     assert f"{n_rows} trial rows added ({STUDY})" in status

@@ -90,6 +90,24 @@ def cell_key_text(row: Mapping) -> str:
     return cell_key(row, ("outcome", "comparator_class", "add_on", "window"))
 
 
+def key_words(key: str) -> str:
+    """A state's cell key in the report's words: "pain | usual_care (add-on) | short" ->
+    "Pain: acupuncture + usual care vs usual care, short term"
+    (:func:`trialsynth.data.cells.cell_label`); a key of other columns as it is."""
+    from trialsynth.data.cells import ANY, cell_label
+
+    parts = [p.strip() for p in str(key).split(" | ")]
+    if len(parts) != 3:
+        return str(key)
+    outcome, comparator, window = parts
+    add_on: bool | str = False
+    if comparator.endswith(f" ({ANY} add-on)"):
+        comparator, add_on = comparator[: -len(f" ({ANY} add-on)")], ANY
+    elif comparator.endswith(" (add-on)"):
+        comparator, add_on = comparator[: -len(" (add-on)")], True
+    return cell_label((outcome, comparator, add_on, window))
+
+
 def trial_key(row: Mapping) -> str:
     return " | ".join(_key_text(row.get(c)) for c in TRIAL_KEY)
 
@@ -261,7 +279,7 @@ class CellChange:
                         f"{_fmt_pct(new.get('i2'))})")
         if old and new and (CONCLUSION_CHANGED in self.kinds or MOVED_WITHIN_CLASS in self.kinds):
             bits.append(f"{_fmt_effect_of(old, measure)} {ARROW} {_fmt_effect_of(new, measure, label=False)}")
-        return f"{self.key}: **{', '.join(self.kinds)}**: " + "; ".join(bits) + f"; caused by: {self.trials}"
+        return f"{key_words(self.key)}: **{', '.join(self.kinds)}**: " + "; ".join(bits) + f"; caused by: {self.trials}"
 
 
 def _fmt_effect_of(entry: Mapping, measure=None, *, label: bool = True) -> str:
@@ -503,7 +521,7 @@ def living_status(ch: Changes) -> str:
     detail = ""
     if flips:
         c = flips[0]
-        detail = f" ({c.key}: {(c.old or {}).get('class')} {ARROW} {(c.new or {}).get('class')})"
+        detail = f" ({key_words(c.key)}: {(c.old or {}).get('class')} {ARROW} {(c.new or {}).get('class')})"
     since = ch.previous_run.get("version")
     return (head + (f", updated from {since}" if since else "") + f": {added}; "
             + ("; ".join(counts) if counts else "no pooled cell changed") + detail + ".")
@@ -606,19 +624,19 @@ def changes_markdown(ch: Changes, *, previous_label: str = "the previous run") -
     if not (ch.trials_added or ch.trials_removed or ch.trials_edited):
         out.append("* no trial row added, removed or edited")
     out += ["", "## Pooled estimates", ""]
-    out += [f"* new group: {k}" for k in ch.groups_added]
-    out += [f"* group gone: {k}" for k in ch.groups_removed]
-    out += [f"* {m['key']}: {_moved_text(m, ch.measures.get(m['key']), m.get('_full'))}" for m in ch.groups_moved]
+    out += [f"* new group: {key_words(k)}" for k in ch.groups_added]
+    out += [f"* group gone: {key_words(k)}" for k in ch.groups_removed]
+    out += [f"* {key_words(m['key'])}: {_moved_text(m, ch.measures.get(m['key']), m.get('_full'))}" for m in ch.groups_moved]
     if not (ch.groups_added or ch.groups_removed or ch.groups_moved):
         out.append("* no pooled estimate moved")
     out += ["", "## Conclusions", ""]
-    out += [f"* **flipped** {k}: {a} -> {b}" for k, a, b in ch.conclusions_flipped]
+    out += [f"* **flipped** {key_words(k)}: {a} {ARROW} {b}" for k, a, b in ch.conclusions_flipped]
     if not ch.conclusions_flipped:
         out.append("* no conclusion flipped (effect class against the null and the MID unchanged)")
     out += ["", "## GRADE certainty", ""]
     for key, fields in ch.grade_changed:
         bits = [f"{f.replace('_', ' ')} {a} {ARROW} {b}" for f, (a, b) in fields.items()]
-        out.append(f"* {key}: " + "; ".join(bits))
+        out.append(f"* {key_words(key)}: " + "; ".join(bits))
     if not ch.grade_changed:
         out.append("* no certainty rating or domain judgement changed")
     out += ["", "## Claim verdicts", ""]
