@@ -51,7 +51,7 @@ from trialsynth.claims.effects import (
     mid_for,
 )
 from trialsynth.claims.records import Claim, require_claim
-from trialsynth.data.cells import as_add_on, cell_label, comparison_label
+from trialsynth.data.cells import COMPARATOR_WORDS, as_add_on, cell_label, comparison_label
 from trialsynth.errors import ArgumentError
 
 SUPPORTED = "supported"
@@ -514,15 +514,22 @@ def _explain_pattern(rows: list[dict], mid: float) -> str:
     return ". ".join(sentences)
 
 
-def check_durability(claim: Claim, pooled=None, *, mid: float | None = None, **_) -> Verdict:
+def check_durability(claim: Claim, pooled=None, *, mid: float | None = None, durability=None, **_) -> Verdict:
     """A claim that the effect is temporary: present early, absent later.
 
     Rule, per comparator the claim concerns: the *early* windows (``early_windows``, default
     immediate and short) must show a benefit (important or small; CI excludes 0) and the *late*
     windows (``late_windows``, default intermediate and long) must not. A comparator agrees when
     both hold, disagrees when the early benefit is missing or the benefit persists late, and is
-    untested when either side has no estimate. Parts are combined by :func:`combine`.
+    untested when either side has no estimate. With ``durability`` (the joint model of every
+    follow-up, outcome -> Durability) an early benefit is then read against the joint model's
+    later-minus-earlier contrasts and curve (:func:`trialsynth.claims.durability.joint_readings`):
+    clearly less benefit later agrees, clearly more disagrees, and "none clear later" in the
+    separate windows that the joint model does not show as a change is untested (not clear later
+    is not the same as less later). Parts are combined by :func:`combine`.
     """
+    from trialsynth.claims.durability import FADES, MORE_LATER, NOT_ESTIMABLE, readings_for
+
     require_claim(claim)
     mid = _mid(claim, mid)
     early_w = tuple(claim.params.get("early_windows") or EARLY_WINDOWS)
@@ -533,6 +540,8 @@ def check_durability(claim: Claim, pooled=None, *, mid: float | None = None, **_
     # one part per comparison (a comparator class with add-on and head-to-head trials gives two)
     comps = [c for cls in classes for c in sorted((p for p in present if p[0] == cls), key=str)
              or [(cls, as_add_on(claim.params.get("add_on")))]]
+    joint = {r.comparison: r for r in readings_for(durability, claim.outcomes[0] if claim.outcomes else "pain",
+                                                     [comparison_label(*c) for c in comps])}
     parts, lines = [], []
     for comp in comps:
         comp_rows = [r for r in rows if _comparison(r) == comp]
@@ -556,6 +565,16 @@ def check_durability(claim: Claim, pooled=None, *, mid: float | None = None, **_
             outcome, words = DISAGREES, "the benefit persists into the late windows"
         else:
             outcome, words = DISAGREES, "no clear early benefit"
+        jr = joint.get(label)
+        if jr is not None and jr.reading != NOT_ESTIMABLE and e_benefit:
+            if jr.reading == FADES:
+                outcome, words = AGREES, "benefit early, and the joint model shows less benefit later (temporary)"
+            elif jr.reading == MORE_LATER:
+                outcome, words = DISAGREES, "the joint model shows more benefit later, not less"
+            elif outcome == AGREES:
+                outcome, words = UNTESTED, ("benefit early and none clear later in the separate windows, but the joint "
+                                            "model finds no clear change between windows: not shown to fade")
+            numbers += f"; {jr.text}"
         parts.append((label, outcome))
         lines.append(f"{label}: {words} [{numbers}]")
     verdict = combine([p[1] for p in parts])
@@ -1268,29 +1287,81 @@ CHECKS = {
 }
 
 
+#: the checks whose claims are about how long the effect lasts when they span several windows:
+#: they also read the joint model of every follow-up (:mod:`trialsynth.claims.durability`), with
+#: the stance its reading takes on the claim (None: context, not tested)
+JOINT_MODEL_STANCES: dict[str, dict] = {
+    # "others suggest it doesn't provide ... long-lasting pain relief": a fading effect is for it
+    "mixed_results": {"fades": FOR},
+    # "benefits can last until the next follow-up visit": fading is against it; no clear change or
+    # more benefit later is consistent with it
+    # (no clear change is for it only when the latest window still shows a clear benefit)
+    "review_result": {"fades": AGAINST, "no clear change, benefit later": FOR, "more benefit later": FOR},
+    # a claim about one trial's own finding: the pooled model is context
+    "trial_result": {},
+}
+
+
+def _comparisons_of(claim: Claim) -> list[str]:
+    """The claim's comparisons in words, head-to-head and add-on (the durability stage's names)."""
+    classes = claim.comparator_classes or tuple(COMPARATOR_WORDS)
+    return [comparison_label(c, a) for c in classes for a in (False, True)]
+
+
+def _with_joint_model(verdict: Verdict, claim: Claim, durability) -> Verdict:
+    """``verdict`` with the joint model's reading of the claim's comparisons added to its reason
+    and evidence (claims of :data:`JOINT_MODEL_STANCES` spanning two or more windows)."""
+    from dataclasses import replace
+
+    from trialsynth.claims.durability import NO_CLEAR_CHANGE, NOT_ESTIMABLE, readings_for
+
+    if claim.check not in JOINT_MODEL_STANCES or (claim.windows and len(claim.windows) < 2):
+        return verdict
+    outcome = claim.outcomes[0] if claim.outcomes else "pain"
+    readings = [r for r in readings_for(durability, outcome, _comparisons_of(claim)) if r.reading != NOT_ESTIMABLE]
+    if not readings:
+        return verdict
+    stances = JOINT_MODEL_STANCES[claim.check]
+
+    def stance(r):
+        key = f"{r.reading}, benefit later" if r.reading == NO_CLEAR_CHANGE and r.later_benefit else r.reading
+        return stances.get(key, NOT_TESTED)
+
+    evidence = tuple((stance(r), f"joint model, {r.reading}: {r.text}") for r in readings)
+    reason = verdict.reason + " | Joint model of every follow-up (does the effect fade?): " + "; ".join(
+        f"{r.comparison}: {r.reading}" for r in readings) + ". Details: " + " | ".join(r.text for r in readings)
+    return replace(verdict, reason=reason, evidence=tuple(verdict.evidence) + evidence)
+
+
 def evaluate_claim(claim: Claim, *, pooled=None, trials=None, reviews=None, sof=None, mid: float | None = None, subset_pooled=None,
-                   quotes: Mapping[str, str] | None = None, information: pd.DataFrame | None = None) -> Verdict:
-    """Run the claim's check; a claim with no known check gets ``insufficient evidence`` saying so."""
+                   quotes: Mapping[str, str] | None = None, information: pd.DataFrame | None = None,
+                   durability=None) -> Verdict:
+    """Run the claim's check; a claim with no known check gets ``insufficient evidence`` saying so.
+    ``durability``: the joint models of every follow-up, outcome -> Durability
+    (:func:`trialsynth.report.stages.durability_stage`); the durability claims read them too."""
     require_claim(claim)
     func = CHECKS.get(claim.check)
     if func is None:
         return Verdict(claim.id, claim.check or "none", INSUFFICIENT, f"no automatic check for this claim (check {claim.check or 'not named'!r}; known: {', '.join(CHECKS)})")
-    return func(claim, pooled=pooled, trials=trials, reviews=reviews, sof=sof, mid=mid, subset_pooled=subset_pooled, quotes=quotes,
-                information=information)
+    verdict = func(claim, pooled=pooled, trials=trials, reviews=reviews, sof=sof, mid=mid, subset_pooled=subset_pooled,
+                   quotes=quotes, information=information, durability=durability)
+    return _with_joint_model(verdict, claim, durability) if durability is not None else verdict
 
 
 def evaluate_claims(claims: Sequence[Claim], *, pooled=None, trials=None, reviews=None, sof=None, mid: float | None = None,
                     subset_pooled: Mapping[str, pd.DataFrame] | None = None, quotes: Mapping[str, str] | None = None,
-                    information: pd.DataFrame | None = None) -> pd.DataFrame:
+                    information: pd.DataFrame | None = None, durability=None) -> pd.DataFrame:
     """One row per claim: ``claim_id``, ``check``, ``verdict``, ``reason``, ``article_text``,
     ``outcome``, ``comparators``, ``windows``. ``subset_pooled`` maps a claim id to a re-pooling
     restricted as that claim says (see :func:`trialsynth.claims.analysis.claim_subsets`);
     ``information`` is the required information size and trial sequential analysis of every
-    pooled cell (:func:`trialsynth.grade.information_size.assess_cells`)."""
+    pooled cell (:func:`trialsynth.grade.information_size.assess_cells`); ``durability`` the joint
+    models of every follow-up per outcome (the durability claims read their contrasts and curves)."""
     rows = []
     for claim in claims:
         v = evaluate_claim(claim, pooled=pooled, trials=trials, reviews=reviews, sof=sof, mid=mid,
-                           subset_pooled=(subset_pooled or {}).get(claim.id), quotes=quotes, information=information)
+                           subset_pooled=(subset_pooled or {}).get(claim.id), quotes=quotes, information=information,
+                           durability=durability)
         rows.append({
             "claim_id": claim.id,
             "check": v.check,

@@ -9,7 +9,8 @@ the previous one's result::
     pooled  = pool_cells(effects, profile, sources.claims)
     info    = size_information(pooled, effects)    # required information size, TSA
     graded  = grade_cells(pooled, effects, info)
-    judged  = judge_claims(sources, pooled, effects, graded, info)
+    durab   = {o: durability_stage(effects, pooled, outcome=o) for o in durability_outcomes(sources.claims)}
+    judged  = judge_claims(sources, pooled, effects, graded, info, durab)
 
 and keeps their results in an :class:`Analysis` (``analysis.stages`` holds the stage values
 themselves), which the notebooks and the report's views read. What could not run (no data, a file
@@ -36,6 +37,8 @@ from trialsynth.report.stages import (  # noqa: F401 - re-exported: the report's
     POOLED_COLUMNS,
     POOLED_CONDITIONS,
     compute_effects,
+    durability_outcomes,
+    durability_stage,
     grade_cells,
     judge_claims,
     load_sources,
@@ -327,8 +330,10 @@ def _run_analysis(data_path, profile, windows, reviews_path, evidence_dir, claim
         info = size_information(pooled, effects)
     with _timed(t, "grade"):
         graded = grade_cells(pooled, effects, info)
+    with _timed(t, "durability"):
+        durability = {o: durability_stage(effects, pooled, outcome=o) for o in durability_outcomes(sources.claims)}
     with _timed(t, "claims"):
-        judged = judge_claims(sources, pooled, effects, graded, info)
+        judged = judge_claims(sources, pooled, effects, graded, info, durability)
     return Analysis(
         data_path=str(data_path), profile=profile, windows=windows, trials=loaded.trials, effects=effects.effects,
         selected=effects.selected, grouped=pooled.grouped, pooled=pooled.frame, reviews=sources.reviews,
@@ -340,5 +345,5 @@ def _run_analysis(data_path, profile, windows, reviews_path, evidence_dir, claim
         sensitivity=pooled.sensitivity, subgroups=pooled.subgroups, pool_across=effects.pool_across, rules=effects.rules,
         bayes=pooled.bayes, information=info.frame, sequential=info.analyses,
         stages={"loaded": loaded, "sources": sources, "effects": effects, "pooled": pooled, "information": info,
-                "graded": graded, "judged": judged},
+                "graded": graded, "judged": judged, "durability": durability},
     )
