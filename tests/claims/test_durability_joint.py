@@ -127,3 +127,14 @@ def test_the_shipped_durability_claims_read_the_joint_model():
     from trialsynth.report import views
 
     assert views.durability(an, "pain") is an.stages["durability"]["pain"]
+    # the front page's grid says which model reads durability; the short/long panels carry the joint estimates
+    from trialsynth.report import figures
+    from trialsynth.report.index_page import _model_line
+
+    assert "joint model of every follow-up (pain" in _model_line(an)
+    panels = [j for j in figures.figure_jobs(an, ("short_long_panel",)) if j.key[0] == "pain"]
+    assert panels and all("joint" in j.options for j in panels)
+    cells = an.stages["durability"]["pain"].cells.set_index(["comparator", "window"])
+    sham = next(j for j in panels if j.key[1:] == ("sham", False))
+    assert sham.options["joint"][0] == pytest.approx(tuple(cells.loc[("acupuncture vs sham", "short"),
+                                                                      ["estimate", "ci_low", "ci_high"]]))
