@@ -172,13 +172,14 @@ def test_short_long_panel_shows_the_joint_estimates(synthetic_data):
     long, pooled_long = synthetic_data(3, seed=8)
     long["label"] = list(short["label"].iloc[1:4])
     fig = short_long_panel((short, pooled_short), (long, pooled_long), measure="SMD", font="DejaVu Sans",
-                           joint=[(-0.31, -0.45, -0.17), {"estimate": -0.2, "ci_low": -0.4, "ci_high": 0.0}])
+                           joint=[(-0.31, -0.45, -0.17), {"estimate": -0.2, "ci_low": -0.4, "ci_high": 0.0}],
+                           joint_note="Joint model: rho 0.5 assumed.")
     joint = [[p for p in ax.patches if (p.get_gid() or "").startswith("joint-diamond")] for ax in fig.axes]
     assert [len(j) for j in joint] == [1, 1]
     assert joint[0][0].get_xy()[1][0] == pytest.approx(-0.31) and joint[1][0].get_xy()[0][0] == pytest.approx(-0.4)
     assert joint[0][0].get_facecolor()[:3] == (1.0, 1.0, 1.0)  # open: not the separate pool's diamond
     texts = [t.get_text() for t in fig.texts]
-    assert "Joint model (95% CI)" in texts
+    assert "Joint model (95% CI)" in texts and "Joint model: rho 0.5 assumed." in texts
     assert any(t.replace("\u2212", "-").startswith("-0.31") and "-0.45" in t.replace("\u2212", "-") for t in texts)
     assert texts_outside(fig) == []
     # one panel without a joint estimate; wrong lengths and bad intervals are refused

@@ -70,6 +70,7 @@ def short_long_panel(
     plot_width: float | None = None,
     joint=None,
     joint_label: str = "Joint model",
+    joint_note: str | None = None,
 ):
     """Short-term and long-term forest panels side by side on a shared axis.
 
@@ -84,7 +85,8 @@ def short_long_panel(
         panel without), optional
         The joint model's estimate of each panel's window on the analysis scale (the window cells
         of :func:`trialsynth.pooling.longitudinal.window_model`, every follow-up in one model),
-        drawn below the separate pool as an open diamond in a row named ``joint_label``.
+        drawn below the separate pool as an open diamond in a row named ``joint_label``;
+        ``joint_note`` (what the joint model assumed) is added to the footnote.
     Other parameters are as :func:`trialsynth.plots.forest_plot` (the favours labels come from
     the results' ``favourable_direction`` unless ``favours`` is given; a panel of one study
     shows that study marked ``‡``, without a pooled row).
@@ -197,7 +199,8 @@ def short_long_panel(
         notes.append(lines)
     if footnote is None:
         named = [type(s)(heading, s.studies, s.pooled) for heading, s in zip(headings, sections)]
-        footnote = "\n".join(caption_lines(named) + ([] if favours is not None else [UNKNOWN_DIRECTION_NOTE]))
+        footnote = "\n".join(caption_lines(named) + ([] if favours is not None else [UNKNOWN_DIRECTION_NOTE])
+                             + ([joint_note] if joint_note and any(j is not None for j in joint_rows) else []))
     small_h = line_height(family, ss)
     foot_lines = wrap_text(footnote, width - 2 * margin, family, ss) if footnote else []
     tick_h = 4.5 / 72 + small_h

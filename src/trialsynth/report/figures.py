@@ -421,7 +421,7 @@ def plan_figures(an, kinds=REPORT_KINDS, *, style: str = "cochrane", sort_by: st
                            headings=(window_heading("short", windows), window_heading(later, windows)))
             joint = _joint_cells(an, outcome, comparator, add_on, ("short", later))
             if joint is not None:
-                options.update(joint=joint, joint_label="Joint model, every follow-up")
+                options.update(joint=joint, joint_label="Joint model, every follow-up", joint_note=_joint_note(an, outcome))
             jobs.append(FigureJob(
                 "short_long_panel", (outcome, comparator, add_on), stem("panel", *parts, "short", later),
                 title(outcome, comparison, f"short term and {later} term", conditions_of(short_key, later_key)),
@@ -495,6 +495,14 @@ def _diagnostic_jobs(key, res, rows, kinds, skipped, base, title, make_stem, gro
             continue
         attempt(kind, makers[kind])
     return jobs
+
+
+def _joint_note(an, outcome) -> str:
+    """What the joint model of the short/long panels assumed, in one line."""
+    d = an.stages["durability"][outcome]
+    return (f"Joint model: every follow-up of every trial in one {d.window.fit.method} model, a trial's true effects "
+            f"correlated between windows; within-person correlation {d.rho:g} assumed (no trial reports it; "
+            "notebook 02 varies it).")
 
 
 def _joint_cells(an, outcome, comparator, add_on, windows):
