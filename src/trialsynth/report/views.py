@@ -787,7 +787,8 @@ def durability(an: Analysis, outcome: str = "pain"):
         effects = an.stages.get("effects")
         if effects is None:
             effects = Effects(effects=an.effects, selected=an.selected, conditions=an.conditions)
-        cache[outcome] = durability_stage(effects, an.stages.get("pooled"), outcome=outcome)
+        cache[outcome] = durability_stage(effects, an.stages.get("pooled"), outcome=outcome,
+                                          correlations=an.stages.get("correlations"))
     return cache[outcome]
 
 
