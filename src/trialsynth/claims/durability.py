@@ -149,5 +149,60 @@ def readings_for(durability: Mapping | object | None, outcome: str | None, compa
     return joint_readings(durability, comparisons)
 
 
-__all__ = ["ALPHA", "FADES", "JointReading", "MORE_LATER", "NOT_ESTIMABLE", "NO_CLEAR_CHANGE", "joint_readings",
-           "readings_for"]
+#: the checks whose claims are about how long the effect lasts when they span several windows:
+#: they also read the joint model (:func:`with_joint_model`), with the stance each reading takes
+#: on the claim (a reading not listed is context: not tested)
+JOINT_MODEL_STANCES: dict[str, dict] = {
+    # "others suggest it doesn't provide ... long-lasting pain relief": a fading effect is for it
+    "mixed_results": {FADES: "for"},
+    # "benefits can last until the next follow-up visit": fading is against it; more benefit later,
+    # or no clear change while the latest window still shows a clear benefit, is for it
+    "review_result": {FADES: "against", f"{NO_CLEAR_CHANGE}, benefit later": "for", MORE_LATER: "for"},
+    # a claim about one trial's own finding: the pooled model is context
+    "trial_result": {},
+}
+
+
+def reads_joint_model(claim) -> bool:
+    """Does ``claim`` read the joint model: a check of :data:`JOINT_MODEL_STANCES` (or
+    ``durability``) over two or more windows (or none named)?"""
+    return ((claim.check in JOINT_MODEL_STANCES or claim.check == "durability")
+            and not (claim.windows and len(claim.windows) < 2))
+
+
+def _comparisons_of(claim) -> list[str]:
+    """The claim's comparisons in words, head-to-head and add-on (the durability stage's names)."""
+    from trialsynth.data.cells import COMPARATOR_WORDS, comparison_label
+
+    classes = claim.comparator_classes or tuple(COMPARATOR_WORDS)
+    return [comparison_label(c, a) for c in classes for a in (False, True)]
+
+
+def with_joint_model(verdict, claim, durability):
+    """``verdict`` with the joint model's reading of the claim's comparisons added to its reason
+    and evidence (claims of :data:`JOINT_MODEL_STANCES` that :func:`reads_joint_model`); the
+    verdict itself is the check's (the ``durability`` check reads the model in its rule)."""
+    from dataclasses import replace
+
+    from trialsynth.claims.common import NOT_TESTED
+
+    if claim.check not in JOINT_MODEL_STANCES or not reads_joint_model(claim):
+        return verdict
+    outcome = claim.outcomes[0] if claim.outcomes else "pain"
+    readings = [r for r in readings_for(durability, outcome, _comparisons_of(claim)) if r.reading != NOT_ESTIMABLE]
+    if not readings:
+        return verdict
+    stances = JOINT_MODEL_STANCES[claim.check]
+
+    def stance(r):
+        key = f"{r.reading}, benefit later" if r.reading == NO_CLEAR_CHANGE and r.later_benefit else r.reading
+        return stances.get(key, NOT_TESTED)
+
+    evidence = tuple((stance(r), f"joint model, {r.reading}: {r.text}") for r in readings)
+    reason = verdict.reason + " | Joint model of every follow-up (does the effect fade?): " + "; ".join(
+        f"{r.comparison}: {r.reading}" for r in readings) + ". Details: " + " | ".join(r.text for r in readings)
+    return replace(verdict, reason=reason, evidence=tuple(verdict.evidence) + evidence)
+
+
+__all__ = ["ALPHA", "FADES", "JOINT_MODEL_STANCES", "JointReading", "MORE_LATER", "NOT_ESTIMABLE", "NO_CLEAR_CHANGE",
+           "joint_readings", "reads_joint_model", "readings_for", "with_joint_model"]

@@ -673,15 +673,10 @@ def judge_claims(sources: Sources, pooled: Pooled, effects: Effects, graded: Gra
 
 def durability_outcomes(claims) -> list[str]:
     """The outcomes of the claims that read the joint model of every follow-up
-    (:data:`trialsynth.claims.verdicts.JOINT_MODEL_STANCES` and ``durability`` checks spanning
-    two or more windows)."""
-    from trialsynth.claims.verdicts import JOINT_MODEL_STANCES
+    (:func:`trialsynth.claims.durability.reads_joint_model`)."""
+    from trialsynth.claims.durability import reads_joint_model
 
-    out = set()
-    for c in claims or ():
-        if (c.check in JOINT_MODEL_STANCES or c.check == "durability") and not (c.windows and len(c.windows) < 2):
-            out.update(c.outcomes or ("pain",))
-    return sorted(out)
+    return sorted({o for c in claims or () if reads_joint_model(c) for o in (c.outcomes or ("pain",))})
 
 
 # --------------------------------------------------------------------------- durability
