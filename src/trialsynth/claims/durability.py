@@ -45,9 +45,9 @@ class JointReading:
 
 
 def _window_words(window) -> str:
-    from trialsynth.display import WINDOW_NAMES
+    from trialsynth.display import value_words
 
-    return WINDOW_NAMES.get(str(window), str(window))
+    return value_words("window", window)
 
 
 def _side(est, lo, hi, fades) -> str:

@@ -801,9 +801,9 @@ def _ci_text(est, lo, hi, measure) -> str:
 
 
 def _window_words(window) -> str:
-    from trialsynth.display import WINDOW_NAMES
+    from trialsynth.display import value_words
 
-    return WINDOW_NAMES.get(str(window), str(window))
+    return value_words("window", window)
 
 
 def _contrast_words(later, earlier, measure) -> str:
