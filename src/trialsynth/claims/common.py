@@ -18,6 +18,7 @@ from trialsynth.claims.effects import (
     DEFAULT_MID_SMD,
     NO_CLEAR_DIFFERENCE,
     SCALE_MIDS,
+    bayes_probability_text,
     benefit_sign,
     classify_effect,
     format_effect,
@@ -258,7 +259,8 @@ def describe_pooled_row(row: Mapping, *, mid: float) -> str:
     if i2 is not None and _isfinite(i2):
         parts.append(f"I2={float(i2):.0f}%")
     text = f"{_cell_name(row)}: {', '.join(parts)} -> {cls_label}"
-    return text + (_depends_note(row) if _depends(row) else "")
+    bayes = bayes_probability_text(row, short=True)
+    return text + (f" ({bayes})" if bayes else "") + (_depends_note(row) if _depends(row) else "")
 
 
 def _isfinite(x) -> bool:

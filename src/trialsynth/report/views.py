@@ -246,7 +246,9 @@ def pooled_view(an: Analysis, outcome: str | None = None, *, bayes: bool = False
 
 def _percent(p: float) -> str:
     """A probability as a reader sees it: whole percents, never a rounded 0% or 100%."""
-    return ">99%" if p > 0.995 else ("<1%" if p < 0.005 else f"{100 * p:.0f}%")
+    from trialsynth.display import format_probability
+
+    return format_probability(p, 0)
 
 
 def pooled_export(pooled: pd.DataFrame) -> pd.DataFrame:
