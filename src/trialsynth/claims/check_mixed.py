@@ -159,15 +159,22 @@ def _explain_pattern(rows: list[dict], mid: float) -> str:
     return ". ".join(sentences)
 
 
-def check_durability(claim: Claim, pooled=None, *, mid: float | None = None, **_) -> Verdict:
+def check_durability(claim: Claim, pooled=None, *, mid: float | None = None, durability=None, **_) -> Verdict:
     """A claim that the effect is temporary: present early, absent later.
 
     Rule, per comparator the claim concerns: the *early* windows (``early_windows``, default
     immediate and short) must show a benefit (important or small; CI excludes 0) and the *late*
     windows (``late_windows``, default intermediate and long) must not. A comparator agrees when
     both hold, disagrees when the early benefit is missing or the benefit persists late, and is
-    untested when either side has no estimate. Parts are combined by :func:`combine`.
+    untested when either side has no estimate. With ``durability`` (the joint model of every
+    follow-up, outcome -> Durability) an early benefit is then read against the joint model's
+    later-minus-earlier contrasts and curve (:func:`trialsynth.claims.durability.joint_readings`):
+    clearly less benefit later agrees, clearly more disagrees, and "none clear later" in the
+    separate windows that the joint model does not show as a change is untested (not clear later
+    is not the same as less later). Parts are combined by :func:`combine`.
     """
+    from trialsynth.claims.durability import FADES, MORE_LATER, NOT_ESTIMABLE, readings_for
+
     require_claim(claim)
     mid = _mid(claim, mid)
     early_w = tuple(claim.params.get("early_windows") or EARLY_WINDOWS)
@@ -178,6 +185,8 @@ def check_durability(claim: Claim, pooled=None, *, mid: float | None = None, **_
     # one part per comparison (a comparator class with add-on and head-to-head trials gives two)
     comps = [c for cls in classes for c in sorted((p for p in present if p[0] == cls), key=str)
              or [(cls, as_add_on(claim.params.get("add_on")))]]
+    joint = {r.comparison: r for r in readings_for(durability, claim.outcomes[0] if claim.outcomes else "pain",
+                                                     [comparison_label(*c) for c in comps])}
     parts, lines = [], []
     for comp in comps:
         comp_rows = [r for r in rows if _comparison(r) == comp]
@@ -201,6 +210,16 @@ def check_durability(claim: Claim, pooled=None, *, mid: float | None = None, **_
             outcome, words = DISAGREES, "the benefit persists into the late windows"
         else:
             outcome, words = DISAGREES, "no clear early benefit"
+        jr = joint.get(label)
+        if jr is not None and jr.reading != NOT_ESTIMABLE and e_benefit:
+            if jr.reading == FADES:
+                outcome, words = AGREES, "benefit early, and the joint model shows less benefit later (temporary)"
+            elif jr.reading == MORE_LATER:
+                outcome, words = DISAGREES, "the joint model shows more benefit later, not less"
+            elif outcome == AGREES:
+                outcome, words = UNTESTED, ("benefit early and none clear later in the separate windows, but the joint "
+                                            "model finds no clear change between windows: not shown to fade")
+            numbers += f"; {jr.text}"
         parts.append((label, outcome))
         lines.append(f"{label}: {words} [{numbers}]")
     verdict = combine([p[1] for p in parts])

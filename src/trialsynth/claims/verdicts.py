@@ -140,28 +140,37 @@ CHECKS = {
 
 
 def evaluate_claim(claim: Claim, *, pooled=None, trials=None, reviews=None, sof=None, mid: float | None = None, subset_pooled=None,
-                   quotes: Mapping[str, str] | None = None, information: pd.DataFrame | None = None) -> Verdict:
-    """Run the claim's check; a claim with no known check gets ``insufficient evidence`` saying so."""
+                   quotes: Mapping[str, str] | None = None, information: pd.DataFrame | None = None,
+                   durability=None) -> Verdict:
+    """Run the claim's check; a claim with no known check gets ``insufficient evidence`` saying so.
+    ``durability``: the joint models of every follow-up, outcome -> Durability
+    (:func:`trialsynth.report.stages.durability_stage`); the claims about how long the effect
+    lasts read them too (:mod:`trialsynth.claims.durability`)."""
+    from trialsynth.claims.durability import with_joint_model
+
     require_claim(claim)
     func = CHECKS.get(claim.check)
     if func is None:
         return Verdict(claim.id, claim.check or "none", INSUFFICIENT, f"no automatic check for this claim (check {claim.check or 'not named'!r}; known: {', '.join(CHECKS)})")
-    return func(claim, pooled=pooled, trials=trials, reviews=reviews, sof=sof, mid=mid, subset_pooled=subset_pooled, quotes=quotes,
-                information=information)
+    verdict = func(claim, pooled=pooled, trials=trials, reviews=reviews, sof=sof, mid=mid, subset_pooled=subset_pooled,
+                   quotes=quotes, information=information, durability=durability)
+    return with_joint_model(verdict, claim, durability) if durability is not None else verdict
 
 
 def evaluate_claims(claims: Sequence[Claim], *, pooled=None, trials=None, reviews=None, sof=None, mid: float | None = None,
                     subset_pooled: Mapping[str, pd.DataFrame] | None = None, quotes: Mapping[str, str] | None = None,
-                    information: pd.DataFrame | None = None) -> pd.DataFrame:
+                    information: pd.DataFrame | None = None, durability=None) -> pd.DataFrame:
     """One row per claim: ``claim_id``, ``check``, ``verdict``, ``reason``, ``article_text``,
     ``outcome``, ``comparators``, ``windows``. ``subset_pooled`` maps a claim id to a re-pooling
     restricted as that claim says (see :func:`trialsynth.claims.analysis.claim_subsets`);
     ``information`` is the required information size and trial sequential analysis of every
-    pooled cell (:func:`trialsynth.grade.information_size.assess_cells`)."""
+    pooled cell (:func:`trialsynth.grade.information_size.assess_cells`); ``durability`` the joint
+    models of every follow-up per outcome (the durability claims read their contrasts and curves)."""
     rows = []
     for claim in claims:
         v = evaluate_claim(claim, pooled=pooled, trials=trials, reviews=reviews, sof=sof, mid=mid,
-                           subset_pooled=(subset_pooled or {}).get(claim.id), quotes=quotes, information=information)
+                           subset_pooled=(subset_pooled or {}).get(claim.id), quotes=quotes, information=information,
+                           durability=durability)
         rows.append({
             "claim_id": claim.id,
             "check": v.check,

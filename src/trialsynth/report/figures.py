@@ -417,13 +417,15 @@ def plan_figures(an, kinds=REPORT_KINDS, *, style: str = "cochrane", sort_by: st
         later = next((w for w in ("long", "intermediate") if w in by_window), None)
         if "short_long_panel" in kinds and "short" in by_window and later is not None:
             short_key, later_key = by_window["short"], by_window[later]
+            options = dict(base, long=results[later_key], arm_labels=arm_labels(*comparison),
+                           headings=(window_heading("short", windows), window_heading(later, windows)))
+            joint = _joint_cells(an, outcome, comparator, add_on, ("short", later))
+            if joint is not None:
+                options.update(joint=joint, joint_label="Joint model, every follow-up", joint_note=_joint_note(an, outcome))
             jobs.append(FigureJob(
                 "short_long_panel", (outcome, comparator, add_on), stem("panel", *parts, "short", later),
                 title(outcome, comparison, f"short term and {later} term", conditions_of(short_key, later_key)),
-                results[short_key],
-                dict(base, long=results[later_key], arm_labels=arm_labels(*comparison),
-                     headings=(window_heading("short", windows), window_heading(later, windows))),
-                f"short-term beside {later}-term panels, {outcome}, {words}"))
+                results[short_key], options, f"short-term beside {later}-term panels, {outcome}, {words}"))
 
     if "effect_by_time" in kinds:
         jobs += _effect_by_time_jobs(an, keys, windows, base, stem, conditions_of)
@@ -493,6 +495,30 @@ def _diagnostic_jobs(key, res, rows, kinds, skipped, base, title, make_stem, gro
             continue
         attempt(kind, makers[kind])
     return jobs
+
+
+def _joint_note(an, outcome) -> str:
+    """What the joint model of the short/long panels assumed, in one line."""
+    d = an.stages["durability"][outcome]
+    return (f"Joint model: every follow-up of every trial in one {d.window.fit.method} model, a trial's true effects "
+            f"correlated between windows; within-person correlation {d.rho:g} assumed (no trial reports it; "
+            "notebook 02 varies it).")
+
+
+def _joint_cells(an, outcome, comparator, add_on, windows):
+    """The joint model's estimate (estimate, ci_low, ci_high) of each of ``windows`` for one
+    comparison, from the analysis's durability stage (None where it has no such cell; None
+    altogether when the stage was not run for ``outcome``)."""
+    from trialsynth.data.cells import comparison_label
+
+    d = (getattr(an, "stages", None) or {}).get("durability", {}).get(outcome)
+    cells = getattr(d, "cells", None)
+    if cells is None or len(cells) == 0:
+        return None
+    c = cells[cells["comparator"].astype(str) == comparison_label(comparator, add_on)].set_index("window")
+    out = [tuple(float(c.loc[w, col]) for col in ("estimate", "ci_low", "ci_high")) if w in c.index else None
+           for w in windows]
+    return out if any(o is not None for o in out) else None
 
 
 def _effect_by_time_jobs(an, keys, windows, base, stem, conditions_of) -> list[FigureJob]:
