@@ -282,7 +282,8 @@ def _write_figures(an: Analysis, folder: Path, formats, *, out_dir: Path | None 
     except ImportError as exc:
         an.notes.append(f"Figures skipped: the plots stage is not installed ({exc}).")
         return []
-    plan = plan_figures(an)
+    # a one-trial cell's own forest plot repeats a row of its comparison's figure of every window
+    plan = plan_figures(an, single_trial_cells=False)
     made = write_figures(plan.jobs, folder, formats, out_dir=out_dir, pool=pool, use_cache=use_cache,
                          notes=an.notes, stats=stats, progress=progress)
     write_manifest(folder, plan, made, profile=an.profile, style="cochrane")  # what was drawn, what not and why
