@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """Multivariate / multilevel model: trialsynth.pool_multivariate against metafor's rma.mv, same run.
 
-``python benchmarks/multivariate.py [--quick] [--no-r] [--output PATH]`` (also ``make bench``
-through ``benchmarks/run.py``). Each comparison fits the same model to the same data:
+``python benchmarks/multivariate.py [--quick] [--no-r] [--output PATH]`` (also
+``python benchmarks/run.py --only multivariate``; plain ``make bench`` leaves it out, as a full run
+with metafor takes many minutes). Each comparison fits the same model to the same data:
 
 * **acupuncture**: the joint window model of our own trials (pain, SMD: every follow-up of every
   trial, cell means comparator x window, CS over windows within a trial-comparison, the

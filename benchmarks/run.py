@@ -954,6 +954,21 @@ def machine_info() -> dict:
     return info
 
 
+def bench_multivariate(quick: bool, no_r: bool, results: dict) -> None:
+    """benchmarks/multivariate.py (pool_multivariate against rma.mv, same run): its table is
+    printed as it runs, its rows kept under ``multivariate``."""
+    import importlib.util
+    import tempfile
+
+    spec = importlib.util.spec_from_file_location("bench_multivariate", HERE / "multivariate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "multivariate.json"
+        module.main([*(["--quick"] if quick else []), *(["--no-r"] if no_r else []), "--output", str(out)])
+        results["multivariate"] = json.loads(out.read_text(encoding="utf-8"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes and few repeats (for tests)")
@@ -964,8 +979,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--curve-data", default=None, metavar="DIR",
                         help="write the curve's data sets (k<K>.csv) to DIR for r_curve.R and stop")
     parser.add_argument("--only", default=None,
-                        help="comma-separated parts to run: single,batch,gosh,permutest,memory,bayes,curve,report "
-                             "(default: all but curve)")
+                        help="comma-separated parts to run: single,batch,gosh,permutest,memory,bayes,curve,report,"
+                             "multivariate (default: all but curve and multivariate, which take minutes with R)")
     args = parser.parse_args(argv)
     if args.curve_data:
         for f in write_curve_data(args.curve_data, curve_sets(args.quick), CURVE_R_MAX_K):
@@ -1010,6 +1025,8 @@ def main(argv: list[str] | None = None) -> int:
         bench_curve(data, not args.no_r, results, args.quick)
     if "report" in parts:
         bench_report(repeat, results)
+    if "multivariate" in parts:
+        bench_multivariate(args.quick, args.no_r, results)
     results["summary"] = summarise(results)
     results["benchmark_wall_seconds"] = time.perf_counter() - started
     print()

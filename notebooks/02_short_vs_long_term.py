@@ -72,6 +72,47 @@ for job in figures.figure_jobs(analysis, ("effect_by_time",)):
     views.show(figures.draw(job))
 
 # %% [markdown]
+# ## Does the effect fade? One model of every follow-up
+# The tables above pool each time window on its own. That cannot say whether the effect *changes*:
+# it gives no difference between windows with a CI, it ignores that a trial measures the same
+# patients at each follow-up, and the sparse later windows cannot borrow from the earlier ones.
+# Here every usable follow-up of every trial goes into one model (Ishak et al. 2007): a mean per
+# comparison and window, a trial's true effects correlated across windows, and the within-trial
+# covariance of its estimates (comparisons sharing an arm covary exactly; follow-ups of the same
+# patients through a within-person correlation ρ that no trial reports, so it is **assumed**
+# (0.5) and varied from 0 to 0.9 below). Add-on comparisons (acupuncture added to usual care vs
+# usual care alone) are modelled apart from head-to-head ones.
+#
+# **Reading the contrasts.** For pain and function a negative SMD favours acupuncture, so a
+# *later minus earlier* difference above 0 means **less benefit later** (the effect fades), below
+# 0 more benefit later; a CI that includes 0 means no clear change.
+
+# %%
+for outcome in ("pain", "function"):
+    views.show(f"### {outcome.capitalize()}")
+    views.show(views.durability_methods(analysis, outcome))
+    views.show(f"#### Later minus earlier, per comparison ({outcome})")
+    views.show(views.durability_contrasts_table(analysis, outcome, missing=False))
+    views.show(views.durability_missing_text(analysis, outcome))
+    views.show(f"#### Each window: separate pool beside the joint model ({outcome})")
+    views.show(views.joint_vs_separate_table(analysis, outcome))
+    views.show(f"#### How the contrasts move with the assumed within-person correlation ρ ({outcome})")
+    views.show(views.rho_sensitivity_table(analysis, outcome))
+
+# %% [markdown]
+# ### Effect against weeks after treatment ended (time-response model)
+# The pooled pain effect as a curve over weeks after the end of treatment, linear in
+# log(1 + weeks), with its 95% CI (dark band) and prediction band (light), each trial's
+# follow-ups joined by a line, the test of change over time and where the curve crosses the
+# minimal important difference. The table gives the same for every curve, with the spline where
+# the data allow one.
+
+# %%
+views.show(views.durability_curves_table(analysis, "pain"))
+for fig in views.time_response_figures(analysis, "pain"):
+    views.show(fig)
+
+# %% [markdown]
 # ## Heterogeneity and prediction intervals
 # The prediction interval is where the effect of a new trial like these would be expected to fall;
 # a PI that crosses zero while the CI does not means the benefit is not consistent across settings.

@@ -144,6 +144,9 @@ if plan.skipped:
 # effect (P(benefit), P(beyond the MID)) and the predictive probability that a new trial's true
 # effect is beyond the MID. `*`: three trials or fewer, where the posterior of tau is
 # essentially its prior, so the width of the interval reflects the prior more than the trials.
+# Effects are shown as the report shows them: an SMD below 0 and a responder risk ratio above 1
+# favour acupuncture. The same probabilities, in words, are in each cell's GRADE imprecision
+# reason (notebook 05) and in the claims' evidence lines (notebook 03).
 
 # %%
 from trialsynth.report import bayes_views

@@ -68,3 +68,31 @@ def test_hostile_file_is_refused_in_one_line(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.count("\n") == 1 and "refused" in proc.stderr and "root:" not in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_rejected_rows_are_written_where_the_problems_point(tmp_path):
+    out = tmp_path / "imp"
+    bad = tmp_path / "bad-map.yaml"
+    bad.write_text(FURLAN_MAPPING.read_text(encoding="utf-8").replace("higher_is_better: false", "higher_is_better: maybe"),
+                   encoding="utf-8")
+    proc = run_cli("import-revman", FURLAN_RM5, "--mapping", bad, "--out", out)
+    assert proc.returncode == 1 and not (out / "trials.csv").exists()
+    # every problem names a file that exists, its row there, and the study row of the review it came from
+    problems = pd.read_csv(out / "problems.csv")
+    rejected = pd.read_csv(out / "rejected-rows.csv")
+    assert set(problems["file"]) == {str(out / "rejected-rows.csv")} and set(problems["column"]) == {"higher_is_better"}
+    for rec in problems.to_dict("records"):
+        study = rejected["study_id"].iloc[rec["row"] - 2]
+        assert f"[{study}, imported from CD001351-analysis-5.1.rm5, analysis 5.1]" in rec["message"]
+    assert "rejected-rows.csv, row 2, column 'higher_is_better'" in proc.stderr and "[Kerr2003," in proc.stderr
+    # a later good import replaces them, leaving no stale problems behind
+    assert run_cli("import-revman", FURLAN_RM5, "--mapping", FURLAN_MAPPING, "--out", out, "--force").returncode == 0
+    assert (out / "trials.csv").is_file() and not (out / "problems.csv").exists() and not (out / "rejected-rows.csv").exists()
+
+
+def test_without_a_mapping_the_missing_columns_are_listed_once(tmp_path):
+    proc = run_cli("import-revman", FURLAN_RM5, "--out", tmp_path / "imp")
+    assert proc.returncode == 1
+    (line,) = [ln for ln in proc.stderr.splitlines() if ln.startswith("without --mapping")]
+    assert "comparator_class" in line and "timepoint_weeks" in line and "error:" not in proc.stderr
+    assert len(pd.read_csv(tmp_path / "imp" / "problems.csv")) > 9

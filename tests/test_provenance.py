@@ -304,6 +304,16 @@ def test_record_identifiers_must_be_quoted(evidence):
         ("evidence/Meng2003.yaml", "doi", "10.1093/rheumatology/keg999")]
 
 
+def test_identifier_broken_by_a_pdf_line_break_is_still_printed(evidence):
+    records, claims, trials, reviews = evidence
+    record = dict(records["Meng2003"], doi="10.1136/acupmed-2013-010333")
+    record["quotes"] = dict(record["quotes"], QX={"text": "(http://dx.doi.org/10.1136/ acupmed-2013-010333)",
+                                                  "location": "header", "url": record["urls"][0]["url"]})
+    assert prov.check_identifiers({"Meng2003": record}) == []
+    record["quotes"]["QX"] = dict(record["quotes"]["QX"], text="(http://dx.doi.org/10.1136/ acupmed-2013-010334)")
+    assert [p.column for p in prov.check_identifiers({"Meng2003": record})] == ["doi"]
+
+
 def _phrase_case(quote_text, timepoint, derived="timepoint_weeks=immediately_after;weeks_after_treatment=immediately_after"):
     records = {"Word2006": {"id": "Word2006", "kind": "trial", "citation": "A B. Trial. J 2006;1:1.",
                             "pmid": "1", "urls": [{"url": "u", "accessed": "2026-11-27"}],

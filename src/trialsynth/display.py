@@ -191,6 +191,21 @@ def format_percent(value) -> str:
     return "" if _missing(value) else f"{float(value):.0f}%"
 
 
+def format_probability(value, digits: int = 1) -> str:
+    """A probability (0-1) as a percentage a reader reads, never rounded to 0% or 100%:
+    ``98.5%``, ``>99.9%``, ``<0.1%`` (``digits`` 1); ``>99%``, ``<1%`` (``digits`` 0); empty when
+    missing."""
+    if _missing(value):
+        return ""
+    text = f"{100 * float(value):.{digits}f}"
+    step = 10.0 ** -digits  # the last digit shown
+    if float(text) >= 100:
+        return f">{100 - step:.{digits}f}%"
+    if float(text) <= 0:
+        return f"<{step:.{digits}f}%"
+    return text + "%"
+
+
 def format_value(column: str, value, digits: int = 2) -> str:
     """One cell as a reader sees it (by the column's kind)."""
     if _missing(value):
@@ -418,4 +433,5 @@ def is_ratio_measure(measure) -> bool:
 
 
 __all__ = ["DisplayTable", "HEADERS", "display_table", "effect_text", "format_count", "format_p", "format_percent",
+           "format_probability",
            "format_value", "header", "interval_text", "ratio_display_check"]

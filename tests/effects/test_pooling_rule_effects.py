@@ -179,3 +179,13 @@ def test_two_comparisons_without_a_named_shared_arm_keep_one():
     assert list(kept["comparison_id"]) == ["b_vs_c"]
     assert list(apart["comparison_id"]) == ["a_vs_c"] and apart["set_apart"].iloc[0] == UNNAMED_SHARED_REASON
     assert "share no named arm" in notes[0]
+
+
+def test_a_missing_priority_in_a_nullable_integer_column_sorts_last():
+    # the loader reads priority as pandas' nullable Int64; a row without one (an imported RevMan
+    # row) used to crash fillna(inf) and is now ranked after every row that has one
+    rows = [arm_row("X", comparison="imported", priority=None), arm_row("X", comparison="ours", priority=1)]
+    sel = _smd(rows)
+    sel["priority"] = pd.array([pd.NA, 1], dtype="Int64")
+    kept, apart, _notes = split_shared_arms(sel, BY, _recompute)
+    assert list(kept["comparison_id"]) == ["ours"] and list(apart["comparison_id"]) == ["imported"]

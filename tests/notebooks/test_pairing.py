@@ -42,5 +42,5 @@ def test_notebook_is_thin_and_prints_methods(name):
     source = "\n".join(c.source for c in jupytext.read(NOTEBOOK_DIR / f"{name}.py").cells if c.cell_type == "code")
     for banned in ("import numpy", "import scipy", "import statsmodels", "np.", ".mean(", ".std(", "sqrt(", "pool(", "pool_groups("):
         assert banned not in source, f"{name}: statistics belong in the package, found {banned!r}"
-    assert "methods_text()" in source
+    assert "views.methods_markdown(analysis)" in source  # the methods paragraph, folded under "Methods"
     assert "run_analysis(DATA_PATH, PROFILE, WINDOWS)" in source

@@ -166,6 +166,31 @@ def test_short_long_panel_shares_rows_and_axis(synthetic_data):
     assert texts_outside(fig) == []
 
 
+def test_short_long_panel_shows_the_joint_estimates(synthetic_data):
+    """Issue 15: the panel can show the joint model's window estimates below the separate pools."""
+    short, pooled_short = synthetic_data(5, seed=7)
+    long, pooled_long = synthetic_data(3, seed=8)
+    long["label"] = list(short["label"].iloc[1:4])
+    fig = short_long_panel((short, pooled_short), (long, pooled_long), measure="SMD", font="DejaVu Sans",
+                           joint=[(-0.31, -0.45, -0.17), {"estimate": -0.2, "ci_low": -0.4, "ci_high": 0.0}],
+                           joint_note="Joint model: rho 0.5 assumed.")
+    joint = [[p for p in ax.patches if (p.get_gid() or "").startswith("joint-diamond")] for ax in fig.axes]
+    assert [len(j) for j in joint] == [1, 1]
+    assert joint[0][0].get_xy()[1][0] == pytest.approx(-0.31) and joint[1][0].get_xy()[0][0] == pytest.approx(-0.4)
+    assert joint[0][0].get_facecolor()[:3] == (1.0, 1.0, 1.0)  # open: not the separate pool's diamond
+    texts = [t.get_text() for t in fig.texts]
+    assert "Joint model (95% CI)" in texts and "Joint model: rho 0.5 assumed." in texts
+    assert any(t.replace("\u2212", "-").startswith("-0.31") and "-0.45" in t.replace("\u2212", "-") for t in texts)
+    assert texts_outside(fig) == []
+    # one panel without a joint estimate; wrong lengths and bad intervals are refused
+    fig = short_long_panel((short, pooled_short), (long, pooled_long), measure="SMD", joint=[None, (-0.2, -0.4, 0.0)])
+    assert [len([p for p in ax.patches if (p.get_gid() or "").startswith("joint")]) for ax in fig.axes] == [0, 1]
+    with pytest.raises(ArgumentError, match="one estimate"):
+        short_long_panel((short, pooled_short), (long, pooled_long), joint=[(-0.2, -0.4, 0.0)])
+    with pytest.raises(ArgumentError, match="ci_low <= estimate"):
+        short_long_panel((short, pooled_short), (long, pooled_long), joint=[(0.5, -0.4, 0.0), None])
+
+
 def test_funnel_draws_engine_coordinates_as_given(bcg_record):
     """With FunnelCoordinates (trialsynth.funnel_coordinates) the plot draws the given lines, computing nothing."""
     from types import SimpleNamespace

@@ -60,7 +60,7 @@ def test_grade_changes_are_reported():
     ch = diff_states(before, after)
     assert ch.grade_changed == [("pain | sham | short", {"certainty": ("low", "moderate"), "imprecision": ("very serious", "serious")})]
     md = changes_markdown(ch)
-    assert "* pain | sham | short: certainty low \u2192 moderate; imprecision very serious \u2192 serious" in md
+    assert "* Pain: acupuncture vs sham, short term: certainty low \u2192 moderate; imprecision very serious \u2192 serious" in md
     assert "1 certainty rating changed" in ch.summary()
 
 

@@ -57,10 +57,29 @@ def test_each_kind_of_change_names_the_trials_behind_it():
     assert cell.kinds == (C.CONCLUSION_CHANGED, C.HETEROGENEITY_CHANGED)
     assert cell.added == ["C | c | pain | VAS | 8"] and cell.edited == ["B | c | pain | VAS | 8"] and not cell.removed
     line = C.cell_change_lines(ch)[0]
-    assert line.startswith("pain | sham | short: **conclusion changed, heterogeneity changed class**:")
+    # the cell in the report's words, not its key codes
+    assert line.startswith("Pain: acupuncture vs sham, short term: **conclusion changed, heterogeneity changed class**:")
     assert "small benefit \u2192 important benefit" in line and "might not be important \u2192 substantial" in line
     assert line.endswith("caused by: added C; edited B")
     assert "1 heterogeneity class changed" in ch.summary()
+    assert C.living_status(ch).endswith(": 1 trial row added (C); 1 trial row edited (B); 1 conclusion changed; "
+                                        "1 heterogeneity class changed (Pain: acupuncture vs sham, short term: small benefit \u2192 important benefit).")
+
+
+def test_a_row_set_apart_from_a_cell_is_not_called_removed():
+    # C stays in the data but leaves the cell (a pooling rule set it apart): "set apart", not
+    # "removed"; D is deleted from the data: "removed"; B re-enters a cell it was not in: "now pooled"
+    before = C.make_state(trials("A", "C", "D", "B"), pooled(k=3), None, selected=selected("A", "C", "D"))
+    after = C.make_state(trials("A", "C", "B"), pooled(k=2, est=-0.35), None, selected=selected("A", "B"))
+    (cell,) = C.diff_states(before, after).cells
+    assert cell.removed == ["D | c | pain | VAS | 8"] and cell.left == ["C | c | pain | VAS | 8"]
+    assert cell.joined == ["B | c | pain | VAS | 8"] and not cell.added
+    assert cell.trials == ("removed D; now pooled here (already in the data) B; "
+                           "set apart from this cell (still in the data) C")
+    # an edit that moves a row out of the cell is called an edit
+    edited = C.make_state(trials("A", "C", "D", "B", edit="C"), pooled(k=2, est=-0.35), None, selected=selected("A", "D"))
+    (cell,) = C.diff_states(before, edited).cells
+    assert cell.edited == ["C | c | pain | VAS | 8"] and not cell.left and not cell.removed
 
 
 def test_moved_within_class_new_and_removed_cells_and_certainty():
@@ -130,14 +149,14 @@ def test_a_real_added_trial_is_classified_versioned_and_shown_before_writing(wit
     for key, cell in cells.items():
         assert (C.NEW_CELL in cell.kinds) == (key not in had), (key, cell.kinds)
         assert cell.added and {k.split(" | ")[0] for k in cell.added + cell.removed + cell.edited} == {STUDY}
-        line = next(ln for ln in dry if ln.startswith(f"{key}: "))
+        line = next(ln for ln in dry if ln.startswith(f"{C.key_words(key)}: "))
         assert ", ".join(cell.kinds) in line and line.endswith(f"caused by: added {STUDY}" + (
             f" ({len(cell.added)} rows)" if len(cell.added) > 1 else ""))
     new_cells = [k for k in touched if k not in had]
     md = (out / "changes.md").read_text(encoding="utf-8")
     assert "Version v2, made" in md and "## What changed, cell by cell" in md and f"caused by: added {STUDY}" in md
     for key in new_cells:
-        assert f"* {key}: **new cell**:" in md
+        assert f"* {C.key_words(key)}: **new cell**:" in md
     status = C.living_status(ch)
     assert status.startswith("Living review, version v2 (") and ", updated from v1: " in status
     assert f"{n_rows} trial rows added ({STUDY})" in status
@@ -154,3 +173,33 @@ def test_a_real_added_trial_is_classified_versioned_and_shown_before_writing(wit
     assert not again.any and again.run["version"] == "v2" and again.run["checked"] >= again.run["created"]
     assert len(json.loads((out / "history" / "versions.json").read_text(encoding="utf-8"))) == 2
     assert "nothing changed" in C.living_status(again)
+
+
+def _fake_analysis(tmp_path, studies, est=-0.3):
+    from types import SimpleNamespace
+
+    data = tmp_path / "trials.csv"
+    data.write_text(",".join(studies), encoding="utf-8")
+    return SimpleNamespace(trials=trials(*studies), pooled=pooled(est=est), verdicts=None, profile="p", sof=None,
+                           selected=selected(*studies), data_path=data, notes=[])
+
+
+def test_a_lost_state_does_not_restart_at_v1_over_the_kept_history(tmp_path):
+    out = tmp_path / "reports"
+    out.mkdir()
+    assert _write_changes(_fake_analysis(tmp_path, ["A"]), out).run["version"] == "v1"
+    assert _write_changes(_fake_analysis(tmp_path, ["A", "B"], est=-0.4), out).run["version"] == "v2"
+    kept = {f.name: f.read_bytes() for f in (out / "history").glob("v*.md")}
+    (out / ".state" / "state.json").unlink()
+    an = _fake_analysis(tmp_path, ["A", "B", "C"], est=-0.5)
+    ch = _write_changes(an, out)
+    assert ch.run["version"] == "v3" and ch.run["previous"] == "v2"
+    assert any("reports/history" in n and "v2" in n for n in an.notes)
+    assert {f.name: f.read_bytes() for f in (out / "history").glob("v*.md") if f.name in kept} == kept
+    # an unreadable index is set aside, not overwritten
+    (out / "history" / "versions.json").write_text("not json", encoding="utf-8")
+    _write_changes(_fake_analysis(tmp_path, ["A", "B", "C", "D"], est=-0.6), out)
+    (aside,) = (out / "history").glob("versions.unreadable-*.json")
+    assert aside.read_text(encoding="utf-8") == "not json"
+    versions = json.loads((out / "history" / "versions.json").read_text(encoding="utf-8"))
+    assert [v["version"] for v in versions] == ["v4"]

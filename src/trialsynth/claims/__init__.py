@@ -6,8 +6,18 @@ one row per claim with ``verdict`` (supported / contradicted / mixed / insuffici
 ``reason`` citing the numbers.
 """
 
-from trialsynth.claims.effects import DEFAULT_MID_SMD, MID_SOURCE, SCALE_MIDS, classify_effect
-from trialsynth.claims.records import CHECK_KINDS, Claim, claims_from_records, load_claims
+from trialsynth.claims.effects import (
+    DEFAULT_MID_SMD,
+    MID_SOURCE,
+    SCALE_MIDS,
+    classify_effect,
+)
+from trialsynth.claims.records import (
+    CHECK_KINDS,
+    Claim,
+    claims_from_records,
+    load_claims,
+)
 from trialsynth.claims.summary import evidence_grid, evidence_pattern, summarise_article
 from trialsynth.claims.verdicts import (
     CONTRADICTED,

@@ -246,3 +246,50 @@ def method_dependence(refits, *, active: str, mid: float = DEFAULT_MID_SMD, outc
     if active not in classes:
         raise ArgumentError(f"active: the refits hold no row for profile {active!r} (profiles: {', '.join(classes)})")
     return MethodDependence(active=active, classes=classes, intervals=intervals)
+
+
+def bayes_probability_text(row, *, short: bool = False) -> str:
+    """A pooled cell's Bayesian probabilities in words a reader understands, or ``""`` when the
+    row has none (k = 1, or no Bayesian row).
+
+    ``row`` is a pooled row with the Bayesian columns of
+    :data:`trialsynth.report.stages.BAYES_POOLED_COLUMNS`: ``p_benefit`` (posterior probability
+    that the mean effect favours the intervention), ``p_beyond_mid`` (that it does so by more than
+    the minimal important difference), ``p_new_beyond_mid`` (that a new trial's true effect does),
+    ``bayes_prior`` (the prior on tau, by its paper) and ``k``. With three trials or fewer the
+    posterior of tau is essentially its prior, and the sentence says so. ``short``: the
+    chances of some benefit and of one beyond the MID only (for a claim's evidence line); else
+    the new trial's chance, the prior and the caveat too (for a GRADE reason). Probabilities are never rounded to 0% or 100%
+    (:func:`trialsynth.display.format_probability`).
+
+    Example: "Bayesian pooling (Rhodes 2015 prior on the heterogeneity): 98.5% chance of some
+    benefit, 9.2% chance of a benefit beyond the minimal important difference, 17.4% chance that
+    a new trial's true effect is beyond it".
+    """
+    from trialsynth.display import format_probability
+
+    get = row.get if hasattr(row, "get") else (lambda key, default=None: getattr(row, key, default))
+    benefit = format_probability(get("p_benefit"))
+    if not benefit:
+        return ""
+    parts = [f"{benefit} chance of some benefit"]
+    beyond, new = format_probability(get("p_beyond_mid")), format_probability(get("p_new_beyond_mid"))
+    if beyond:
+        parts.append(f"{beyond} chance of a benefit beyond the minimal important difference")
+    if new:
+        parts.append(f"{new} chance that a new trial's true effect is beyond it" if beyond
+                     else f"{new} chance that a new trial's true effect is beyond the minimal important difference")
+    if short:
+        return f"Bayesian: {benefit} chance of some benefit" + (f", {beyond} of one beyond the MID" if beyond else "")
+    prior = get("bayes_prior")
+    prior = str(prior).split(" (")[0] if isinstance(prior, str) and prior else ""
+    head = f"Bayesian pooling ({prior} prior on the heterogeneity)" if prior else "Bayesian pooling"
+    text = f"{head}: " + ", ".join(parts)
+    try:
+        k = int(get("k"))
+    except (TypeError, ValueError):
+        k = None
+    if k is not None and k <= 3:
+        text += (f" (with {k} trials the heterogeneity is essentially what the prior assumes, so these "
+                 "probabilities lean on the prior)")
+    return text

@@ -25,9 +25,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from trialsynth.claims.records import Claim, require_claim
-from trialsynth.pooling.grouped import split_study_ids
-from trialsynth.claims.verdicts import (
+from trialsynth.claims.common import (
     AGREES,
     DISAGREES,
     INSUFFICIENT,
@@ -38,6 +36,8 @@ from trialsynth.claims.verdicts import (
     _stanced,
     combine,
 )
+from trialsynth.claims.records import Claim, require_claim
+from trialsynth.pooling.grouped import split_study_ids
 
 __all__ = ["check_research_needed"]
 

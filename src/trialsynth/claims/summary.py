@@ -6,7 +6,14 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from trialsynth.claims.effects import BENEFIT_CLASSES, DEFAULT_MID_SMD, IMPORTANT_BENEFIT, NO_DATA, classify_effect, mid_for
+from trialsynth.claims.effects import (
+    BENEFIT_CLASSES,
+    DEFAULT_MID_SMD,
+    IMPORTANT_BENEFIT,
+    NO_DATA,
+    classify_effect,
+    mid_for,
+)
 from trialsynth.claims.verdicts import VERDICTS, WINDOW_ORDER, describe_pooled_row
 from trialsynth.data.cells import as_add_on, comparison_label
 

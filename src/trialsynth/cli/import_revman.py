@@ -13,6 +13,8 @@ the trial rows it yields, write them with their provenance, and a parity report.
    "imported from FILE, analysis X.Y" and quotes the file's stored values through the evidence
    record written beside it. Only when every row is valid are ``trials.csv`` and
    ``evidence/<source_id>.yaml`` written; add them to the data with ``trialsynth add-trial``.
+   Otherwise the rows go to ``rejected-rows.csv`` and ``problems.csv`` names each problem's row
+   there, its column, and the study and analysis of FILE the row came from.
 
 Everything goes into ``--out`` (default ``imports/<name of FILE>``); files there from an earlier
 import are replaced only with ``--force``, and an existing mapping template is never replaced.
@@ -78,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     review = _read(args.file)
     out = Path(args.out) if args.out else Path("imports") / Path(args.file).name.replace(".", "_")
     generated = ["parity.md", "parity.csv", "analyses.csv", "study-rows.csv", "risk-of-bias.csv", "trials.csv",
-                 "problems.csv"]
+                 "problems.csv", "rejected-rows.csv"]
     existing = [name for name in generated if (out / name).exists()]
     if existing and not args.force:
         raise TrialDataError([Problem(str(out), None, None, ", ".join(existing),
@@ -94,7 +96,9 @@ def run(args: argparse.Namespace) -> int:
     if len(review.risk_of_bias):
         write_csv_safely(review.risk_of_bias, out / "risk-of-bias.csv")
     print(parity.summary() + f": {out / 'parity.md'}")
-    if not parity.all_agree:
+    if not len(parity.analyses):
+        print(f"warning: {args.file} holds no analyses: nothing to re-pool or import", file=sys.stderr)
+    elif not parity.all_agree:
         print(f"warning: some stored results are not reproduced; see {out / 'parity.md'}", file=sys.stderr)
 
     if args.mapping is None:
@@ -118,23 +122,42 @@ def run(args: argparse.Namespace) -> int:
     for line in result.notes:
         print(f"note: {line}")
     if result.problems or not len(result.trials):
+        # trials.csv is not written: the problems name the rows in rejected-rows.csv, which is,
+        # and say which study row of which analysis of FILE each one came from
+        rejected = str(out / "rejected-rows.csv")
+        if len(result.trials):
+            write_csv_safely(result.trials, rejected)
+        origin = {i + 2: f"{rec.get('study_id')}, {rec.get('source_location')}"
+                  for i, rec in enumerate(result.trials.to_dict("records"))} if len(result.trials) else {}
+        problems = [Problem(rejected if q.file == rows_file else q.file, q.row, q.column, q.value,
+                            q.message + (f" [{origin[q.row]}]" if q.file == rows_file and q.row in origin else ""))
+                    for q in result.problems]
         write_csv_safely([{"file": q.file, "row": "" if q.row is None else q.row, "column": q.column or "",
-                           "value": "" if q.value is None else q.value, "message": q.message} for q in result.problems],
+                           "value": "" if q.value is None else q.value, "message": q.message} for q in problems],
                          out / "problems.csv", columns=["file", "row", "column", "value", "message"])
-        for problem in result.problems[:_SHOWN]:
+        n_all = len(problems)
+        missing = sorted({q.column for q in problems if q.column and "missing value" in q.message})
+        if args.mapping is None and missing:
+            # no mapping yet: the columns it must give, not one line per row and column
+            print(f"without --mapping the {len(result.trials)} rows lack what only a mapping gives: "
+                  + ", ".join(missing) + f" (each problem in {out / 'problems.csv'})", file=sys.stderr)
+            problems = [q for q in problems if not (q.column in missing and "missing value" in q.message)]
+        for problem in problems[:_SHOWN]:
             print(f"error: {problem}", file=sys.stderr)
-        if len(result.problems) > _SHOWN:
+        if len(problems) > _SHOWN:
             from collections import Counter
 
-            counts = Counter(q.column or "(row)" for q in result.problems)
-            print(f"... and {len(result.problems) - _SHOWN} more; by column: "
+            counts = Counter(q.column or "(row)" for q in problems)
+            print(f"... and {len(problems) - _SHOWN} more; by column: "
                   + ", ".join(f"{c} {n}" for c, n in counts.most_common()) + f" (all in {out / 'problems.csv'})",
                   file=sys.stderr)
-        what = f"{len(result.problems)} problem(s)" if result.problems else "no rows to import"
+        what = f"{n_all} problem(s)" if n_all else "no rows to import"
         print(f"{args.file}: {what}; trials.csv and the evidence record were not written", file=sys.stderr)
         return 1
     import yaml
 
+    for stale in ("problems.csv", "rejected-rows.csv"):  # an earlier failed import's (replaced under --force)
+        (out / stale).unlink(missing_ok=True)
     record_path = out / "evidence" / f"{result.record['id']}.yaml"
     write_csv_safely(result.trials, rows_file, neutralise=False)
     atomic_write_text(record_path, yaml.safe_dump(result.record, sort_keys=False, allow_unicode=True, width=100))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from trialsynth.errors import ArgumentError
+from trialsynth.pooling.fit import study_labels
 
 
 def study_arrays(yi, vi=None, *, sei=None, labels=None, min_k: int = 1):
@@ -56,13 +57,7 @@ def study_arrays(yi, vi=None, *, sei=None, labels=None, min_k: int = 1):
         raise ArgumentError(f"{name}: must be > 0, got {check[bad].tolist()} at positions {bad.tolist()}")
     if y.size < min_k:
         raise ArgumentError(f"yi: needs at least {min_k} studies, got {y.size}")
-    if labels is None:
-        labels = [str(i + 1) for i in range(y.size)]
-    else:
-        labels = [str(x) for x in labels]
-        if len(labels) != y.size:
-            raise ArgumentError(f"labels: expected {y.size} labels, got {len(labels)}")
-    return y, v, labels, fit
+    return y, v, study_labels(labels, y.size), fit
 
 
 def small_k_warning(test_name: str, k: int) -> str | None:

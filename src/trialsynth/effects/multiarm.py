@@ -178,7 +178,8 @@ def split_shared_arms(selected: pd.DataFrame, by: Sequence[str],
             notes.append(f"{study} ({where}): {m} comparisons share the arm {ids.pop()} ({', '.join(sorted(arms))}); "
                          f"its n is split between them (n / {m}, Cochrane Handbook 23.3.4) so no patient is counted twice")
         else:
-            order = group.assign(_p=pd.to_numeric(group.get("priority"), errors="coerce").fillna(np.inf))
+            priority = group["priority"] if "priority" in group.columns else pd.Series(np.nan, index=group.index)
+            order = group.assign(_p=pd.to_numeric(priority, errors="coerce").astype("float64").fillna(np.inf))
             order = order.sort_values("_p", kind="mergesort")
             left = order.index[1:]
             drop.extend(left)

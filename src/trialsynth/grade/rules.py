@@ -215,7 +215,7 @@ def optimal_information_size_binary(control_risk: float, *, relative_change: flo
 
 def judge_imprecision(ci_low, ci_high, participants, *, mid: float, ois: int | None, benefit_sign: int = -1,
                       harm_mid: float | None = None, display=None, threshold_text: str | None = None,
-                      method_dependent: str | None = None, ois_label: str = "OIS") -> Judgement:
+                      method_dependent: str | None = None, ois_label: str = "OIS", bayes: str | None = None) -> Judgement:
     """Imprecision from the CI against the MID and the total sample against the OIS (see :data:`RULES`).
 
     ``benefit_sign`` is -1 when negative effects favour the intervention (oriented SMD/MD), +1 for
@@ -229,8 +229,22 @@ def judge_imprecision(ci_low, ci_high, participants, *, mid: float, ois: int | N
     rests on is not robust, which is serious imprecision at least. ``ois_label`` names the size in
     the reason: ``OIS`` (GRADE's single-trial optimal information size) or, when ``ois`` is the
     meta-analysis' heterogeneity-adjusted required information size, e.g. ``RIS {} (D2 65%)`` (``{}``
-    is replaced by the size).
+    is replaced by the size). ``bayes`` (a sentence,
+    :func:`trialsynth.claims.effects.bayes_probability_text`): the cell's Bayesian probabilities of
+    a benefit and of one beyond the MID, added to the reason so that a reader sees how likely an
+    important effect is; it does not change the level (the Bayesian class already counts in
+    ``method_dependent``).
     """
+    judgement = _judge_imprecision(ci_low, ci_high, participants, mid=mid, ois=ois, benefit_sign=benefit_sign,
+                                   harm_mid=harm_mid, display=display, threshold_text=threshold_text,
+                                   method_dependent=method_dependent, ois_label=ois_label)
+    if bayes:
+        return Judgement(judgement.level, judgement.downgrade, f"{judgement.reason}. {bayes}")
+    return judgement
+
+
+def _judge_imprecision(ci_low, ci_high, participants, *, mid, ois, benefit_sign, harm_mid, display, threshold_text,
+                       method_dependent, ois_label) -> Judgement:
     mid, harm = _thresholds(mid, harm_mid)
     if not (_finite(ci_low) and _finite(ci_high)):
         return Judgement(VERY_SERIOUS, 2, "no confidence interval")

@@ -25,6 +25,7 @@ from trialsynth.claims.effects import (
     RATIO_MID_LOW,
     RATIO_MID_SOURCE,
     MD100,
+    bayes_probability_text,
     benefit_sign,
     classify_effect,
     mid_for,
@@ -216,7 +217,7 @@ def draft_sof(pooled: pd.DataFrame, studies: pd.DataFrame | None = None, *, sett
                                     **{k_: v for k_, v in scale.items() if k_ != "threshold_text"})
         imp = R.judge_imprecision(rec.get("ci_low"), rec.get("ci_high"), participants, ois=ois, benefit_sign=sign,
                                   method_dependent=depends_text or ("see the method-profile comparison" if depends else None),
-                                  ois_label=ois_label, **scale)
+                                  ois_label=ois_label, bayes=bayes_probability_text(rec) or None, **scale)
         pub = R.judge_publication_bias(k, (egger_p or {}).get(key), min_k=settings.min_k_publication, alpha=settings.egger_alpha)
         ind = R.Judgement(R.NOT_SERIOUS, 0, "not assessed from the data (reviewer's judgement)")
         row = {c: rec.get(c, False) for c in KEY}

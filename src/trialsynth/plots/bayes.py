@@ -10,27 +10,16 @@ frequentist fit as the reference row. The shrunken trial estimates are drawn by
 
 from __future__ import annotations
 
-import math
 
 import pandas as pd
 
+from trialsynth.display import format_probability as _pct
 from trialsynth.errors import ArgumentError
 from trialsynth.plots.forest import forest_plot
 
 __all__ = ["prior_sensitivity_plot"]
 
 _NEEDED = ("prior", "estimate", "ci_low", "ci_high")
-
-
-def _pct(value) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    value = float(value)
-    if value > 0.999:
-        return ">99.9%"
-    if value < 0.001:
-        return "<0.1%"
-    return f"{100 * value:.1f}%"
 
 
 def prior_sensitivity_plot(table: pd.DataFrame, *, measure: str | None = None, style="cochrane", title: str | None = None,

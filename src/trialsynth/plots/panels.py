@@ -68,6 +68,9 @@ def short_long_panel(
     footnote: str | bool | None = None,
     title: str | None = None,
     plot_width: float | None = None,
+    joint=None,
+    joint_label: str = "Joint model",
+    joint_note: str | None = None,
 ):
     """Short-term and long-term forest panels side by side on a shared axis.
 
@@ -78,6 +81,12 @@ def short_long_panel(
         Studies are matched by label.
     headings : (str, str)
         Titles of the two panels.
+    joint : (estimate, ci_low, ci_high) or mapping with those keys, one per panel (None to leave a
+        panel without), optional
+        The joint model's estimate of each panel's window on the analysis scale (the window cells
+        of :func:`trialsynth.pooling.longitudinal.window_model`, every follow-up in one model),
+        drawn below the separate pool as an open diamond in a row named ``joint_label``;
+        ``joint_note`` (what the joint model assumed) is added to the footnote.
     Other parameters are as :func:`trialsynth.plots.forest_plot` (the favours labels come from
     the results' ``favourable_direction`` unless ``favours`` is given; a panel of one study
     shows that study marked ``‡``, without a pooled row).
@@ -143,6 +152,15 @@ def short_long_panel(
         panels.append(rows)
     has_pi = any((len(labels) + 1) in rows for rows in panels)
     n_rows = len(labels) + 1 + (1 if has_pi else 0)
+    joint_rows = _joint_rows(joint, len(panels))
+    if any(j is not None for j in joint_rows):
+        for rows, j in zip(panels, joint_rows):
+            if j is None:
+                continue
+            est, lo, hi = (float(to_display(v)) for v in j)
+            rows[n_rows] = Row("joint", {"effect": fmt_ci(est, lo, hi, digits, style.ci_format, to_display.ratio)},
+                               estimate=est, low=lo, high=hi, label=f"joint:{len(rows)}")
+        n_rows += 1
 
     all_rows = [r for rows in panels for r in rows.values()]
     limits, tick_levels = _axis(all_rows, log_axis, null, xlim, None, symmetric)
@@ -181,7 +199,8 @@ def short_long_panel(
         notes.append(lines)
     if footnote is None:
         named = [type(s)(heading, s.studies, s.pooled) for heading, s in zip(headings, sections)]
-        footnote = "\n".join(caption_lines(named) + ([] if favours is not None else [UNKNOWN_DIRECTION_NOTE]))
+        footnote = "\n".join(caption_lines(named) + ([] if favours is not None else [UNKNOWN_DIRECTION_NOTE])
+                             + ([joint_note] if joint_note and any(j is not None for j in joint_rows) else []))
     small_h = line_height(family, ss)
     foot_lines = wrap_text(footnote, width - 2 * margin, family, ss) if footnote else []
     tick_h = 4.5 / 72 + small_h
@@ -227,6 +246,8 @@ def short_long_panel(
         put(margin, len(labels), f"Pooled ({level:g}% CI)", weight="bold", gid="label:pooled")
     if has_pi:
         put(margin, len(labels) + 1, "Prediction interval", slant="italic", gid="label:pi")
+    if any(j is not None for j in joint_rows):
+        put(margin, n_rows - 1, f"{joint_label} ({level:g}% CI)", gid="label:joint")
     for index, (ax, rows, px) in enumerate(zip(axes, panels, panel_x)):
         eff_x = px + pw + gap * 1.5 + eff_w
         wt_x = eff_x + gap + wt_w
@@ -248,6 +269,10 @@ def short_long_panel(
                 _draw_diamond(ax, row, y, style)
             elif row.kind == "pi":
                 _draw_pi(ax, row, y, style, *limits)
+            elif row.kind == "joint":
+                _draw_diamond(ax, row, y, style)
+                ax.patches[-1].set_facecolor("white")
+                ax.patches[-1].set_gid(f"joint-diamond:{index}")
         ax.plot([null, null], [-0.5, len(labels) + 0.5], color="black", linewidth=style.line_width * 0.8,
                 linestyle=style.null_line_style, zorder=1, gid="null-line")
         null_x = px + pw * _fraction(null, limits, log_axis)
@@ -267,6 +292,38 @@ def short_long_panel(
     fig.forest_rows = labels
     fit_margins(fig)
     return fig
+
+
+def _joint_rows(joint, n_panels):
+    """``joint`` as one (estimate, ci_low, ci_high) or None per panel."""
+    if joint is None:
+        return [None] * n_panels
+    if len(joint) != n_panels:
+        raise ArgumentError(f"joint: expected one estimate (or None) per panel, {n_panels} in all; got {len(joint)}")
+    out = []
+    for n, item in enumerate(joint):
+        if item is None:
+            out.append(None)
+            continue
+        if hasattr(item, "get"):
+            item = (item.get("estimate"), item.get("ci_low"), item.get("ci_high"))
+        try:
+            est, lo, hi = (float(v) for v in item)
+        except (TypeError, ValueError):
+            raise ArgumentError(f"joint[{n}]: expected (estimate, ci_low, ci_high) numbers; got {item!r}") from None
+        if not all(map(_finite, (est, lo, hi))):
+            out.append(None)
+            continue
+        if not lo <= est <= hi:
+            raise ArgumentError(f"joint[{n}]: ci_low <= estimate <= ci_high must hold; got {est}, {lo}, {hi}")
+        out.append((est, lo, hi))
+    return out
+
+
+def _finite(v) -> bool:
+    import math
+
+    return math.isfinite(v)
 
 
 def _fraction(value, limits, log_axis):

@@ -18,7 +18,12 @@ from trialsynth.errors import ArgumentError
 from trialsynth.plots._figure import add_title, fit_margins, new_figure
 from trialsynth.plots._format import fmt_tick, is_ratio_measure, measure_name
 from trialsynth.plots._inputs import display_transform
-from trialsynth.plots.favours import DEFAULT_ARMS, check_direction, favourable_direction_of, favours_labels
+from trialsynth.plots.favours import (
+    DEFAULT_ARMS,
+    check_direction,
+    favourable_direction_of,
+    favours_labels,
+)
 from trialsynth.plots.styles import get_style
 
 __all__ = ["effect_by_time_plot"]
@@ -155,19 +160,7 @@ def effect_by_time_plot(
         ax.set_xlim(left=min(0.0, float(data["__x"].min())) - (span or 1) * 0.05,
                     right=float(data["__x"].max()) + (span or 1) * 0.08)
     ax.set_ylabel(f"{measure_name(measure)} ({_level(frame)}% CI)", fontsize=style.font_size, fontfamily=family)
-    if log_axis:
-        ax.yaxis.set_minor_locator(NullLocator())
-        lo_y, hi_y = ax.get_ylim()
-        ticks = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100) if lo_y <= t <= hi_y]
-        if len(ticks) < 3:
-            ticks = [t for t in (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4) if lo_y <= t <= hi_y]
-        ax.yaxis.set_major_locator(FixedLocator(ticks))
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt_tick(v)))
-    ax.tick_params(labelsize=style.small_size)
-    for t in ax.get_xticklabels() + ax.get_yticklabels():
-        t.set_fontfamily(family)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
+    finish_time_axes(ax, style, family, log_axis)
     # which end favours whom, from the direction of the effect scale (never assumed)
     if favours is not None:
         ax.annotate("\u2193 " + favours[0], xy=(1.01, 0.02), xycoords="axes fraction", fontsize=style.small_size,
@@ -186,3 +179,30 @@ def _level(frame) -> str:
     if "level" in frame.columns and frame["level"].notna().any():
         return f"{float(frame['level'].dropna().iloc[0]):g}"
     return "95"
+
+
+#: ratio ticks of an effect-against-time axis: decades first, finer steps when a decade grid gives
+#: fewer than three ticks
+RATIO_TICKS = ((0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100), (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4))
+
+
+def finish_time_axes(ax, style, family, log_axis: bool, levels=RATIO_TICKS) -> None:
+    """The effect axis of an effect-against-time plot (:func:`effect_by_time_plot`,
+    :func:`trialsynth.plots.time_response.time_response_plot`): ratio ticks as ratios at round
+    values (the first tick set of ``levels`` with three ticks in view, else the last), the house
+    style's tick font, no top or right spine."""
+    if log_axis:
+        ax.yaxis.set_minor_locator(NullLocator())
+        lo_y, hi_y = ax.get_ylim()
+        ticks = []
+        for level in levels:
+            ticks = [t for t in level if lo_y <= t <= hi_y]
+            if len(ticks) >= 3:
+                break
+        ax.yaxis.set_major_locator(FixedLocator(ticks))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt_tick(v)))
+    ax.tick_params(labelsize=style.small_size)
+    for t in ax.get_xticklabels() + ax.get_yticklabels():
+        t.set_fontfamily(family)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)

@@ -11,13 +11,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from trialsynth.errors import ArgumentError
 from trialsynth.plots._figure import fit_margins, new_figure
-from trialsynth.plots._format import fmt_p, fmt_tick, is_ratio_measure, measure_name
+from trialsynth.plots._format import fmt_p, is_ratio_measure, measure_name
 from trialsynth.plots._inputs import display_transform
 from trialsynth.plots.styles import get_style
+from trialsynth.plots.time import finish_time_axes
 
 __all__ = ["time_response_plot"]
 
@@ -95,17 +95,7 @@ def time_response_plot(result, *, title: str | None = None, show_prediction: boo
     ax.set_xlim(-span * 0.02, float(w.max()) + span * 0.03)
     ax.set_xlabel(xlabel, fontsize=style.font_size, fontfamily=family)
     ax.set_ylabel(f"{measure_name(measure)} (95% CI)", fontsize=style.font_size, fontfamily=family)
-    if log_axis:
-        ax.yaxis.set_minor_locator(NullLocator())
-        lo_y, hi_y = ax.get_ylim()
-        ticks = [t for t in (0.1, 0.2, 0.5, 0.75, 1, 1.25, 1.5, 2, 3, 5, 10) if lo_y <= t <= hi_y]
-        ax.yaxis.set_major_locator(FixedLocator(ticks))
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: fmt_tick(v)))
-    ax.tick_params(labelsize=style.small_size)
-    for t in ax.get_xticklabels() + ax.get_yticklabels():
-        t.set_fontfamily(family)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
+    finish_time_axes(ax, style, family, log_axis, levels=((0.1, 0.2, 0.5, 0.75, 1, 1.25, 1.5, 2, 3, 5, 10),))
     low, high = (favours[1], favours[0]) if log_axis else favours
     ax.annotate(low, xy=(1.01, 0.02), xycoords="axes fraction", fontsize=style.small_size, fontfamily=family,
                 va="bottom", ha="left", color="#444444", gid="favours:low")

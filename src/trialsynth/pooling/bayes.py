@@ -848,16 +848,10 @@ class BayesResult:
 
 
 def _validate(yi, vi, labels):
-    from trialsynth.pooling.fit import validate_inputs
+    from trialsynth.pooling.fit import study_labels, validate_inputs
 
     y, v = validate_inputs(yi, vi)
-    if labels is None:
-        labels = [str(i + 1) for i in range(y.size)]
-    else:
-        labels = [str(x) for x in labels]
-        if len(labels) != y.size:
-            raise ArgumentError(f"labels: {len(labels)} labels for {y.size} trials")
-    return y, v, labels
+    return y, v, study_labels(labels, y.size)
 
 
 def _finiteness(tau_prior, mu_prior, k: int) -> tuple[bool, bool, bool, bool]:

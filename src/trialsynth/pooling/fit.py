@@ -99,6 +99,16 @@ def check_level(level) -> float:
     return level
 
 
+def study_labels(labels, k: int) -> list[str]:
+    """``labels`` as ``k`` strings ("1" ... "k" when None); an ArgumentError when the count differs."""
+    if labels is None:
+        return [str(i + 1) for i in range(k)]
+    out = [str(x) for x in labels]
+    if len(out) != k:
+        raise ArgumentError(f"labels: expected {k} labels (one per study), got {len(out)}")
+    return out
+
+
 def validate_inputs(yi, vi=None, sei=None) -> tuple[np.ndarray, np.ndarray]:
     """Check and convert the outcome and variance arrays.
 

@@ -439,18 +439,22 @@ def _crossing(w, est, lo, hi, threshold, curve_at, sign) -> dict:
             out["ci_high"] = math.inf if run[1] == len(w) - 1 else float(w[run[1]])
         gone = "reaches" if beyond[j] and not beyond[j + 1] else "first reaches"
         if beyond[j] and not beyond[j + 1]:
-            out["text"] = (f"the pooled benefit falls below the MID at about {root:.0f} weeks after treatment "
-                           f"(95% CI {out['ci_low']:.0f} to "
-                           + ("beyond the last follow-up" if math.isinf(out["ci_high"]) else f"{out['ci_high']:.0f}")
-                           + " weeks)")
+            out["text"] = (f"the pooled benefit falls below the MID at about {root:.0f} {_weeks(root)} after treatment "
+                           f"(95% CI {out['ci_low']:.0f} weeks to "
+                           + ("beyond the last follow-up" if math.isinf(out["ci_high"]) else f"{out['ci_high']:.0f} weeks")
+                           + ")")
         else:
-            out["text"] = f"the pooled benefit {gone} the MID at about {root:.0f} weeks after treatment"
+            out["text"] = f"the pooled benefit {gone} the MID at about {root:.0f} {_weeks(root)} after treatment"
     elif beyond.all():
         out["text"] = "the pooled benefit stays at or beyond the MID over the observed follow-up"
     else:
         out["text"] = "the pooled benefit stays below the MID over the observed follow-up (it never reaches it)"
     out["covers_mid_weeks"] = float(np.sum(np.diff(w)[covers[1:] & covers[:-1]])) if covers.any() else 0.0
     return out
+
+
+def _weeks(value) -> str:
+    return "week" if round(float(value)) == 1 else "weeks"
 
 
 def _run_around(mask, i):

@@ -9,7 +9,8 @@ the previous one's result::
     pooled  = pool_cells(effects, profile, sources.claims)
     info    = size_information(pooled, effects)    # required information size, TSA
     graded  = grade_cells(pooled, effects, info)
-    judged  = judge_claims(sources, pooled, effects, graded, info)
+    durab   = {o: durability_stage(effects, pooled, outcome=o) for o in durability_outcomes(sources.claims)}
+    judged  = judge_claims(sources, pooled, effects, graded, info, durab)
 
 and keeps their results in an :class:`Analysis` (``analysis.stages`` holds the stage values
 themselves), which the notebooks and the report's views read. What could not run (no data, a file
@@ -36,6 +37,8 @@ from trialsynth.report.stages import (  # noqa: F401 - re-exported: the report's
     POOLED_COLUMNS,
     POOLED_CONDITIONS,
     compute_effects,
+    durability_outcomes,
+    durability_stage,
     grade_cells,
     judge_claims,
     load_sources,
@@ -309,6 +312,24 @@ def _memo_key(data_path, profile, windows, reviews_path, evidence_dir, claims_pa
     return h.hexdigest()
 
 
+def _declared_correlations(path: Path, evidence_dir, raise_invalid: bool):
+    """The within-person correlations declared beside the trial data (``data/correlations.csv``,
+    :func:`trialsynth.data.correlations.load_correlations`) for the joint models; None when the
+    file is absent. An invalid file raises under ``raise_invalid``, else it is set aside with a
+    note naming its problems (the joint models then use the default correlation)."""
+    from trialsynth.data.correlations import load_correlations
+    from trialsynth.errors import TrialDataError
+
+    if not path.is_file():
+        return None, []
+    try:
+        return load_correlations(path, evidence_dir=evidence_dir), []
+    except TrialDataError as exc:
+        if raise_invalid:
+            raise
+        return None, [f"{path.name} not used (the joint models assume the default within-person correlation): {exc}"]
+
+
 def _run_analysis(data_path, profile, windows, reviews_path, evidence_dir, claims_path, measure, raise_invalid,
                   conditions=POOLED_CONDITIONS, pool_across=()) -> Analysis:
     windows = resolve_windows(windows)
@@ -327,18 +348,23 @@ def _run_analysis(data_path, profile, windows, reviews_path, evidence_dir, claim
         info = size_information(pooled, effects)
     with _timed(t, "grade"):
         graded = grade_cells(pooled, effects, info)
+    with _timed(t, "durability"):
+        correlations, corr_notes = _declared_correlations(Path(data_path).parent / "correlations.csv", evidence_dir,
+                                                          raise_invalid)
+        durability = {o: durability_stage(effects, pooled, outcome=o, correlations=correlations)
+                      for o in durability_outcomes(sources.claims)}
     with _timed(t, "claims"):
-        judged = judge_claims(sources, pooled, effects, graded, info)
+        judged = judge_claims(sources, pooled, effects, graded, info, durability)
     return Analysis(
         data_path=str(data_path), profile=profile, windows=windows, trials=loaded.trials, effects=effects.effects,
         selected=effects.selected, grouped=pooled.grouped, pooled=pooled.frame, reviews=sources.reviews,
         claims=sources.claims, verdicts=judged.verdicts, sof=graded.sof, quotes=sources.quotes,
         subset_pooled=pooled.subset_pooled,
-        notes=[*loaded.notes, *sources.notes, *effects.notes, *pooled.notes, *info.notes, *graded.notes],
+        notes=[*loaded.notes, *sources.notes, *effects.notes, *pooled.notes, *info.notes, *graded.notes, *corr_notes],
         timings=t, problems=loaded.problems, problem_items=loaded.problem_items,
         conditions=effects.conditions, refits=pooled.refits, set_apart=effects.set_apart,
         sensitivity=pooled.sensitivity, subgroups=pooled.subgroups, pool_across=effects.pool_across, rules=effects.rules,
         bayes=pooled.bayes, information=info.frame, sequential=info.analyses,
         stages={"loaded": loaded, "sources": sources, "effects": effects, "pooled": pooled, "information": info,
-                "graded": graded, "judged": judged},
+                "graded": graded, "judged": judged, "durability": durability, "correlations": correlations},
     )

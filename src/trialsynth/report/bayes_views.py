@@ -11,21 +11,15 @@
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
-from trialsynth.data.cells import as_add_on, cell_label, comparison_label
+from trialsynth.data.cells import WINDOW_WORDS, as_add_on, cell_label, comparison_label
+from trialsynth.display import format_probability as _pct
 from trialsynth.report.stages import GROUP_BY, bayes_class_differences
 
 _WINDOWS = ("immediate", "short", "intermediate", "long")
 
 
-def _pct(value) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    value = float(value)
-    return ">99.9%" if value > 0.999 else ("<0.1%" if value < 0.001 else f"{100 * value:.1f}%")
 
 
 def bayes_table(an) -> pd.DataFrame:
@@ -51,7 +45,7 @@ def bayes_table(an) -> pd.DataFrame:
         measure = default["measure"] or "SMD"
         cell = dict(zip(GROUP_BY, key))
         row = {"outcome": cell["outcome"], "comparison": comparison_label(cell["comparator_class"], cell["add_on"]),
-               "window": cell["window"], "k": int(default["k"]),
+               "window": WINDOW_WORDS.get(cell["window"], cell["window"]), "k": int(default["k"]),
                "frequentist": format_effect(measure, freq["estimate"], freq["ci_low"], freq["ci_high"]),
                "class": freq["effect_class"], "prior": str(default["prior"]).split(" (")[0],
                "Bayesian (95% CrI)": format_effect(measure, default["estimate"], default["ci_low"], default["ci_high"]),
@@ -66,7 +60,7 @@ def bayes_table(an) -> pd.DataFrame:
     out = pd.DataFrame(rows)
     if not len(out):
         return out
-    order = {w: i for i, w in enumerate(_WINDOWS)}
+    order = {WINDOW_WORDS.get(w, w): i for i, w in enumerate(_WINDOWS)}
     out = out.assign(_w=out["window"].map(order)).sort_values(["k", "outcome", "comparison", "_w"],
                                                               ascending=[False, True, True, True])
     return out.drop(columns="_w").reset_index(drop=True)

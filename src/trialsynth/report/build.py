@@ -23,6 +23,7 @@ analysis, one kernel per notebook), and writes, inside ``out_dir`` only and ever
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -281,7 +282,8 @@ def _write_figures(an: Analysis, folder: Path, formats, *, out_dir: Path | None 
     except ImportError as exc:
         an.notes.append(f"Figures skipped: the plots stage is not installed ({exc}).")
         return []
-    plan = plan_figures(an)
+    # a one-trial cell's own forest plot repeats a row of its comparison's figure of every window
+    plan = plan_figures(an, single_trial_cells=False)
     made = write_figures(plan.jobs, folder, formats, out_dir=out_dir, pool=pool, use_cache=use_cache,
                          notes=an.notes, stats=stats, progress=progress)
     write_manifest(folder, plan, made, profile=an.profile, style="cochrane")  # what was drawn, what not and why
@@ -312,9 +314,19 @@ def _write_changes(an: Analysis, out: Path) -> object:
     changes = diff_states(previous, current)
     digest = data_hash(an.data_path)
     prev_run = (previous or {}).get("run") or {}
+    kept = _history_last(out / "history")
+    if kept and int(prev_run.get("number") or 0) < kept["number"]:
+        # the state was lost (deleted, unreadable) but history/ keeps later versions: go on from
+        # them rather than start again at v1 and overwrite the earlier change reports
+        an.notes.append(f"No state of the previous run matches reports/history (last version {kept['version']}); "
+                        f"this run is compared with nothing and numbered after {kept['version']}.")
+        previous_for_run = {"run": kept}
+        changed = True
+    else:
+        previous_for_run = previous
+        changed = changes.any or changes.first_run or prev_run.get("data_sha256") != digest
     now = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    run = run_record(previous, changes.any or changes.first_run or prev_run.get("data_sha256") != digest,
-                     data_sha256=digest, now=now)
+    run = run_record(previous_for_run, changed, data_sha256=digest, now=now)
     current["run"] = changes.run = run
     label = "the previous run"
     if prev_run:
@@ -324,10 +336,28 @@ def _write_changes(an: Analysis, out: Path) -> object:
     markdown, page = changes_markdown(changes, previous_label=label), changes_html(changes, previous_label=label)
     atomic_write_text(out / "changes.md", markdown)
     atomic_write_text(out / "changes.html", page)
-    _write_history(out / "history", run, changes, markdown, page, new=run.get("number") != prev_run.get("number"))
+    _write_history(out / "history", run, changes, markdown, page,
+                   new=run.get("number") != (previous_for_run or {}).get("run", {}).get("number"))
     state_path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(state_path, json.dumps(current, indent=1, sort_keys=True) + "\n")
     return changes
+
+
+def _history_last(folder: Path) -> dict | None:
+    """The newest version ``history/`` holds (``{"version": "v3", "number": 3}``), from
+    ``versions.json`` and the ``v<N>.md`` files kept there; None when there is none."""
+    numbers = []
+    if folder.is_dir():
+        numbers += [int(m.group(1)) for f in folder.glob("v*.md") if (m := re.fullmatch(r"v(\d+)\.md", f.name))]
+        try:
+            listed = json.loads((folder / "versions.json").read_text(encoding="utf-8"))
+            numbers += [int(m.group(1)) for v in listed if isinstance(v, dict)
+                        and (m := re.fullmatch(r"v(\d+)", str(v.get("version", ""))))]
+        except (OSError, ValueError, TypeError):
+            pass
+    if not numbers:
+        return None
+    return {"version": f"v{max(numbers)}", "number": max(numbers)}
 
 
 def _write_history(folder: Path, run: dict, changes, markdown: str, page: str, *, new: bool) -> None:
@@ -342,7 +372,11 @@ def _write_history(folder: Path, run: dict, changes, markdown: str, page: str, *
     index_path = folder / "versions.json"
     try:
         versions = json.loads(index_path.read_text(encoding="utf-8")) if index_path.is_file() else []
-    except (json.JSONDecodeError, OSError):
+    except (json.JSONDecodeError, OSError, UnicodeDecodeError):
+        versions = None
+    if not isinstance(versions, list) or not all(isinstance(v, dict) for v in versions):
+        # kept beside, never overwritten: the index is rebuilt from this run on
+        index_path.replace(folder / f"versions.unreadable-{run.get('created', 'now')}.json".replace(":", ""))
         versions = []
     name = str(run.get("version"))
     if new or not any(v.get("version") == name for v in versions):

@@ -90,6 +90,24 @@ def cell_key_text(row: Mapping) -> str:
     return cell_key(row, ("outcome", "comparator_class", "add_on", "window"))
 
 
+def key_words(key: str) -> str:
+    """A state's cell key in the report's words: "pain | usual_care (add-on) | short" ->
+    "Pain: acupuncture + usual care vs usual care, short term"
+    (:func:`trialsynth.data.cells.cell_label`); a key of other columns as it is."""
+    from trialsynth.data.cells import ANY, cell_label
+
+    parts = [p.strip() for p in str(key).split(" | ")]
+    if len(parts) != 3:
+        return str(key)
+    outcome, comparator, window = parts
+    add_on: bool | str = False
+    if comparator.endswith(f" ({ANY} add-on)"):
+        comparator, add_on = comparator[: -len(f" ({ANY} add-on)")], ANY
+    elif comparator.endswith(" (add-on)"):
+        comparator, add_on = comparator[: -len(" (add-on)")], True
+    return cell_label((outcome, comparator, add_on, window))
+
+
 def trial_key(row: Mapping) -> str:
     return " | ".join(_key_text(row.get(c)) for c in TRIAL_KEY)
 
@@ -213,7 +231,10 @@ class CellChange:
 
     ``kinds`` are from :data:`CHANGE_KINDS` (a cell can change in several ways at once);
     ``old``/``new`` its entries in the two states (``None`` when it did not exist); ``added``,
-    ``removed``, ``edited`` the trial rows of this cell that caused the change (trial keys).
+    ``removed``, ``edited`` the trial rows of this cell that caused the change (trial keys):
+    ``added``/``removed`` rows that entered or left the data; ``joined``/``left`` rows that were in
+    the data in both runs and entered or left this cell (a rule, a window or another row moved
+    them: "set apart" is not "removed").
     """
 
     key: str
@@ -223,12 +244,16 @@ class CellChange:
     added: list = field(default_factory=list)
     removed: list = field(default_factory=list)
     edited: list = field(default_factory=list)
+    joined: list = field(default_factory=list)
+    left: list = field(default_factory=list)
 
     @property
     def trials(self) -> str:
         """"added Liu2023 (2 rows); edited Haake2007": the trials behind the change, by study."""
         bits = []
-        for label, keys in (("added", self.added), ("removed", self.removed), ("edited", self.edited)):
+        for label, keys in (("added", self.added), ("removed", self.removed), ("edited", self.edited),
+                            ("now pooled here (already in the data)", self.joined),
+                            ("set apart from this cell (still in the data)", self.left)):
             if keys:
                 counts: dict = {}
                 for k in keys:
@@ -254,7 +279,7 @@ class CellChange:
                         f"{_fmt_pct(new.get('i2'))})")
         if old and new and (CONCLUSION_CHANGED in self.kinds or MOVED_WITHIN_CLASS in self.kinds):
             bits.append(f"{_fmt_effect_of(old, measure)} {ARROW} {_fmt_effect_of(new, measure, label=False)}")
-        return f"{self.key}: **{', '.join(self.kinds)}**: " + "; ".join(bits) + f"; caused by: {self.trials}"
+        return f"{key_words(self.key)}: **{', '.join(self.kinds)}**: " + "; ".join(bits) + f"; caused by: {self.trials}"
 
 
 def _fmt_effect_of(entry: Mapping, measure=None, *, label: bool = True) -> str:
@@ -277,11 +302,13 @@ def _moved(old: Mapping, new: Mapping) -> dict:
     return moved
 
 
-def classify_cell(key: str, old: Mapping | None, new: Mapping | None, *, edited_rows=()) -> CellChange | None:
+def classify_cell(key: str, old: Mapping | None, new: Mapping | None, *, edited_rows=(), kept_rows=None) -> CellChange | None:
     """Classify one pooled cell against the previous run (``None``: nothing changed).
 
     ``edited_rows`` are the trial keys whose content changed between the runs; with the cells'
-    ``rows`` (see :func:`make_state`) they name the trials behind the change. A state without
+    ``rows`` (see :func:`make_state`) they name the trials behind the change. ``kept_rows``, the
+    trial keys present in the data of both runs, tells a row that entered or left the data
+    (added, removed) from one that only entered or left this cell (joined, left). A state without
     ``rows`` (made before they were recorded) falls back on the cell's ``study_ids``.
     """
     from trialsynth.pooling.grouped import split_study_ids
@@ -293,9 +320,13 @@ def classify_cell(key: str, old: Mapping | None, new: Mapping | None, *, edited_
     if old is not None and new is not None and ("rows" not in old or "rows" not in new):
         o_rows = {f"{s} | (study)" for s in split_study_ids(old.get("study_ids"))}
         n_rows = {f"{s} | (study)" for s in split_study_ids(new.get("study_ids"))}
+    kept, edited = set(kept_rows or ()), set(edited_rows)
+    entered, gone = n_rows - o_rows, o_rows - n_rows
+    # an edited row is "edited" whether it stayed in the cell or the edit moved it in or out
     change = CellChange(key, (), dict(old) if old else None, dict(new) if new else None,
-                        added=sorted(n_rows - o_rows), removed=sorted(o_rows - n_rows),
-                        edited=sorted(r for r in (o_rows & n_rows) if r in set(edited_rows)))
+                        added=sorted(entered - kept), removed=sorted(gone - kept),
+                        edited=sorted((o_rows | n_rows) & edited),
+                        joined=sorted((entered & kept) - edited), left=sorted((gone & kept) - edited))
     if old is None:
         change.kinds = (NEW_CELL,)
         return change
@@ -424,7 +455,7 @@ def diff_states(previous: Mapping | None, current: Mapping) -> Changes:
             if grade:
                 ch.grade_changed.append((key, grade))
     for key in sorted(set(pp) | set(cp)):
-        cell = classify_cell(key, pp.get(key), cp.get(key), edited_rows=edited)
+        cell = classify_cell(key, pp.get(key), cp.get(key), edited_rows=edited, kept_rows=set(pt) & set(ct))
         if cell is not None:
             ch.cells.append(cell)
     ch.cells.sort(key=lambda c: (min(CHANGE_KINDS.index(k) for k in c.kinds), c.key))
@@ -456,6 +487,19 @@ def _when(stamp) -> str:
     return str(stamp or "")[:19].replace("T", " ")
 
 
+_COUNT_PHRASES = {NEW_CELL: ("new cell", "new cells"), CELL_REMOVED: ("cell removed", "cells removed"),
+                  CONCLUSION_CHANGED: ("conclusion changed", "conclusions changed"),
+                  CERTAINTY_CHANGED: ("certainty rating changed", "certainty ratings changed"),
+                  HETEROGENEITY_CHANGED: ("heterogeneity class changed", "heterogeneity classes changed"),
+                  MOVED_WITHIN_CLASS: ("estimate moved within its class", "estimates moved within their class")}
+
+
+def _count_phrase(kind: str, n: int) -> str:
+    """"2 conclusions changed": a count of changed cells of one kind, in words."""
+    one, many = _COUNT_PHRASES[kind]
+    return f"{n} {one if n == 1 else many}"
+
+
 def living_status(ch: Changes) -> str:
     """The living-status line: the version and its date, the trials added, and what changed."""
     run = ch.run or {}
@@ -468,12 +512,16 @@ def living_status(ch: Changes) -> str:
     studies = sorted({k.split(" | ")[0] for k in ch.trials_added})
     added = (f"{len(ch.trials_added)} trial row{'s' if len(ch.trials_added) != 1 else ''} added ({', '.join(studies)})"
              if ch.trials_added else "no trial added")
-    counts = [f"{len(ch.cells_of(k))} {k}" for k in CHANGE_KINDS if ch.cells_of(k)]
+    for label, keys in (("removed", ch.trials_removed), ("edited", [k for k, _c in ch.trials_edited])):
+        if keys:
+            names = sorted({k.split(" | ")[0] for k in keys})
+            added += f"; {len(keys)} trial row{'s' if len(keys) != 1 else ''} {label} ({', '.join(names)})"
+    counts = [_count_phrase(k, len(ch.cells_of(k))) for k in CHANGE_KINDS if ch.cells_of(k)]
     flips = ch.cells_of(CONCLUSION_CHANGED)
     detail = ""
     if flips:
         c = flips[0]
-        detail = f" ({c.key}: {(c.old or {}).get('class')} {ARROW} {(c.new or {}).get('class')})"
+        detail = f" ({key_words(c.key)}: {(c.old or {}).get('class')} {ARROW} {(c.new or {}).get('class')})"
     since = ch.previous_run.get("version")
     return (head + (f", updated from {since}" if since else "") + f": {added}; "
             + ("; ".join(counts) if counts else "no pooled cell changed") + detail + ".")
@@ -576,19 +624,19 @@ def changes_markdown(ch: Changes, *, previous_label: str = "the previous run") -
     if not (ch.trials_added or ch.trials_removed or ch.trials_edited):
         out.append("* no trial row added, removed or edited")
     out += ["", "## Pooled estimates", ""]
-    out += [f"* new group: {k}" for k in ch.groups_added]
-    out += [f"* group gone: {k}" for k in ch.groups_removed]
-    out += [f"* {m['key']}: {_moved_text(m, ch.measures.get(m['key']), m.get('_full'))}" for m in ch.groups_moved]
+    out += [f"* new group: {key_words(k)}" for k in ch.groups_added]
+    out += [f"* group gone: {key_words(k)}" for k in ch.groups_removed]
+    out += [f"* {key_words(m['key'])}: {_moved_text(m, ch.measures.get(m['key']), m.get('_full'))}" for m in ch.groups_moved]
     if not (ch.groups_added or ch.groups_removed or ch.groups_moved):
         out.append("* no pooled estimate moved")
     out += ["", "## Conclusions", ""]
-    out += [f"* **flipped** {k}: {a} -> {b}" for k, a, b in ch.conclusions_flipped]
+    out += [f"* **flipped** {key_words(k)}: {a} {ARROW} {b}" for k, a, b in ch.conclusions_flipped]
     if not ch.conclusions_flipped:
         out.append("* no conclusion flipped (effect class against the null and the MID unchanged)")
     out += ["", "## GRADE certainty", ""]
     for key, fields in ch.grade_changed:
         bits = [f"{f.replace('_', ' ')} {a} {ARROW} {b}" for f, (a, b) in fields.items()]
-        out.append(f"* {key}: " + "; ".join(bits))
+        out.append(f"* {key_words(key)}: " + "; ".join(bits))
     if not ch.grade_changed:
         out.append("* no certainty rating or domain judgement changed")
     out += ["", "## Claim verdicts", ""]

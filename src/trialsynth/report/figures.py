@@ -155,8 +155,8 @@ class FigurePlan:
             key = entry["key"]
             where = ""
             if len(key) == 4:
-                where = f" of {key[0]}, {_comparison(key[1], key[2])}, {window_phrase(key[3])}"
-            lines.append(f"{what}{where}: not computed because {entry['reason']}")
+                where = f" of {str(key[0]).replace('_', ' ')}, {_comparison(key[1], key[2])}, {window_phrase(key[3])}"
+            lines.append(f"{what}{where}: not {_verb(entry['figures'])} because {entry['reason']}")
         return lines
 
     def skipped_summary(self) -> list[str]:
@@ -173,11 +173,16 @@ class FigurePlan:
             cells: dict[str, list] = {}
             for key in keys:
                 if len(key) == 4:
-                    name = f"{key[0]}, {_comparison(key[1], key[2])}"
+                    name = f"{str(key[0]).replace('_', ' ')}, {_comparison(key[1], key[2])}"
                     cells.setdefault(name, []).append(window_phrase(key[3]))
             where = "; ".join(f"{name} ({', '.join(whens)})" for name, whens in cells.items())
-            lines.append(f"{what} not computed because {reason}" + (f": {where}" if where else ""))
+            lines.append(f"{what} not {_verb(kinds)} because {reason}" + (f": {where}" if where else ""))
         return lines
+
+
+def _verb(kinds) -> str:
+    """A forest plot left out is "not drawn"; a diagnostic is "not computed"."""
+    return "drawn" if tuple(kinds) == ("forest",) else "computed"
 
 
 def draw(job: FigureJob):
@@ -310,7 +315,7 @@ def _has_rob(data) -> bool:
 
 
 def plan_figures(an, kinds=REPORT_KINDS, *, style: str = "cochrane", sort_by: str | None = None,
-                 keys=None, suffix: str = "") -> FigurePlan:
+                 keys=None, suffix: str = "", single_trial_cells: bool = True) -> FigurePlan:
     """Every figure of ``an`` of the given ``kinds`` (see the module docstring), in order.
 
     Parameters
@@ -327,6 +332,11 @@ def plan_figures(an, kinds=REPORT_KINDS, *, style: str = "cochrane", sort_by: st
         Only these cells (outcome, comparator_class, add_on, window; default: every pooled cell).
     suffix : str
         Appended to every stem (the CLI names non-default populations, measures and profiles).
+    single_trial_cells : bool
+        Draw a forest plot of a cell with one trial (no pooled row). ``False`` (``make report``)
+        leaves it out when ``forest_by_window`` draws its comparison's every window, where that
+        trial is shown with its windows, and says so in :attr:`FigurePlan.skipped`; a comparison
+        with one window keeps its plot.
     """
     from trialsynth.data.io import safe_filename
 
@@ -383,7 +393,11 @@ def plan_figures(an, kinds=REPORT_KINDS, *, style: str = "cochrane", sort_by: st
         parts = _stem_parts(outcome, comparator, key[2])
         res, data = results[key], data_of[key]
         when = window_phrase(window)
-        if "forest" in kinds:
+        in_by_window = "forest_by_window" in kinds and sum(1 for k in keys if tuple(k[:3]) == tuple(key[:3])) >= 2
+        if "forest" in kinds and not single_trial_cells and res.k == 1 and in_by_window:
+            skipped.append({"key": [outcome, comparator, key[2], window], "figures": ["forest"],
+                            "reason": "one trial, shown in the forest plot of every window of its comparison"})
+        elif "forest" in kinds:
             jobs.append(FigureJob("forest", key, stem("forest", *parts, window),
                                   title(outcome, comparison, when, conditions_of(key)), res,
                                   forest_options(comparison, study_data=data, rob=[ROB_COLUMN] if _has_rob(data) else None),
@@ -417,13 +431,15 @@ def plan_figures(an, kinds=REPORT_KINDS, *, style: str = "cochrane", sort_by: st
         later = next((w for w in ("long", "intermediate") if w in by_window), None)
         if "short_long_panel" in kinds and "short" in by_window and later is not None:
             short_key, later_key = by_window["short"], by_window[later]
+            options = dict(base, long=results[later_key], arm_labels=arm_labels(*comparison),
+                           headings=(window_heading("short", windows), window_heading(later, windows)))
+            joint = _joint_cells(an, outcome, comparator, add_on, ("short", later))
+            if joint is not None:
+                options.update(joint=joint, joint_label="Joint model, every follow-up", joint_note=_joint_note(an, outcome))
             jobs.append(FigureJob(
                 "short_long_panel", (outcome, comparator, add_on), stem("panel", *parts, "short", later),
                 title(outcome, comparison, f"short term and {later} term", conditions_of(short_key, later_key)),
-                results[short_key],
-                dict(base, long=results[later_key], arm_labels=arm_labels(*comparison),
-                     headings=(window_heading("short", windows), window_heading(later, windows))),
-                f"short-term beside {later}-term panels, {outcome}, {words}"))
+                results[short_key], options, f"short-term beside {later}-term panels, {outcome}, {words}"))
 
     if "effect_by_time" in kinds:
         jobs += _effect_by_time_jobs(an, keys, windows, base, stem, conditions_of)
@@ -493,6 +509,30 @@ def _diagnostic_jobs(key, res, rows, kinds, skipped, base, title, make_stem, gro
             continue
         attempt(kind, makers[kind])
     return jobs
+
+
+def _joint_note(an, outcome) -> str:
+    """What the joint model of the short/long panels assumed, in one line."""
+    d = an.stages["durability"][outcome]
+    return (f"Joint model: every follow-up of every trial in one {d.window.fit.method} model, a trial's true effects "
+            f"correlated between windows; within-person correlation {d.rho:g} assumed (no trial reports it; "
+            "notebook 02 varies it).")
+
+
+def _joint_cells(an, outcome, comparator, add_on, windows):
+    """The joint model's estimate (estimate, ci_low, ci_high) of each of ``windows`` for one
+    comparison, from the analysis's durability stage (None where it has no such cell; None
+    altogether when the stage was not run for ``outcome``)."""
+    from trialsynth.data.cells import comparison_label
+
+    d = (getattr(an, "stages", None) or {}).get("durability", {}).get(outcome)
+    cells = getattr(d, "cells", None)
+    if cells is None or len(cells) == 0:
+        return None
+    c = cells[cells["comparator"].astype(str) == comparison_label(comparator, add_on)].set_index("window")
+    out = [tuple(float(c.loc[w, col]) for col in ("estimate", "ci_low", "ci_high")) if w in c.index else None
+           for w in windows]
+    return out if any(o is not None for o in out) else None
 
 
 def _effect_by_time_jobs(an, keys, windows, base, stem, conditions_of) -> list[FigureJob]:

@@ -210,9 +210,12 @@ def _model_line(an) -> str:
 
     prof = get_profile(an.profile)
     scope = getattr(an, "scope", "")
+    joint = sorted((getattr(an, "stages", None) or {}).get("durability") or ())
     return (f"separate random-effects pools per cell ({prof.method}, {'HKSJ' if prof.test == 'knha' else prof.test} CI; profile "
             f"{prof.name}); SMD, negative favours acupuncture; classes against the MID 0.5 SD; population {an.population}"
-            + (f"; {scope}" if scope else ""))
+            + (f"; {scope}" if scope else "")
+            + (f"; whether the effect fades is read from the joint model of every follow-up ({', '.join(joint)}; "
+               "notebook 02)" if joint else ""))
 
 
 __all__ = ["anchor", "badge", "findings_html", "render_index"]

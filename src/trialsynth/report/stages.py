@@ -14,7 +14,8 @@
                                                                 the trial sequential analysis of
                                                                 every cell)
     grade_cells(pooled, effects, information)   -> Graded      (the GRADE summary of findings)
-    judge_claims(sources, pooled, effects, graded, information) -> Judged   (a verdict per claim)
+    durability_stage(effects, pooled, outcome=...) -> Durability        (joint model of every follow-up)
+    judge_claims(sources, pooled, effects, graded, information, durability) -> Judged   (a verdict per claim)
 
 A reader can follow a number from ``data/trials.csv`` to the page by following these values:
 :func:`trialsynth.report.analysis.run_analysis` only calls them in turn and keeps their results
@@ -658,14 +659,24 @@ class Judged:
 
 
 def judge_claims(sources: Sources, pooled: Pooled, effects: Effects, graded: Graded,
-                 information: Information | None = None) -> Judged:
+                 information: Information | None = None, durability: dict | None = None) -> Judged:
     """Judge every claim against the pooled cells, the trial rows, the published estimates, the
-    SoF, the quotes and the information sizes."""
+    SoF, the quotes, the information sizes and, for the claims about how long the effect lasts,
+    the joint models of every follow-up (``durability``: outcome -> :func:`durability_stage`)."""
     from trialsynth.claims import evaluate_claims
 
     return Judged(evaluate_claims(sources.claims, pooled=pooled.frame, trials=effects.effects, reviews=sources.reviews,
                                   sof=graded.sof, quotes=sources.quotes, subset_pooled=pooled.subset_pooled,
-                                  information=None if information is None else information.frame))
+                                  information=None if information is None else information.frame,
+                                  durability=durability))
+
+
+def durability_outcomes(claims) -> list[str]:
+    """The outcomes of the claims that read the joint model of every follow-up
+    (:func:`trialsynth.claims.durability.reads_joint_model`)."""
+    from trialsynth.claims.durability import reads_joint_model
+
+    return sorted({o for c in claims or () if reads_joint_model(c) for o in (c.outcomes or ("pain",))})
 
 
 # --------------------------------------------------------------------------- durability
@@ -728,6 +739,6 @@ __all__ = [
     "ACUTE_CONDITIONS", "BAYES_POOLED_COLUMNS", "Effects", "GROUP_BY", "POOLABLE_ACROSS", "bayes_class_differences",
     "bayes_rows", "cell_mid", "classify_key", "scope_label", "sensitivity_cells", "Graded", "Information", "Judged",
     "Loaded", "POOLED_COLUMNS", "POOLED_CONDITIONS", "Pooled", "Sources", "classify_cells", "compute_effects",
-    "durability_stage", "grade_cells", "judge_claims", "load_sources", "load_trials_stage",
+    "durability_outcomes", "durability_stage", "grade_cells", "judge_claims", "load_sources", "load_trials_stage",
     "pool_cells", "population_label", "size_information",
 ]

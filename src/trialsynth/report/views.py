@@ -7,6 +7,7 @@ from :mod:`trialsynth.pooling`, :mod:`trialsynth.diagnostics`, :mod:`trialsynth.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -245,7 +246,9 @@ def pooled_view(an: Analysis, outcome: str | None = None, *, bayes: bool = False
 
 def _percent(p: float) -> str:
     """A probability as a reader sees it: whole percents, never a rounded 0% or 100%."""
-    return ">99%" if p > 0.995 else ("<1%" if p < 0.005 else f"{100 * p:.0f}%")
+    from trialsynth.display import format_probability
+
+    return format_probability(p, 0)
 
 
 def pooled_export(pooled: pd.DataFrame) -> pd.DataFrame:
@@ -786,7 +789,8 @@ def durability(an: Analysis, outcome: str = "pain"):
         effects = an.stages.get("effects")
         if effects is None:
             effects = Effects(effects=an.effects, selected=an.selected, conditions=an.conditions)
-        cache[outcome] = durability_stage(effects, an.stages.get("pooled"), outcome=outcome)
+        cache[outcome] = durability_stage(effects, an.stages.get("pooled"), outcome=outcome,
+                                          correlations=an.stages.get("correlations"))
     return cache[outcome]
 
 
@@ -798,55 +802,142 @@ def _ci_text(est, lo, hi, measure) -> str:
     return format_effect(measure, est, lo, hi)
 
 
-def durability_contrasts_table(an: Analysis, outcome: str = "pain") -> pd.DataFrame:
-    """Per comparator: later-minus-earlier contrasts of the joint model (long - short,
-    intermediate - immediate) with CI, p, the trials in each window and in both, and what the sign
-    means (a difference of SMDs: positive = less benefit later)."""
+def _window_words(window) -> str:
+    from trialsynth.display import value_words
+
+    return value_words("window", window)
+
+
+def _contrast_words(later, earlier, measure) -> str:
+    from trialsynth.effects.scales import is_ratio
+
+    join = " / " if is_ratio(measure) else " minus "
+    return f"{_window_words(later)}{join}{_window_words(earlier)}"
+
+
+def _contrast_header(measure) -> str:
+    from trialsynth.effects.scales import is_ratio
+
+    return ("Later / earlier (ratio of ratios, 95% CI)" if is_ratio(measure)
+            else "Later minus earlier (95% CI)")
+
+
+def durability_contrasts_table(an: Analysis, outcome: str = "pain", *, missing: bool = True) -> pd.DataFrame:
+    """Per comparison (in words): the joint model's later-minus-earlier contrasts (long term
+    minus short term, intermediate term minus immediate; for a ratio measure, later / earlier),
+    with CI, p, the trials in each window and in both, and what the contrast says about the
+    benefit (the sign read from the outcome's direction). ``missing=False`` leaves out the
+    contrasts that cannot be estimated (:func:`durability_missing_text` names them)."""
     d = durability(an, outcome)
+    head = _contrast_header(d.measure)
+    cols = ["comparison", "contrast", head, "p_value", "Trials (later / earlier / both)", "Reading"]
     if len(d.contrasts) == 0:
-        return pd.DataFrame(columns=["comparator", "contrast", "difference", "p_value", "trials", "reading"])
+        return pd.DataFrame(columns=cols)
     rows = []
     for r in d.contrasts.itertuples():
-        reading = r.note or ("less benefit later" if r.fades else "no less benefit later")
-        if np.isfinite(r.estimate) and r.ci_low <= 0 <= r.ci_high:
-            reading = ("no clear change (the CI includes 0); " + reading) if not r.note else reading
-        rows.append({"comparator": r.comparator, "contrast": r.contrast,
-                     "difference": _ci_text(r.estimate, r.ci_low, r.ci_high, r.measure),
-                     "p_value": r.p_value, "trials": f"{r.k_later} / {r.k_earlier} (both: {r.k_both})",
-                     "reading": reading})
-    return pd.DataFrame(rows)
+        estimable = bool(np.isfinite(r.estimate))
+        if not estimable and not missing:
+            continue
+        if not estimable:
+            reading = r.note
+        elif r.ci_low <= 0 <= r.ci_high:
+            reading = "no clear change (the CI includes no change)"
+        else:
+            reading = "less benefit later" if r.fades else "more benefit later"
+        if estimable and r.k_both == 0:
+            reading += "; no trial reports both windows, so it rests on differences between trials only"
+        rows.append({"comparison": r.comparator, "contrast": _contrast_words(r.later, r.earlier, r.measure),
+                     head: _ci_text(r.estimate, r.ci_low, r.ci_high, r.measure), "p_value": r.p_value,
+                     "Trials (later / earlier / both)": f"{r.k_later} / {r.k_earlier} / {r.k_both}",
+                     "Reading": reading})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def durability_missing_text(an: Analysis, outcome: str = "pain") -> str:
+    """The contrasts the joint model of ``outcome`` cannot estimate, per comparison, with the
+    reason (a window no trial of the comparison reports), as one Markdown paragraph."""
+    d = durability(an, outcome)
+    if len(d.contrasts) == 0:
+        return ""
+    miss = d.contrasts[~np.isfinite(d.contrasts["estimate"].astype(float))]
+    if len(miss) == 0:
+        return ""
+    parts = []
+    for comp, g in miss.groupby("comparator", sort=True):
+        texts = []
+        for r in g.itertuples():
+            gone = [w for w, k in ((r.later, r.k_later), (r.earlier, r.k_earlier)) if k == 0]
+            where = " or ".join(_window_words(w).replace(" ", "-") for w in gone) or "one"
+            texts.append(f"{_contrast_words(r.later, r.earlier, r.measure)} (no trial in the {where} window)")
+        parts.append(f"{comp}: " + ", ".join(texts))
+    return "_Not estimable: " + "; ".join(parts) + "._"
 
 
 def joint_vs_separate_table(an: Analysis, outcome: str = "pain") -> pd.DataFrame:
-    """Per comparator x window: the separate pool (one row per trial and window) beside the joint
-    model (every follow-up, one model)."""
+    """Per comparison x window: the separate pool (the report's pooled cell, one estimate per trial
+    and window) beside the joint model (every follow-up, one model)."""
     d = durability(an, outcome)
     if len(d.cells) == 0:
         return pd.DataFrame()
-    out = pd.DataFrame({
-        "comparator": d.cells["comparator"], "window": d.cells["window"],
-        "separate": [_ci_text(e, lo, hi, d.measure) for e, lo, hi in
-                     zip(d.cells.get("separate_estimate", np.nan), d.cells.get("separate_ci_low", np.nan),
-                         d.cells.get("separate_ci_high", np.nan))] if "separate_estimate" in d.cells else "",
-        "separate_k": d.cells.get("separate_k"),
-        "joint": [_ci_text(e, lo, hi, d.measure) for e, lo, hi in zip(d.cells["estimate"], d.cells["ci_low"], d.cells["ci_high"])],
-        "joint_trials": d.cells["k_trials"], "joint_rows": d.cells["rows"],
+    c = d.cells
+
+    def texts(prefix):
+        if f"{prefix}estimate" not in c:
+            return [""] * len(c)
+        return [_ci_text(e, lo, hi, d.measure) if np.isfinite(e) else "no separate pool"
+                for e, lo, hi in zip(c[f"{prefix}estimate"], c[f"{prefix}ci_low"], c[f"{prefix}ci_high"])]
+
+    return pd.DataFrame({
+        "comparison": c["comparator"], "window": [_window_words(w) for w in c["window"]],
+        "Separate pool (95% CI)": texts("separate_"),
+        "Studies (separate)": c["separate_k"] if "separate_k" in c else np.nan,
+        "Joint model (95% CI)": texts(""),
+        "Trials (joint)": c["k_trials"], "Estimates (joint)": c["rows"],
     })
-    return out
 
 
 def rho_sensitivity_table(an: Analysis, outcome: str = "pain") -> pd.DataFrame:
-    """The contrasts at every assumed within-person correlation rho (columns), one row per
-    comparator and contrast."""
+    """The estimable contrasts at every assumed within-person correlation rho (columns), one row
+    per comparison and contrast."""
     d = durability(an, outcome)
     s = d.sensitivity
     if len(s) == 0:
         return pd.DataFrame()
     s = s[np.isfinite(s["estimate"])]
-    cells = s.assign(text=[_ci_text(e, lo, hi, d.measure) for e, lo, hi in zip(s["estimate"], s["ci_low"], s["ci_high"])])
+    if len(s) == 0:
+        return pd.DataFrame()
+    cells = s.assign(text=[_ci_text(e, lo, hi, d.measure) for e, lo, hi in zip(s["estimate"], s["ci_low"], s["ci_high"])],
+                     contrast=[_contrast_words(a, b, d.measure) for a, b in zip(s["later"], s["earlier"])])
     table = cells.pivot_table(index=["comparator", "contrast"], columns="rho", values="text", aggfunc="first")
-    table.columns = [f"rho = {c:g}" for c in table.columns]
-    return table.reset_index()
+    table.columns = [f"\u03c1 = {c:g}" for c in table.columns]
+    return table.reset_index().rename(columns={"comparator": "comparison"})
+
+
+def durability_curves_table(an: Analysis, outcome: str = "pain") -> pd.DataFrame:
+    """Per comparison and curve form: the test of change over time, the slope (log form: change
+    of the effect per unit of log(1 + weeks)), what the curve says, and where it crosses the
+    minimal important difference."""
+    d = durability(an, outcome)
+    t = d.curve_table()
+    cols = ["comparison", "Curve", "Trials (estimates)", "Change over time", "p_value", "Reading",
+            "Minimal important difference"]
+    if len(t) == 0:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for r in t.itertuples():
+        if r.form == "log":
+            change = (f"slope {r.slope:.3f} per log(1 + weeks) ({r.slope_ci_low:.3f} to {r.slope_ci_high:.3f}); "
+                      f"{'z' if r.decay_df == 1 else 'chi2'} = {r.decay_statistic:.2f}")
+        else:
+            change = f"Wald chi2 = {r.decay_statistic:.2f} on {int(r.decay_df)} df (spline terms)"
+        clear = np.isfinite(r.decay_p_value) and r.decay_p_value < 0.05
+        lean = "less benefit later" if str(r.direction).startswith("less benefit") else "a larger benefit later"
+        reading = lean if clear else f"no clear change over time (the estimate leans to {lean})"
+        rows.append({"comparison": r.comparator,
+                     "Curve": "linear in log(1 + weeks)" if r.form == "log" else "restricted cubic spline",
+                     "Trials (estimates)": f"{r.trials} ({r.k})", "Change over time": change,
+                     "p_value": r.decay_p_value, "Reading": reading, "Minimal important difference": r.mid_text})
+    return pd.DataFrame(rows, columns=cols)
 
 
 def time_response_figures(an: Analysis, outcome: str = "pain", form: str = "log") -> list:
@@ -857,9 +948,26 @@ def time_response_figures(an: Analysis, outcome: str = "pain", form: str = "log"
     figs = []
     for (comp, f), tr in d.curves.items():
         if f == form:
-            figs.append(time_response_plot(tr, title=f"{outcome.capitalize()}: {comp} over weeks after treatment"
+            arms = str(comp).split(" vs ", 1)
+            favours = (f"Favours {arms[0]}", f"Favours {arms[1]}") if len(arms) == 2 else ("Favours acupuncture",
+                                                                                            "Favours control")
+            figs.append(time_response_plot(tr, favours=favours,
+                                           title=f"{outcome.capitalize()}: {comp}, by weeks after treatment ended"
                                            f" \u2014 {an.population}"))
     return figs
+
+
+def _mid_words(d) -> str:
+    """The minimal important difference the curves of ``d`` were drawn with, on the display scale."""
+    from trialsynth.effects.scales import is_ratio
+
+    mids = [tr.mid for tr in d.curves.values() if np.isfinite(tr.mid)]
+    if not mids:
+        return "not set for this measure"
+    mid = mids[0]
+    if is_ratio(d.measure):
+        return f"a ratio of {math.exp(abs(mid)):.2f} (or {math.exp(-abs(mid)):.2f})"
+    return f"{abs(mid):g} SD" if str(d.measure).upper() == "SMD" else f"{abs(mid):g} on the {d.measure} scale"
 
 
 def durability_methods(an: Analysis, outcome: str = "pain") -> str:
@@ -875,17 +983,23 @@ def durability_methods(an: Analysis, outcome: str = "pain") -> str:
     multi = cov.rho[cov.rho["rho"].notna()]
     parts = [
         f"**Joint model ({outcome}, {d.measure}; {an.population}).** Every usable follow-up of every trial "
-        f"({fit.k} estimates, {fit.n_outer} trial-comparisons) in one {fit.method} model: a mean per comparator and "
-        "time window, trials' true effects correlated between windows (compound symmetry: between-trial variance "
-        f"tau2 = {fit.tau2:.4f}, correlation {fit.rho:.2f}" + (" at its bound" if "rho" in fit.boundary else "") + ").",
+        f"({fit.k} estimates, {fit.n_outer} trial-comparisons) in one {fit.method} model: a mean per comparison "
+        "(add-on and head-to-head apart) and time window, a trial's true effects correlated between windows "
+        f"(compound symmetry: between-trial variance \u03c4\u00b2 = {fit.tau2:.4f}, correlation {fit.rho:.2f}"
+        + (" at its upper bound: a trial that does better than average in one window is estimated to do so in "
+           "every window, so a sparse window borrows strongly from the trial's other windows"
+           if "rho" in fit.boundary and np.isfinite(fit.rho) and fit.rho > 0.99 else
+           " at its bound" if "rho" in fit.boundary else "") + ").",
         f"**Within-trial covariance** (Wei & Higgins 2013; Gleser & Olkin 2009): comparisons sharing an arm covary "
         f"exactly through it; follow-ups of the same participants through a within-person correlation of "
         f"{d.rho:g} ({len(multi)} trial(s) with several follow-ups; "
         + (f"{len(declared)} declared in data/correlations.csv" if len(declared) else
            "none declared: no trial reports it, so it is an assumption, varied from 0 to 0.9 below")
         + f"). Elements: {counts['exact']} exact, {counts['assumed']} assumed, {counts['repaired']} repaired.",
-        "**Curves**: effect against weeks after treatment, linear in log(1 + weeks), CAR correlation within trials and "
-        "a random intercept between trials; the dashed line is the minimal important difference (0.5 SD).",
+        "**Curves**: the effect against weeks after treatment ended, linear in log(1 + weeks) (and a restricted cubic "
+        "spline where three or more distinct follow-up times allow), a continuous-time AR(1) correlation between a "
+        "trial's true effects at its follow-ups and a random intercept between trials (a random slope where enough "
+        f"trials report several follow-ups); the dashed line is the minimal important difference ({_mid_words(d)}).",
     ]
     caveats = [n for n in d.notes if not n.startswith("assumed covariances")]
     if caveats:
