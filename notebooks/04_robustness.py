@@ -98,6 +98,18 @@ views.show(views.estimator_comparison(analysis))
 views.show(views.robustness_table(analysis))
 
 # %% [markdown]
+# ## Small-study effects and publication bias: every method, cells with k >= 3
+# Each method the engine offers (Egger, Begg, Peters, Harbord, trim-and-fill, the test of excess
+# significance, the Henmi-Copas interval, the three-parameter selection model, fail-safe N), with
+# whether it applies to the cell and the warning it needs. With fewer than 10 trials the tests
+# cannot tell asymmetry from chance (Sterne et al. 2011), so they are not run.
+
+# %%
+for key in views.robustness_groups(analysis, min_k=3):
+    views.show(f"### {views.cell_label(key)} (k = {analysis.results()[key].k})")
+    views.show(views.small_study_view(analysis, key))
+
+# %% [markdown]
 # ## Leave-one-out and influence in detail, cells with k >= 3
 
 # %%

@@ -415,6 +415,36 @@ def diagnostics_for(an: Analysis, key) -> dict:
     return out
 
 
+def small_study_view(an: Analysis, key) -> pd.DataFrame:
+    """Every small-study and publication-bias method for one cell
+    (:func:`trialsynth.diagnostics.bias_summary.small_study_summary`): whether it applies, its
+    result in words (a statistic with its p-value, or an adjusted estimate with its CI on the
+    cell's scale, ratios as ratios) and the caveat or the reason it does not apply."""
+    from trialsynth.diagnostics.bias_summary import small_study_summary
+    from trialsynth.display import format_p
+    from trialsynth.effects.scales import format_effect
+
+    res = an.results().get(tuple(key))
+    if res is None:
+        return pd.DataFrame(columns=["method", "applies", "result", "note"])
+    rows = []
+    for r in small_study_summary(res).to_dict("records"):
+        result = ""
+        if r["applicable"]:
+            if pd.notna(r.get("adjusted_estimate")):
+                result = format_effect(res.measure, r["adjusted_estimate"], r["adjusted_ci_low"], r["adjusted_ci_high"])
+            elif pd.notna(r.get("statistic")):
+                stat = r["statistic"]
+                text = f"{int(stat)}" if float(stat).is_integer() else f"{stat:.2f}"
+                result = f"{r['statistic_name']} = {text}".strip(" =")
+                if pd.notna(r.get("p_value")):
+                    p_text = format_p(r["p_value"])
+                    result += f" (p {p_text[0]} {p_text[1:]})" if p_text[:1] in "<>" else f" (p = {p_text})"
+        rows.append({"method": r["method"], "applies": "yes" if r["applicable"] else "no", "result": result,
+                     "note": r["why"]})
+    return pd.DataFrame(rows)
+
+
 def robustness_table(an: Analysis, min_k: int = 2) -> pd.DataFrame:
     """One row per cell with k >= ``min_k`` (largest k first): the pooled effect, the range of
     the leave-one-out estimates and the study whose omission moves it most, Egger's and the rank
