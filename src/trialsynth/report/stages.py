@@ -690,6 +690,30 @@ def _comparison_words(frame: pd.DataFrame) -> list[str]:
     return [comparison_label(c, a) for c, a in zip(frame["comparator_class"].astype(str), add)]
 
 
+def durability_rows(effects: Effects, outcome: str = "pain") -> tuple[pd.DataFrame, list[str]]:
+    """The rows the joint model of ``outcome`` fits (:func:`durability_stage`): every usable
+    follow-up of every trial of the pooled population with a time after treatment, a
+    ``comparison`` column in words (add-on and head-to-head trials are different comparisons,
+    :mod:`trialsynth.data.cells`), and the trials whose outcome is on several instruments at
+    different follow-ups (Molsberger 2002: a VAS at 3 months, an unnamed pain scale at the end of
+    treatment), whose ``scale`` is set to the outcome: for the within-person correlation they are
+    one outcome of the same participants (an SMD is scale-free)."""
+    eff = effects.effects
+    rows = eff[eff["yi"].notna() & eff["vi"].notna() & eff["usable"].fillna(False).astype(bool)
+               & eff["window"].notna() & (eff["outcome"].astype(str) == outcome)]
+    if effects.conditions is not None and "condition" in rows.columns:
+        rows = rows[rows["condition"].astype(str).isin(list(effects.conditions))]
+    rows = rows[rows["weeks_after"].notna()] if "weeks_after" in rows.columns else rows
+    rows = rows.assign(comparison=_comparison_words(rows))
+    several: list[str] = []
+    if "scale" in rows.columns and len(rows):
+        counts = rows.groupby("study_id")["scale"].nunique()
+        several = sorted(str(s) for s in counts[counts > 1].index)
+        if several:
+            rows = rows.assign(scale=rows["scale"].astype(object).where(~rows["study_id"].isin(several), outcome))
+    return rows, several
+
+
 def durability_stage(effects: Effects, pooled: Pooled | None = None, *, outcome: str = "pain", rho: float | None = None,
                      rhos: Sequence[float] = (0.0, 0.3, 0.5, 0.7, 0.9), correlations=None, forms=("log", "spline")):
     """Does the effect fade? One joint model of every follow-up of every trial for ``outcome``
@@ -702,25 +726,9 @@ def durability_stage(effects: Effects, pooled: Pooled | None = None, *, outcome:
     (:func:`trialsynth.data.correlations.load_correlations`); other trials use ``rho``."""
     from trialsynth.pooling.longitudinal import durability_analysis
 
-    eff = effects.effects
-    if len(eff) == 0 or "yi" not in eff.columns:
+    if len(effects.effects) == 0 or "yi" not in effects.effects.columns:
         return durability_analysis(pd.DataFrame(columns=["measure"]))
-    rows = eff[eff["yi"].notna() & eff["vi"].notna() & eff["usable"].fillna(False).astype(bool)
-               & eff["window"].notna() & (eff["outcome"].astype(str) == outcome)]
-    if effects.conditions is not None and "condition" in rows.columns:
-        rows = rows[rows["condition"].astype(str).isin(list(effects.conditions))]
-    rows = rows[rows["weeks_after"].notna()] if "weeks_after" in rows.columns else rows
-    # one series per comparison: add-on and head-to-head trials are different comparisons (data.cells)
-    rows = rows.assign(comparison=_comparison_words(rows))
-    # a trial that reports this outcome on two instruments at different times (Molsberger 2002: a
-    # VAS at 3 months, an unnamed pain scale at the end of treatment) is one outcome of the same
-    # participants for the within-person correlation (an SMD is scale-free)
-    several = []
-    if "scale" in rows.columns and len(rows):
-        counts = rows.groupby("study_id")["scale"].nunique()
-        several = sorted(str(s) for s in counts[counts > 1].index)
-        if several:
-            rows = rows.assign(scale=rows["scale"].astype(object).where(~rows["study_id"].isin(several), outcome))
+    rows, several = durability_rows(effects, outcome)
     out = durability_analysis(rows, rho=rho, rhos=rhos, correlations=correlations, forms=forms, comparator="comparison")
     if several:
         out.notes.append(f"{', '.join(several)}: {outcome} on several instruments at different follow-ups, "
