@@ -109,7 +109,7 @@ P_COLUMNS = frozenset({"p_value", "q_p_value", "pval", "p"})
 PERCENT_COLUMNS = frozenset({"i2"})
 
 WINDOW_NAMES = {
-    "immediate": "immediate",
+    "immediate": "immediately after",
     "short": "short term",
     "intermediate": "intermediate term",
     "long": "long term",
@@ -212,6 +212,8 @@ def format_value(column: str, value, digits: int = 2) -> str:
         return ""
     if column == "add_on" and str(value).strip().lower() in ("true", "false", "1", "0"):
         return "add-on" if str(value).strip().lower() in ("true", "1") else "head to head"
+    if isinstance(value, str) and column in VALUE_NAMES:  # coded values in words ("quality_of_life")
+        return value_words(column, value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if column in COUNT_COLUMNS:
