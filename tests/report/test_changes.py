@@ -42,7 +42,7 @@ def test_added_edited_removed_moved_flipped():
     assert ch.verdicts_flipped == [("C1", "supported", "mixed")]
     md = changes_markdown(ch)
     # before -> after as whole formatted effects with their CIs, one arrow character, no raw field dumps
-    assert "SMD -0.30 (-0.50 to -0.10) \u2192 -0.10 (-0.40 to 0.20)" in md and "**flipped** C1: supported -> mixed" in md
+    assert "SMD -0.30 (-0.50 to -0.10) \u2192 -0.10 (-0.40 to 0.20)" in md and "**flipped** C1: supported \u2192 mixed" in md
     assert "PI -0.80 to 0.20 \u2192 -0.70 to 0.50" in md and "ci_high" not in md and "tau2" not in md
     assert ch.summary() == ("1 trial row added (C); 1 trial row removed (B); 1 trial row edited (A); 1 estimate moved; "
                             "1 conclusion changed; 1 verdict flipped.")

@@ -640,7 +640,7 @@ def changes_markdown(ch: Changes, *, previous_label: str = "the previous run") -
     if not ch.grade_changed:
         out.append("* no certainty rating or domain judgement changed")
     out += ["", "## Claim verdicts", ""]
-    out += [f"* **flipped** {c}: {a} -> {b}" for c, a, b in ch.verdicts_flipped]
+    out += [f"* **flipped** {c}: {a} {ARROW} {b}" for c, a, b in ch.verdicts_flipped]
     out += [f"* new claim: {c}" for c in ch.verdicts_added]
     if not (ch.verdicts_flipped or ch.verdicts_added):
         out.append("* no verdict flipped")
