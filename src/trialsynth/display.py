@@ -26,7 +26,14 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from trialsynth.effects.scales import base_measure, display_values, format_effect, format_number, is_ratio
+from trialsynth.data.cells import ANY, COMPARATOR_WORDS
+from trialsynth.effects.scales import (
+    base_measure,
+    display_values,
+    format_effect,
+    format_number,
+    is_ratio,
+)
 
 #: readable names of the columns the package's frames use
 HEADERS: dict[str, str] = {
@@ -114,12 +121,8 @@ WINDOW_NAMES = {
     "intermediate": "intermediate term",
     "long": "long term",
 }
-COMPARATOR_NAMES = {
-    "sham": "sham",
-    "no_treatment": "no treatment / waiting list",
-    "usual_care": "usual care",
-    "active": "active treatment",
-}
+#: the comparator classes in words (one list, :data:`trialsynth.data.cells.COMPARATOR_WORDS`)
+COMPARATOR_NAMES = {k: v for k, v in COMPARATOR_WORDS.items() if k != ANY}
 
 
 CONDITION_NAMES = {

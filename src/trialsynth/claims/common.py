@@ -27,7 +27,7 @@ from trialsynth.claims.effects import (
     mid_for,
 )
 from trialsynth.claims.records import Claim
-from trialsynth.data.cells import as_add_on, comparison_label
+from trialsynth.data.cells import ANY, COMPARATOR_WORDS, as_add_on, comparison_label
 from trialsynth.errors import ArgumentError
 
 SUPPORTED = "supported"
@@ -39,12 +39,8 @@ VERDICTS = (SUPPORTED, CONTRADICTED, MIXED, INSUFFICIENT)
 EARLY_WINDOWS = ("immediate", "short")
 LATE_WINDOWS = ("intermediate", "long")
 WINDOW_ORDER = ("immediate", "short", "intermediate", "long")
-COMPARATOR_LABELS = {
-    "sham": "sham",
-    "no_treatment": "no treatment / waiting list",
-    "usual_care": "usual care",
-    "active": "active treatment",
-}
+#: the comparator classes in words (one list, :data:`trialsynth.data.cells.COMPARATOR_WORDS`)
+COMPARATOR_LABELS = {k: v for k, v in COMPARATOR_WORDS.items() if k != ANY}
 
 CONDITION_LABELS = {
     "chronic_lbp": "chronic low back pain",

@@ -6,9 +6,11 @@ import math
 
 import numpy as np
 
+from trialsynth.effects.scales import RATIO_MEASURES as _SCALES_RATIO_MEASURES
+
 #: measures whose analysis scale is the log of a ratio
-RATIO_MEASURES = frozenset({"RR", "OR", "HR", "IRR", "ROM", "PETO", "PETO_OR", "OR_MH", "RR_MH",
-                            "ROMC", "VR", "CVR", "MNLN", "D2ORN", "D2ORL", "MPRR", "MPOR", "MPORC", "MPPETO"})
+#: the measures analysed on the log scale: the effects stage's one list
+RATIO_MEASURES = _SCALES_RATIO_MEASURES
 
 MEASURE_NAMES = {
     "RR": "Risk ratio",
